@@ -1,14 +1,14 @@
-# keiretsu_test(NAME SOURCES ... LIBS ... [LABELS ...] [TIMEOUT s])
+# keiretsu_test(NAME name SOURCES ... LIBS ... [LABELS ...] [TIMEOUT s])
 # One GoogleTest executable registered with ctest as one test (gtest runs
 # its cases inside; ctest -V shows them). Labels let CI pick subsets.
-function(keiretsu_test name)
-  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
-  add_executable(${name} ${T_SOURCES})
-  target_link_libraries(${name} PRIVATE ${T_LIBS} keiretsu_test_support GTest::gtest GTest::gtest_main
-                                        keiretsu_warnings)
-  add_test(NAME ${name} COMMAND ${name} --gtest_color=no)
+function(keiretsu_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} keiretsu_test_support GTest::gtest
+                                          GTest::gtest_main keiretsu_warnings)
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME} --gtest_color=no)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 600)
   endif()
-  set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
+  set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}")
 endfunction()

@@ -1,0 +1,136 @@
+// Ledger: the node's copy of the replicated ledger and the rules that decide
+// what an entry does to it (docs/PROTOCOL.md "Validity", "Forks",
+// "Invalid entries").
+//
+// Every entry reaches the ledger through Ingest (from peers, imports) or
+// Append (the node's own feed). The ledger checks it, decides its outcome,
+// and commits the outcome's every write (entry, head, id index, balances,
+// pending, evidence) as one atomic store batch. Balances are therefore
+// always exactly the effect of the effective entries, and the result does
+// not depend on the order entries arrive in (tests/node/order_test.cc).
+//
+// Thread-safety: all methods are thread-safe. Signature checks of an Ingest
+// run in parallel outside the lock; deciding and committing are serialised
+// by one mutex, the ledger's only synchronisation.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "keiretsu/common/status.h"
+#include "keiretsu/protocol/digest.h"
+#include "keiretsu/protocol/entry.h"
+#include "keiretsu/protocol/genesis.h"
+#include "keiretsu/storage/store.h"
+
+namespace keiretsu::node {
+
+using storage::BalanceRow;
+using storage::FeedState;
+
+enum class Outcome {
+  kApplied,     // stored; extends its feed (effective unless the feed stopped)
+  kDuplicate,   // already held: nothing changed
+  kPending,     // ahead of the entry it follows: kept durably until the gap fills
+  kForkProven,  // a second signed entry at a taken seq: evidence stored, feed stopped
+  kFeedEnded,   // signed by its author but breaks a rule: feed stopped there
+  kIgnored,     // its feed already stopped at or before its seq: no effect
+  kRejected,    // refused (malformed, wrong network, unknown author, bad
+                // signature, wrong prev, too far ahead): nothing changed
+};
+std::string_view OutcomeName(Outcome outcome);
+
+struct IngestResult {
+  Outcome outcome = Outcome::kRejected;
+  Status status;  // why, for kRejected, kFeedEnded, kForkProven, kIgnored
+  std::optional<EntryId> id;
+  PublicKey author;
+  uint64_t seq = 0;
+};
+
+// An entry that became effective, for watchers and replication.
+struct AppliedEntry {
+  EntryId id;
+  PublicKey author;
+  uint64_t seq = 0;
+  Bytes record;
+};
+
+struct LedgerOptions {
+  // Threads that verify signatures during Ingest. 0: one per core.
+  unsigned verify_threads = 0;
+  // How far beyond a feed's head an entry may be kept pending. Bounds what
+  // a member can make this node store ahead. Default: 1,000,000.
+  uint64_t max_pending_ahead = 1'000'000;
+};
+
+class Ledger {
+ public:
+  // Opens the ledger over `store` (which must belong to genesis' network),
+  // loading feed heads and checking their consistency with the entries.
+  static Result<std::unique_ptr<Ledger>> Open(protocol::Genesis genesis,
+                                              std::unique_ptr<storage::Store> store,
+                                              LedgerOptions options = {});
+  ~Ledger();
+
+  // Checks and applies records from outside, in the given order, committing
+  // all their effects in one atomic batch (synced when `sync`). One result
+  // per record. If the commit fails every result is kRejected with the
+  // storage error and nothing changed.
+  std::vector<IngestResult> Ingest(std::span<const Bytes> records, bool sync);
+
+  // Appends a new entry to the feed of `key`'s firm: builds it at the next
+  // seq, checks the rules, signs it and commits it synced: when this returns
+  // OK the entry survives a crash. Errors: kInvalidArgument (a rule; nothing
+  // signed), kFailedPrecondition (own feed stopped, or writes gated), kIOError.
+  Result<protocol::SignedEntry> Append(const crypto::SigningKey& key, protocol::Body body,
+                                       uint64_t timestamp_ms);
+
+  // Called after every commit with the entries that became effective, in
+  // commit order, outside the ledger's lock. Set before use; not thread-safe.
+  using Listener = std::function<void(const std::vector<AppliedEntry>&)>;
+  void SetListener(Listener listener) { listener_ = std::move(listener); }
+
+  // --- Queries (consistent snapshots of committed state)
+  const protocol::Genesis& genesis() const { return genesis_; }
+  FeedState Feed(const PublicKey& author) const;
+  std::map<PublicKey, FeedState> Feeds() const;
+  Digest StateDigest() const;
+  Result<protocol::Amount128> GetBalance(const PublicKey& firm, const PublicKey& counterparty,
+                                         const std::string& unit) const;
+  Result<std::vector<BalanceRow>> ListBalances(const PublicKey& firm) const;
+  Result<std::vector<BalanceRow>> ListAllBalances() const;
+  Result<std::vector<Bytes>> ReadFeed(const PublicKey& author, uint64_t from_seq,
+                                      size_t limit) const;
+  Result<std::optional<Bytes>> GetEntry(const EntryId& id) const;
+  Result<std::vector<storage::Evidence>> ListEvidence() const;
+  size_t PendingCount() const;
+
+  // Recomputes every balance from the stored effective entries, ignoring the
+  // materialised balances: the reference the tests hold them against. Same
+  // order as ListAllBalances.
+  Result<std::vector<BalanceRow>> RecomputeBalances() const;
+
+  storage::Store& store() { return *store_; }
+
+ private:
+  class Apply;
+  Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store, LedgerOptions options);
+  std::vector<protocol::RecordCheck> CheckAll(std::span<const Bytes> records) const;
+
+  const protocol::Genesis genesis_;
+  const LedgerOptions options_;
+  std::unique_ptr<storage::Store> store_;
+  Listener listener_;
+
+  mutable std::mutex mu_;
+  std::map<PublicKey, FeedState> feeds_;  // GUARDED_BY(mu_): committed feed states
+  size_t pending_count_ = 0;              // GUARDED_BY(mu_)
+};
+
+}  // namespace keiretsu::node

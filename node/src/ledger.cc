@@ -1,0 +1,198 @@
+#include "keiretsu/node/ledger.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "keiretsu/protocol/balance.h"
+#include "node/src/ledger_apply.h"
+
+namespace keiretsu::node {
+
+std::string_view OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kApplied: return "applied";
+    case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kPending: return "pending";
+    case Outcome::kForkProven: return "fork-proven";
+    case Outcome::kFeedEnded: return "feed-ended";
+    case Outcome::kIgnored: return "ignored";
+    case Outcome::kRejected: return "rejected";
+  }
+  return "unknown";
+}
+
+Ledger::Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store,
+               LedgerOptions options)
+    : genesis_(std::move(genesis)), options_(options), store_(std::move(store)) {}
+Ledger::~Ledger() = default;
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(protocol::Genesis genesis,
+                                             std::unique_ptr<storage::Store> store,
+                                             LedgerOptions options) {
+  KEIRETSU_RETURN_IF_ERROR(store->CheckConsistency());
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(genesis), std::move(store), options));
+  ledger->feeds_ = ledger->store_->LoadFeedStates();
+  for (const auto& [author, st] : ledger->feeds_)
+    if (!ledger->genesis_.IsMember(author))
+      return Corruption("data directory holds a feed of non-member " + author.Short());
+  KEIRETSU_ASSIGN_OR_RETURN(auto pending, ledger->store_->ListPending());
+  ledger->pending_count_ = pending.size();
+  return ledger;
+}
+
+std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> records) const {
+  std::vector<protocol::RecordCheck> checks(records.size());
+  unsigned threads = options_.verify_threads != 0 ? options_.verify_threads
+                                                  : std::max(1u, std::thread::hardware_concurrency());
+  // Spawning threads costs more than a few verifications.
+  constexpr size_t kMinPerThread = 32;
+  threads = static_cast<unsigned>(
+      std::min<size_t>(threads, std::max<size_t>(1, records.size() / kMinPerThread)));
+  auto work = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) checks[i] = protocol::CheckRecord(records[i], genesis_);
+  };
+  if (threads <= 1) {
+    work(0, records.size());
+    return checks;
+  }
+  std::vector<std::thread> pool;
+  size_t chunk = (records.size() + threads - 1) / threads;
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back(work, std::min(records.size(), t * chunk),
+                      std::min(records.size(), (t + 1) * chunk));
+  work(0, std::min(records.size(), chunk));
+  for (auto& th : pool) th.join();
+  return checks;
+}
+
+std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sync) {
+  std::vector<protocol::RecordCheck> checks = CheckAll(records);
+  std::vector<IngestResult> results;
+  results.reserve(records.size());
+  std::vector<AppliedEntry> applied;
+  {
+    std::lock_guard lock(mu_);
+    Apply round(*this, feeds_);
+    for (const auto& check : checks) results.push_back(round.Take(check));
+    if (round.batch().size() > 0) {
+      Status s = store_->Commit(round.batch(), sync);
+      if (!s.ok()) {
+        for (auto& r : results) r = IngestResult{Outcome::kRejected, s, r.id, r.author, r.seq};
+        return results;
+      }
+      for (const auto& [author, st] : round.touched()) feeds_[author] = st;
+      pending_count_ = static_cast<size_t>(static_cast<int64_t>(pending_count_) + round.pending_delta());
+      applied = std::move(round.applied());
+    }
+  }
+  if (listener_ && !applied.empty()) listener_(applied);
+  return results;
+}
+
+Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, protocol::Body body,
+                                             uint64_t timestamp_ms) {
+  const PublicKey& author = key.public_key();
+  if (!genesis_.IsMember(author))
+    return PermissionDenied("this node's key " + author.Short() + " is not a member");
+  std::vector<AppliedEntry> applied;
+  protocol::SignedEntry out;
+  {
+    std::lock_guard lock(mu_);
+    FeedState st = feeds_.count(author) ? feeds_.at(author) : FeedState{};
+    if (st.stop_seq != 0)
+      return FailedPrecondition("this firm's own feed stopped at seq " +
+                                std::to_string(st.stop_seq) + "; see `keiretsu status`");
+    protocol::Entry entry{genesis_.network_id(), author, st.head_seq + 1, st.head_id,
+                          timestamp_ms, std::move(body)};
+    KEIRETSU_ASSIGN_OR_RETURN(out, protocol::SignEntry(entry, key, genesis_));
+    protocol::RecordCheck check;
+    check.signed_entry = out;
+    Apply round(*this, feeds_);
+    IngestResult r = round.Take(check);
+    if (r.outcome != Outcome::kApplied)
+      return Internal("own entry was not applied: " + std::string(OutcomeName(r.outcome)) + " " +
+                      r.status.message());
+    KEIRETSU_RETURN_IF_ERROR(store_->Commit(round.batch(), /*sync=*/true));
+    for (const auto& [a, s] : round.touched()) feeds_[a] = s;
+    applied = std::move(round.applied());
+  }
+  if (listener_) listener_(applied);
+  return out;
+}
+
+FeedState Ledger::Feed(const PublicKey& author) const {
+  std::lock_guard lock(mu_);
+  auto it = feeds_.find(author);
+  return it == feeds_.end() ? FeedState{} : it->second;
+}
+
+std::map<PublicKey, FeedState> Ledger::Feeds() const {
+  std::lock_guard lock(mu_);
+  return feeds_;
+}
+
+Digest Ledger::StateDigest() const {
+  std::vector<protocol::FeedHeadSummary> heads;
+  for (const auto& [author, st] : Feeds())
+    heads.push_back({author, st.effective_seq(), st.effective_id, st.stop_seq});
+  return protocol::StateDigest(genesis_.network_id(), std::move(heads));
+}
+
+Result<protocol::Amount128> Ledger::GetBalance(const PublicKey& firm,
+                                               const PublicKey& counterparty,
+                                               const std::string& unit) const {
+  return store_->GetBalance(firm, counterparty, unit);
+}
+Result<std::vector<BalanceRow>> Ledger::ListBalances(const PublicKey& firm) const {
+  return store_->ListBalances(firm);
+}
+Result<std::vector<BalanceRow>> Ledger::ListAllBalances() const {
+  return store_->ListAllBalances();
+}
+Result<std::vector<Bytes>> Ledger::ReadFeed(const PublicKey& author, uint64_t from_seq,
+                                            size_t limit) const {
+  return store_->ReadFeed(author, from_seq, limit);
+}
+Result<std::optional<Bytes>> Ledger::GetEntry(const EntryId& id) const {
+  KEIRETSU_ASSIGN_OR_RETURN(auto loc, store_->FindEntry(id));
+  if (!loc) return std::optional<Bytes>();
+  return store_->GetEntry(loc->author, loc->seq);
+}
+Result<std::vector<storage::Evidence>> Ledger::ListEvidence() const {
+  return store_->ListEvidence();
+}
+size_t Ledger::PendingCount() const {
+  std::lock_guard lock(mu_);
+  return pending_count_;
+}
+
+Result<std::vector<BalanceRow>> Ledger::RecomputeBalances() const {
+  using Key = std::tuple<PublicKey, PublicKey, std::string>;
+  std::map<Key, protocol::Amount128> sums;
+  constexpr size_t kChunk = 4096;
+  for (const auto& [author, st] : Feeds()) {
+    uint64_t next = 1;
+    while (next <= st.effective_seq()) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, st.effective_seq() - next + 1));
+      KEIRETSU_ASSIGN_OR_RETURN(auto records, store_->ReadFeed(author, next, want));
+      if (records.size() != want) return Corruption("feed " + author.Short() + " has a gap");
+      for (const Bytes& rec : records) {
+        auto check = protocol::CheckRecord(rec, genesis_, /*verify=*/false);
+        if (check.fault != protocol::Fault::kNone || check.signed_entry->entry.seq != next)
+          return Corruption("stored entry " + author.Short() + "/" + std::to_string(next) +
+                            " does not decode as a valid entry");
+        if (auto c = protocol::EffectOf(check.signed_entry->entry)) {
+          sums[{c->creditor, c->debtor, c->unit}] += c->delta;
+          sums[{c->debtor, c->creditor, c->unit}] -= c->delta;
+        }
+        ++next;
+      }
+    }
+  }
+  std::vector<BalanceRow> rows;
+  for (auto& [k, v] : sums)
+    if (v != 0) rows.push_back(BalanceRow{std::get<0>(k), std::get<1>(k), std::get<2>(k), v});
+  return rows;
+}
+
+}  // namespace keiretsu::node

@@ -1,0 +1,221 @@
+// The ledger rules, case by case (docs/PROTOCOL.md "Validity", "Forks").
+#include "node/src/ledger_apply.h"
+
+#include "keiretsu/protocol/balance.h"
+
+namespace keiretsu::node {
+
+using protocol::Fault;
+using protocol::RecordCheck;
+using protocol::SignedEntry;
+
+namespace {
+IngestResult Result_(Outcome o, const SignedEntry& se, Status why = Status::Ok()) {
+  return IngestResult{o, std::move(why), se.id, se.entry.author, se.entry.seq};
+}
+std::string FeedName(const PublicKey& author, uint64_t seq) {
+  return author.Short() + "/" + std::to_string(seq);
+}
+}  // namespace
+
+FeedState& Ledger::Apply::State(const PublicKey& author) {
+  auto it = touched_.find(author);
+  if (it != touched_.end()) return it->second;
+  auto c = committed_.find(author);
+  return touched_[author] = c == committed_.end() ? FeedState{} : c->second;
+}
+
+Result<Bytes> Ledger::Apply::EntryAt(const PublicKey& author, uint64_t seq) {
+  auto it = new_entries_.find({author, seq});
+  if (it != new_entries_.end()) return it->second;
+  KEIRETSU_ASSIGN_OR_RETURN(auto rec, ledger_.store_->GetEntry(author, seq));
+  if (!rec) return Corruption("entry " + FeedName(author, seq) + " below the head is missing");
+  return std::move(*rec);
+}
+
+Result<std::map<EntryId, Bytes>> Ledger::Apply::PendingAt(const PublicKey& author, uint64_t seq) {
+  std::map<EntryId, Bytes> out;
+  KEIRETSU_ASSIGN_OR_RETURN(auto stored, ledger_.store_->PendingAt(author, seq));
+  for (auto& rec : stored) {
+    auto id = protocol::IdOfRecord(rec);
+    if (id && !dropped_pending_.count({author, seq, *id})) out[*id] = std::move(rec);
+  }
+  for (auto it = new_pending_.lower_bound({author, seq, EntryId{}});
+       it != new_pending_.end() && std::get<0>(it->first) == author &&
+       std::get<1>(it->first) == seq;
+       ++it)
+    out[std::get<2>(it->first)] = it->second;
+  return out;
+}
+
+IngestResult Ledger::Apply::Take(const RecordCheck& check) {
+  IngestResult r = Decide(check);
+  if (r.outcome == Outcome::kApplied) PromotePending(r.author);
+  return r;
+}
+
+IngestResult Ledger::Apply::Decide(const RecordCheck& check) {
+  if (check.fault != Fault::kNone && check.fault != Fault::kInvalidBody)
+    return IngestResult{Outcome::kRejected, check.status, {}, {}, 0};
+  const SignedEntry& se = *check.signed_entry;
+  const PublicKey& author = se.entry.author;
+  const uint64_t seq = se.entry.seq;
+  if (seq == 0) return Result_(Outcome::kRejected, se, InvalidArgument("seq must start at 1"));
+  FeedState& st = State(author);
+
+  if (seq <= st.head_seq) {  // a seq we hold: the same entry, or a fork
+    auto held = EntryAt(author, seq);
+    if (!held.ok()) return Result_(Outcome::kRejected, se, held.status());
+    if (protocol::IdOfRecord(*held) == se.id) return Result_(Outcome::kDuplicate, se);
+    return Fork(author, seq, *held, se.record);
+  }
+  if (st.stop_seq != 0 && seq >= st.stop_seq)
+    return Result_(Outcome::kIgnored, se,
+                   FailedPrecondition("feed " + author.Short() + " stopped at seq " +
+                                      std::to_string(st.stop_seq)));
+  if (seq > st.head_seq + 1) {  // ahead of its prev: keep it for later
+    if (seq - st.head_seq > ledger_.options_.max_pending_ahead)
+      return Result_(Outcome::kRejected, se,
+                     ResourceExhausted("entry " + FeedName(author, seq) + " is more than " +
+                                       std::to_string(ledger_.options_.max_pending_ahead) +
+                                       " entries ahead of the feed's head"));
+    auto waiting = PendingAt(author, seq);
+    if (!waiting.ok()) return Result_(Outcome::kRejected, se, waiting.status());
+    if (waiting->count(se.id)) return Result_(Outcome::kDuplicate, se);
+    if (!waiting->empty()) return Fork(author, seq, waiting->begin()->second, se.record);
+    batch_.PutPending(author, seq, se.id, se.record);
+    new_pending_[{author, seq, se.id}] = se.record;
+    ++pending_delta_;
+    return Result_(Outcome::kPending, se);
+  }
+  // seq == head + 1: it must chain onto the head.
+  if (se.entry.prev != st.head_id)
+    return Result_(Outcome::kRejected, se,
+                   FailedPrecondition("entry " + FeedName(author, seq) + " names prev " +
+                                      se.entry.prev.Short() + " but this node holds " +
+                                      (st.head_seq == 0 ? std::string("no entry") : st.head_id.Short()) +
+                                      " at seq " + std::to_string(st.head_seq)));
+  if (check.fault == Fault::kInvalidBody) return EndFeed(se, check.status);
+  return Extend(check, st);
+}
+
+IngestResult Ledger::Apply::Extend(const RecordCheck& check, FeedState& st) {
+  const SignedEntry& se = *check.signed_entry;
+  batch_.PutEntry(se.entry.author, se.entry.seq, se.id, se.record);
+  new_entries_[{se.entry.author, se.entry.seq}] = se.record;
+  st.head_seq = se.entry.seq;
+  st.head_id = se.id;
+  // The caller returned early if the feed stopped at or before this seq.
+  st.effective_id = se.id;
+  if (auto change = protocol::EffectOf(se.entry)) batch_.AddDebt(*change);
+  batch_.SetFeedState(se.entry.author, st);
+  applied_.push_back(AppliedEntry{se.id, se.entry.author, se.entry.seq, se.record});
+  return Result_(Outcome::kApplied, se);
+}
+
+void Ledger::Apply::PromotePending(const PublicKey& author) {
+  for (;;) {
+    FeedState& st = State(author);
+    if (st.stop_seq != 0 && st.head_seq + 1 >= st.stop_seq) return;
+    const uint64_t next = st.head_seq + 1;
+    auto waiting = PendingAt(author, next);
+    if (!waiting.ok() || waiting->empty()) return;
+    for (const auto& [id, rec] : *waiting) {
+      batch_.DeletePending(author, next, id);
+      dropped_pending_.insert({author, next, id});
+      new_pending_.erase({author, next, id});
+      --pending_delta_;
+    }
+    if (waiting->size() > 1) {  // two signed entries at one seq
+      auto it = waiting->begin();
+      const Bytes& a = it->second;
+      Fork(author, next, a, (++it)->second);
+      return;
+    }
+    // Verified when it was kept; only the position and rules are re-decided.
+    RecordCheck check =
+        protocol::CheckRecord(waiting->begin()->second, ledger_.genesis_, /*verify=*/false);
+    if (Decide(check).outcome != Outcome::kApplied) return;
+  }
+}
+
+IngestResult Ledger::Apply::Fork(const PublicKey& author, uint64_t seq, ByteView a, ByteView b) {
+  auto id_a = protocol::IdOfRecord(a), id_b = protocol::IdOfRecord(b);
+  // Canonical evidence: the record with the lower id first.
+  if (*id_b < *id_a) {
+    std::swap(a, b);
+    std::swap(id_a, id_b);
+  }
+  IngestResult r{Outcome::kForkProven,
+                 FailedPrecondition("fork: " + FeedName(author, seq) + " signed twice (" +
+                                    id_a->Short() + ", " + id_b->Short() + ")"),
+                 protocol::IdOfRecord(b), author, seq};
+  FeedState& st = State(author);
+  if (st.stop_seq != 0 && st.stop_seq <= seq) {
+    r.outcome = Outcome::kIgnored;
+    return r;
+  }
+  Status s = StopAt(author, seq);
+  if (!s.ok()) return IngestResult{Outcome::kRejected, s, r.id, author, seq};
+  st.stop_reason = storage::StopReason::kFork;
+  batch_.SetFeedState(author, st);
+  batch_.PutEvidence(storage::Evidence{author, seq, storage::StopReason::kFork,
+                                       Bytes(a.begin(), a.end()), Bytes(b.begin(), b.end()), ""});
+  return r;
+}
+
+IngestResult Ledger::Apply::EndFeed(const SignedEntry& se, const Status& why) {
+  const PublicKey& author = se.entry.author;
+  Status s = StopAt(author, se.entry.seq);
+  if (!s.ok()) return Result_(Outcome::kRejected, se, s);
+  FeedState& st = State(author);
+  st.stop_reason = storage::StopReason::kInvalidEntry;
+  batch_.SetFeedState(author, st);
+  batch_.PutEvidence(storage::Evidence{author, se.entry.seq, storage::StopReason::kInvalidEntry,
+                                       se.record, {}, why.message()});
+  return Result_(Outcome::kFeedEnded, se, why);
+}
+
+// Stops `author`'s feed at `seq`: undoes the effects of effective entries
+// from seq on and drops pending entries that can no longer count.
+// REQUIRES: the feed is open or stopped above seq.
+Status Ledger::Apply::StopAt(const PublicKey& author, uint64_t seq) {
+  FeedState& st = State(author);
+  for (uint64_t q = seq; q <= st.effective_seq(); ++q) {
+    KEIRETSU_ASSIGN_OR_RETURN(Bytes rec, EntryAt(author, q));
+    RecordCheck c = protocol::CheckRecord(rec, ledger_.genesis_, /*verify=*/false);
+    if (!c.signed_entry) return Corruption("stored entry " + FeedName(author, q) + " unreadable");
+    if (auto change = protocol::EffectOf(c.signed_entry->entry)) {
+      change->delta = -change->delta;
+      batch_.AddDebt(*change);
+    }
+  }
+  if (seq <= 1) {
+    st.effective_id = EntryId{};
+  } else if (seq - 1 < st.effective_seq()) {
+    KEIRETSU_ASSIGN_OR_RETURN(Bytes rec, EntryAt(author, seq - 1));
+    st.effective_id = *protocol::IdOfRecord(rec);
+  }
+  st.stop_seq = seq;
+  return DropPendingFrom(author, seq);
+}
+
+Status Ledger::Apply::DropPendingFrom(const PublicKey& author, uint64_t seq) {
+  KEIRETSU_ASSIGN_OR_RETURN(auto stored, ledger_.store_->ListPendingFor(author, seq));
+  for (const auto& p : stored) {
+    if (dropped_pending_.insert({p.author, p.seq, p.id}).second) {
+      batch_.DeletePending(p.author, p.seq, p.id);
+      --pending_delta_;
+    }
+  }
+  for (auto it = new_pending_.lower_bound({author, seq, EntryId{}});
+       it != new_pending_.end() && std::get<0>(it->first) == author;) {
+    batch_.DeletePending(author, std::get<1>(it->first), std::get<2>(it->first));
+    dropped_pending_.insert(it->first);
+    --pending_delta_;
+    it = new_pending_.erase(it);
+  }
+  return Status::Ok();
+}
+
+}  // namespace keiretsu::node

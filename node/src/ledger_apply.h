@@ -1,0 +1,56 @@
+// Private: one ledger decision round. Ledger::Apply takes checked records,
+// decides each one's outcome against the feed states (committed, plus what
+// this round already decided), and accumulates every write in one store
+// batch. Nothing touches the store's contents until Ledger commits the batch.
+#pragma once
+
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "keiretsu/node/ledger.h"
+
+namespace keiretsu::node {
+
+class Ledger::Apply {
+ public:
+  Apply(const Ledger& ledger, const std::map<PublicKey, FeedState>& committed)
+      : ledger_(ledger), committed_(committed) {}
+
+  // Decides the outcome of one checked record, then promotes the pending
+  // entries it unblocks.
+  IngestResult Take(const protocol::RecordCheck& check);
+
+  storage::Batch& batch() { return batch_; }
+  const std::map<PublicKey, FeedState>& touched() const { return touched_; }
+  std::vector<AppliedEntry>& applied() { return applied_; }
+  int64_t pending_delta() const { return pending_delta_; }
+
+ private:
+  using FeedSeq = std::pair<PublicKey, uint64_t>;
+  using PendingId = std::tuple<PublicKey, uint64_t, EntryId>;
+
+  FeedState& State(const PublicKey& author);
+  Result<Bytes> EntryAt(const PublicKey& author, uint64_t seq);
+  Result<std::map<EntryId, Bytes>> PendingAt(const PublicKey& author, uint64_t seq);
+
+  IngestResult Decide(const protocol::RecordCheck& check);
+  IngestResult Extend(const protocol::RecordCheck& check, FeedState& st);
+  IngestResult Fork(const PublicKey& author, uint64_t seq, ByteView a, ByteView b);
+  IngestResult EndFeed(const protocol::SignedEntry& se, const Status& why);
+  Status StopAt(const PublicKey& author, uint64_t seq);
+  Status DropPendingFrom(const PublicKey& author, uint64_t seq);
+  void PromotePending(const PublicKey& author);
+
+  const Ledger& ledger_;
+  const std::map<PublicKey, FeedState>& committed_;
+  storage::Batch batch_;
+  std::map<PublicKey, FeedState> touched_;
+  std::map<FeedSeq, Bytes> new_entries_;
+  std::map<PendingId, Bytes> new_pending_;
+  std::set<PendingId> dropped_pending_;
+  std::vector<AppliedEntry> applied_;
+  int64_t pending_delta_ = 0;
+};
+
+}  // namespace keiretsu::node

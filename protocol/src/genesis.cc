@@ -1,0 +1,125 @@
+// Genesis: rules, canonical bytes and network id (docs/PROTOCOL.md "Genesis").
+#include "keiretsu/protocol/genesis.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "keiretsu/crypto/hash.h"
+#include "keiretsu/protocol/limits.h"
+#include "protocol/src/text_rules.h"
+
+namespace keiretsu::protocol {
+namespace {
+
+constexpr std::string_view kMagic = "keiretsu-genesis";
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Status CheckSpec(const GenesisSpec& spec) {
+  if (!IsValidName(spec.network_name, kMaxNetworkNameBytes))
+    return InvalidArgument("network name must be 1-64 characters of A-Z a-z 0-9 . _ -");
+  if (spec.members.empty()) return InvalidArgument("a genesis needs at least one member");
+  if (spec.members.size() > kMaxMembers)
+    return InvalidArgument("more than " + std::to_string(kMaxMembers) + " members");
+  for (size_t i = 0; i < spec.members.size(); ++i) {
+    const Member& m = spec.members[i];
+    if (!IsValidName(m.name, kMaxFirmNameBytes))
+      return InvalidArgument("member name '" + m.name +
+                             "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    if (m.key.IsZero()) return InvalidArgument("member " + m.name + " has an all-zero key");
+    for (size_t j = 0; j < i; ++j) {
+      if (spec.members[j].key == m.key)
+        return InvalidArgument("members " + spec.members[j].name + " and " + m.name +
+                               " have the same public key");
+      if (Lower(spec.members[j].name) == Lower(m.name))
+        return InvalidArgument("member name '" + m.name + "' is used twice");
+    }
+  }
+  if (spec.admission_quorum < 1 || spec.admission_quorum > spec.members.size())
+    return InvalidArgument("admission quorum must be between 1 and the number of members");
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool IsValidName(std::string_view s, size_t max) {
+  return !s.empty() && s.size() <= max && IsNameChars(s);
+}
+
+Genesis::Genesis(GenesisSpec spec) : spec_(std::move(spec)) {
+  std::sort(spec_.members.begin(), spec_.members.end(),
+            [](const Member& a, const Member& b) { return a.key < b.key; });
+  ByteWriter w(&bytes_);
+  w.Raw(kMagic);
+  w.U8(kGenesisVersion);
+  w.U8(static_cast<uint8_t>(spec_.network_name.size()));
+  w.Raw(spec_.network_name);
+  w.U64(spec_.created_unix);
+  w.U16(spec_.admission_quorum);
+  w.U16(static_cast<uint16_t>(spec_.members.size()));
+  for (const Member& m : spec_.members) {
+    w.Raw(m.key.View());
+    w.U8(static_cast<uint8_t>(m.name.size()));
+    w.Raw(m.name);
+  }
+  network_id_ = NetworkId{crypto::Blake2b256(bytes_)};
+}
+
+Result<Genesis> Genesis::Create(GenesisSpec spec) {
+  KEIRETSU_RETURN_IF_ERROR(CheckSpec(spec));
+  return Genesis(std::move(spec));
+}
+
+Result<Genesis> Genesis::Decode(ByteView bytes) {
+  ByteReader r(bytes);
+  if (AsChars(r.Raw(kMagic.size())) != kMagic) return InvalidArgument("not a keiretsu genesis");
+  uint8_t version = r.U8();
+  if (r.ok() && version != kGenesisVersion)
+    return InvalidArgument("unsupported genesis version " + std::to_string(version));
+  GenesisSpec spec;
+  spec.network_name = std::string(AsChars(r.Raw(r.U8())));
+  spec.created_unix = r.U64();
+  spec.admission_quorum = r.U16();
+  uint16_t count = r.U16();
+  for (uint16_t i = 0; i < count && r.ok(); ++i) {
+    Member m;
+    m.key = PublicKey{r.H32()};
+    m.name = std::string(AsChars(r.Raw(r.U8())));
+    spec.members.push_back(std::move(m));
+  }
+  if (!r.ok()) return InvalidArgument("genesis truncated");
+  if (r.remaining() != 0) return InvalidArgument("trailing bytes after the genesis");
+  KEIRETSU_RETURN_IF_ERROR(CheckSpec(spec));
+  Genesis g(std::move(spec));
+  if (g.bytes_.size() != bytes.size() || !std::equal(bytes.begin(), bytes.end(), g.bytes_.begin()))
+    return InvalidArgument("genesis is not in canonical form (members must be sorted by key)");
+  return g;
+}
+
+const Member* Genesis::FindByKey(const PublicKey& key) const {
+  auto it = std::lower_bound(spec_.members.begin(), spec_.members.end(), key,
+                             [](const Member& m, const PublicKey& k) { return m.key < k; });
+  return it != spec_.members.end() && it->key == key ? &*it : nullptr;
+}
+
+const Member* Genesis::FindByName(std::string_view name) const {
+  std::string want = Lower(name);
+  for (const Member& m : spec_.members)
+    if (Lower(m.name) == want) return &m;
+  return nullptr;
+}
+
+Result<PublicKey> Genesis::ResolveFirm(std::string_view name_or_key) const {
+  if (auto key = PublicKey::FromHex(name_or_key)) {
+    if (IsMember(*key)) return *key;
+    return NotFound("no member has public key " + std::string(name_or_key));
+  }
+  if (const Member* m = FindByName(name_or_key)) return m->key;
+  return NotFound("no member is named '" + std::string(name_or_key) + "'");
+}
+
+}  // namespace keiretsu::protocol

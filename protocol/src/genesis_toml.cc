@@ -1,0 +1,71 @@
+// The TOML form of a genesis: what people write, review and share before
+// the ceremony. Its canonical bytes (and so the network id) do not depend on
+// formatting, comments or member order.
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "keiretsu/protocol/genesis.h"
+
+namespace keiretsu::protocol {
+
+Result<Genesis> Genesis::ParseToml(std::string_view text) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream m;
+    m << "genesis is not valid TOML: " << e.description() << " (line " << e.source().begin.line
+      << ")";
+    return InvalidArgument(m.str());
+  }
+  GenesisSpec spec;
+  auto name = doc["network"].value<std::string>();
+  if (!name) return InvalidArgument("genesis needs `network = \"<name>\"`");
+  spec.network_name = *name;
+  auto created = doc["created_unix"].value<int64_t>();
+  if (!created || *created < 0)
+    return InvalidArgument("genesis needs `created_unix = <seconds since 1970>`");
+  spec.created_unix = static_cast<uint64_t>(*created);
+  auto quorum = doc["admission_quorum"].value_or<int64_t>(1);
+  if (quorum < 1 || quorum > 65535) return InvalidArgument("admission_quorum out of range");
+  spec.admission_quorum = static_cast<uint16_t>(quorum);
+  const toml::array* members = doc["members"].as_array();
+  if (members == nullptr) return InvalidArgument("genesis needs [[members]] entries");
+  for (const toml::node& node : *members) {
+    const toml::table* t = node.as_table();
+    if (t == nullptr) return InvalidArgument("each [[members]] must be a table");
+    auto mname = (*t)["name"].value<std::string>();
+    auto key = (*t)["public_key"].value<std::string>();
+    if (!mname || !key) return InvalidArgument("each member needs `name` and `public_key`");
+    auto pk = PublicKey::FromHex(*key);
+    if (!pk)
+      return InvalidArgument("member " + *mname + ": public_key must be 64 hex characters");
+    spec.members.push_back(Member{*mname, *pk});
+  }
+  return Create(std::move(spec));
+}
+
+Result<Genesis> Genesis::LoadTomlFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read genesis file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto g = ParseToml(ss.str());
+  if (!g.ok()) return g.status().WithContext(path);
+  return g;
+}
+
+std::string Genesis::ToToml() const {
+  std::ostringstream out;
+  out << "# keiretsu genesis. The network id is the BLAKE2b-256 of this document's\n"
+      << "# canonical bytes (docs/PROTOCOL.md): network_id = " << network_id_.Hex() << "\n"
+      << "network = \"" << spec_.network_name << "\"\n"
+      << "created_unix = " << spec_.created_unix << "\n"
+      << "admission_quorum = " << spec_.admission_quorum << "\n";
+  for (const Member& m : spec_.members)
+    out << "\n[[members]]\nname = \"" << m.name << "\"\npublic_key = \"" << m.key.Hex() << "\"\n";
+  return out.str();
+}
+
+}  // namespace keiretsu::protocol

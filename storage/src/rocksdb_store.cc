@@ -1,0 +1,364 @@
+// Store on RocksDB: the adapter. rocksdb::Status becomes our Status here and
+// nowhere else; no RocksDB type leaves this file.
+#include <rocksdb/db.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+
+#include <array>
+
+#include "keiretsu/storage/store.h"
+#include "storage/src/codec.h"
+
+namespace keiretsu::storage {
+namespace {
+
+enum Cf : size_t { kMeta = 0, kEntries, kIds, kHeads, kBalances, kPending, kEvidence, kCfCount };
+// "default" is RocksDB's own column family; we keep metadata in it.
+constexpr std::array<const char*, kCfCount> kCfNames = {
+    "default", "entries", "ids", "heads", "balances", "pending",
+    "evidence"};
+constexpr std::string_view kSchemaVersion = "1";
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  std::string m = std::string(what) + ": " + s.ToString();
+  if (s.IsNotFound()) return NotFound(m);
+  if (s.IsCorruption()) return Corruption(m);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
+    return FailedPrecondition(std::string(what) +
+                              ": the data directory is locked by another process (is another "
+                              "keiretsud running on it?)");
+  return IOError(m);
+}
+
+// Balances are sums: merge operands are 16-byte two's-complement deltas and
+// the merge adds them, so applying an entry never needs a read.
+class Add128 : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    Amount128 a = 0, b = 0;
+    if (existing != nullptr && !codec::DecodeAmount(existing->ToStringView(), &a)) return false;
+    if (!codec::DecodeAmount(value.ToStringView(), &b)) return false;
+    *new_value = codec::EncodeAmount(a + b);
+    return true;
+  }
+  const char* Name() const override { return "keiretsu.Add128"; }
+};
+
+struct Op {
+  Cf cf;
+  bool is_delete;
+  bool is_merge;
+  std::string key;
+  std::string value;
+};
+
+}  // namespace
+
+struct Batch::Rep {
+  std::vector<Op> ops;
+  void Put(Cf cf, std::string k, std::string v) {
+    ops.push_back({cf, false, false, std::move(k), std::move(v)});
+  }
+};
+
+Batch::Batch() : rep_(std::make_unique<Rep>()) {}
+Batch::~Batch() = default;
+Batch::Batch(Batch&&) noexcept = default;
+Batch& Batch::operator=(Batch&&) noexcept = default;
+size_t Batch::size() const { return rep_->ops.size(); }
+
+void Batch::PutEntry(const PublicKey& author, uint64_t seq, const EntryId& id, ByteView record) {
+  rep_->Put(kEntries, codec::FeedKey(author, seq), std::string(AsChars(record)));
+  rep_->Put(kIds, std::string(AsChars(id.View())), codec::EncodeLocation(author, seq));
+}
+void Batch::SetFeedState(const PublicKey& author, const FeedState& state) {
+  rep_->Put(kHeads, codec::AuthorPrefix(author), codec::EncodeFeedState(state));
+}
+void Batch::AddDebt(const protocol::DebtChange& c) {
+  rep_->ops.push_back({kBalances, false, true, codec::BalanceKey(c.creditor, c.debtor, c.unit),
+                       codec::EncodeAmount(c.delta)});
+  rep_->ops.push_back({kBalances, false, true, codec::BalanceKey(c.debtor, c.creditor, c.unit),
+                       codec::EncodeAmount(-c.delta)});
+}
+void Batch::PutPending(const PublicKey& author, uint64_t seq, const EntryId& id, ByteView record) {
+  rep_->Put(kPending, codec::PendingKey(author, seq, id), std::string(AsChars(record)));
+}
+void Batch::DeletePending(const PublicKey& author, uint64_t seq, const EntryId& id) {
+  rep_->ops.push_back({kPending, true, false, codec::PendingKey(author, seq, id), {}});
+}
+void Batch::PutEvidence(const Evidence& e) {
+  rep_->Put(kEvidence, codec::FeedKey(e.author, e.seq), codec::EncodeEvidence(e));
+}
+
+struct Store::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  std::string path;
+
+  ~Impl() {
+    if (!db) return;
+    for (auto* h : cfs) db->DestroyColumnFamilyHandle(h);
+    db->Close();
+  }
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
+
+  // Visits every key/value of `c` starting with `prefix`; stop by returning false.
+  template <typename F>
+  Status Scan(Cf c, std::string_view prefix, F&& visit, std::string_view start = {}) const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(c)));
+    for (it->Seek(start.empty() ? prefix : start); it->Valid(); it->Next()) {
+      if (!it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
+      if (!visit(it->key().ToStringView(), it->value().ToStringView())) break;
+    }
+    return FromRocks(it->status(), "scan");
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = options.create_if_missing;
+  db_opts.create_missing_column_families = options.create_if_missing;
+  db_opts.max_background_jobs = 2;
+  db_opts.keep_log_file_num = 5;
+  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const char* name : kCfNames) {
+    rocksdb::ColumnFamilyOptions cf_opts;
+    cf_opts.compression = rocksdb::kZSTD;
+    if (std::string_view(name) == "balances")
+      cf_opts.merge_operator = std::make_shared<Add128>();
+    descs.emplace_back(name, cf_opts);
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->path = options.path;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_opts, options.path, descs, &impl->cfs, &raw);
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos)
+      return NotFound("no keiretsu data directory at " + options.path);
+    return FromRocks(s, "cannot open data directory " + options.path);
+  }
+  impl->db.reset(raw);
+
+  // A store belongs to one network: refuse to mix.
+  std::string stored;
+  s = raw->Get(rocksdb::ReadOptions(), impl->cf(kMeta), "network_id", &stored);
+  if (s.IsNotFound()) {
+    rocksdb::WriteBatch wb;
+    wb.Put(impl->cf(kMeta), "network_id", std::string(AsChars(options.network.View())));
+    wb.Put(impl->cf(kMeta), "schema_version", std::string(kSchemaVersion));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    KEIRETSU_RETURN_IF_ERROR(FromRocks(raw->Write(wo, &wb), "initialise data directory"));
+  } else if (!s.ok()) {
+    return FromRocks(s, "read data directory metadata");
+  } else if (stored != AsChars(options.network.View())) {
+    return FailedPrecondition("data directory " + options.path + " belongs to network " +
+                              ToHex(AsBytes(stored)).substr(0, 8) + ", not " +
+                              options.network.Short());
+  }
+  std::string version;
+  s = raw->Get(rocksdb::ReadOptions(), impl->cf(kMeta), "schema_version", &version);
+  if (!s.ok() || version != kSchemaVersion)
+    return FailedPrecondition("data directory " + options.path +
+                              " has an unknown schema version '" + version + "'");
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Status Store::Commit(Batch& batch, bool sync) {
+  rocksdb::WriteBatch wb;
+  for (const Op& op : batch.rep_->ops) {
+    auto* h = impl_->cf(op.cf);
+    rocksdb::Status s = op.is_delete  ? wb.Delete(h, op.key)
+                        : op.is_merge ? wb.Merge(h, op.key, op.value)
+                                      : wb.Put(h, op.key, op.value);
+    KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "build write batch"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(impl_->db->Write(wo, &wb), "commit");
+}
+
+std::map<PublicKey, FeedState> Store::LoadFeedStates() const {
+  std::map<PublicKey, FeedState> out;
+  (void)impl_->Scan(kHeads, "", [&](std::string_view k, std::string_view v) {
+    FeedState st;
+    PublicKey author;
+    if (k.size() == 32 && codec::DecodeFeedState(v, &st)) {
+      std::memcpy(author.bytes.data(), k.data(), 32);
+      out[author] = st;
+    }
+    return true;
+  });
+  return out;
+}
+
+Result<std::optional<Bytes>> Store::GetEntry(const PublicKey& author, uint64_t seq) const {
+  std::string v;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kEntries), codec::FeedKey(author, seq), &v);
+  if (s.IsNotFound()) return std::optional<Bytes>();
+  KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read entry"));
+  return std::optional<Bytes>(Bytes(v.begin(), v.end()));
+}
+
+Result<std::optional<Store::Location>> Store::FindEntry(const EntryId& id) const {
+  std::string v;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kIds),
+                                     std::string(AsChars(id.View())), &v);
+  if (s.IsNotFound()) return std::optional<Location>();
+  KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read id index"));
+  Location loc;
+  if (!codec::ParseFeedKey(v, &loc.author, &loc.seq)) return Corruption("bad id index value");
+  return std::optional<Location>(loc);
+}
+
+Result<std::vector<Bytes>> Store::ReadFeed(const PublicKey& author, uint64_t from_seq,
+                                           size_t limit) const {
+  std::vector<Bytes> out;
+  if (limit == 0) return out;
+  KEIRETSU_RETURN_IF_ERROR(impl_->Scan(
+      kEntries, codec::AuthorPrefix(author),
+      [&](std::string_view, std::string_view v) {
+        out.emplace_back(v.begin(), v.end());
+        return out.size() < limit;
+      },
+      codec::FeedKey(author, from_seq)));
+  return out;
+}
+
+Result<Amount128> Store::GetBalance(const PublicKey& firm, const PublicKey& counterparty,
+                                    const std::string& unit) const {
+  std::string v;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kBalances),
+                                     codec::BalanceKey(firm, counterparty, unit), &v);
+  if (s.IsNotFound()) return Amount128{0};
+  KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read balance"));
+  Amount128 a;
+  if (!codec::DecodeAmount(v, &a)) return Corruption("bad balance value");
+  return a;
+}
+
+namespace {
+Status CollectBalances(const Store::Impl& impl, std::string_view prefix,
+                       std::vector<BalanceRow>* out) {
+  bool bad = false;
+  KEIRETSU_RETURN_IF_ERROR(impl.Scan(kBalances, prefix, [&](std::string_view k, std::string_view v) {
+    BalanceRow row;
+    if (!codec::ParseBalanceKey(k, &row.firm, &row.counterparty, &row.unit) ||
+        !codec::DecodeAmount(v, &row.net)) {
+      bad = true;
+      return false;
+    }
+    if (row.net != 0) out->push_back(std::move(row));
+    return true;
+  }));
+  return bad ? Corruption("bad balance record") : Status::Ok();
+}
+}  // namespace
+
+Result<std::vector<BalanceRow>> Store::ListBalances(const PublicKey& firm) const {
+  std::vector<BalanceRow> out;
+  KEIRETSU_RETURN_IF_ERROR(CollectBalances(*impl_, codec::AuthorPrefix(firm), &out));
+  return out;
+}
+
+Result<std::vector<BalanceRow>> Store::ListAllBalances() const {
+  std::vector<BalanceRow> out;
+  KEIRETSU_RETURN_IF_ERROR(CollectBalances(*impl_, "", &out));
+  return out;
+}
+
+Result<std::vector<Bytes>> Store::PendingAt(const PublicKey& author, uint64_t seq) const {
+  std::vector<Bytes> out;
+  KEIRETSU_RETURN_IF_ERROR(
+      impl_->Scan(kPending, codec::FeedKey(author, seq), [&](std::string_view, std::string_view v) {
+        out.emplace_back(v.begin(), v.end());
+        return true;
+      }));
+  return out;
+}
+
+Result<std::vector<Store::PendingKey>> Store::ListPending() const {
+  std::vector<PendingKey> out;
+  KEIRETSU_RETURN_IF_ERROR(impl_->Scan(kPending, "", [&](std::string_view k, std::string_view) {
+    PendingKey p;
+    if (codec::ParsePendingKey(k, &p.author, &p.seq, &p.id)) out.push_back(p);
+    return true;
+  }));
+  return out;
+}
+
+Result<std::vector<Store::PendingKey>> Store::ListPendingFor(const PublicKey& author,
+                                                             uint64_t from_seq) const {
+  std::vector<PendingKey> out;
+  KEIRETSU_RETURN_IF_ERROR(impl_->Scan(
+      kPending, codec::AuthorPrefix(author),
+      [&](std::string_view k, std::string_view) {
+        PendingKey p;
+        if (codec::ParsePendingKey(k, &p.author, &p.seq, &p.id)) out.push_back(p);
+        return true;
+      },
+      codec::FeedKey(author, from_seq)));
+  return out;
+}
+
+Result<std::vector<Evidence>> Store::ListEvidence() const {
+  std::vector<Evidence> out;
+  bool bad = false;
+  KEIRETSU_RETURN_IF_ERROR(impl_->Scan(kEvidence, "", [&](std::string_view k, std::string_view v) {
+    Evidence e;
+    if (!codec::DecodeEvidence(k, v, &e)) {
+      bad = true;
+      return false;
+    }
+    out.push_back(std::move(e));
+    return true;
+  }));
+  if (bad) return Corruption("bad evidence record");
+  return out;
+}
+
+Status Store::CheckConsistency() const {
+  for (const auto& [author, st] : LoadFeedStates()) {
+    auto fail = [&](const std::string& what) {
+      return Corruption("feed " + author.Short() + ": " + what);
+    };
+    if (st.head_seq > 0) {
+      KEIRETSU_ASSIGN_OR_RETURN(auto head, GetEntry(author, st.head_seq));
+      if (!head) return fail("head entry " + std::to_string(st.head_seq) + " is missing");
+    }
+    KEIRETSU_ASSIGN_OR_RETURN(auto next, GetEntry(author, st.head_seq + 1));
+    if (next) return fail("an entry beyond the head (" + std::to_string(st.head_seq + 1) + ") is stored");
+    for (auto [seq, id] : {std::pair{st.head_seq, st.head_id},
+                           std::pair{st.effective_seq(), st.effective_id}}) {
+      if (seq == 0) {
+        if (!id.IsZero()) return fail("empty feed with a non-zero id");
+        continue;
+      }
+      KEIRETSU_ASSIGN_OR_RETURN(auto loc, FindEntry(id));
+      if (!loc || loc->author != author || loc->seq != seq)
+        return fail("id index does not place " + id.Short() + " at seq " + std::to_string(seq));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Store::CompactForTest() {
+  for (auto* h : impl_->cfs) {
+    KEIRETSU_RETURN_IF_ERROR(
+        FromRocks(impl_->db->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr),
+                  "compact"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace keiretsu::storage

@@ -1,0 +1,212 @@
+// The ledger rules, one behaviour per test: what each outcome does to the
+// store, and that refused input changes nothing.
+#include "keiretsu/node/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include "test_network.h"
+
+namespace keiretsu::node {
+namespace {
+
+using protocol::Accept;
+using protocol::Claim;
+using protocol::Release;
+using testing::FeedBuilder;
+using testing::Owe;
+
+// Everything observable about a ledger, to compare before/after.
+struct Snapshot {
+  Digest digest;
+  std::map<PublicKey, FeedState> feeds;
+  std::vector<std::tuple<PublicKey, PublicKey, std::string, std::string>> balances;
+  size_t pending = 0;
+  size_t evidence = 0;
+  bool operator==(const Snapshot&) const = default;
+};
+Snapshot Snap(const Ledger& l) {
+  Snapshot s{l.StateDigest(), l.Feeds(), {}, l.PendingCount(), l.ListEvidence()->size()};
+  auto rows = l.ListAllBalances();
+  for (const auto& r : *rows)
+    s.balances.emplace_back(r.firm, r.counterparty, r.unit, protocol::AmountToString(r.net));
+  return s;
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  testing::TestNetwork net = testing::MakeNetwork(3);
+  testing::TempDir dir;
+  std::unique_ptr<Ledger> ledger = testing::OpenLedger(net, dir.Sub("db"));
+  FeedBuilder fb{net};
+
+  IngestResult One(const Bytes& record) {
+    auto r = ledger->Ingest(std::span(&record, 1), false);
+    return r.at(0);
+  }
+  protocol::Amount128 Net(int a, int b, const std::string& unit = "hours") {
+    return *ledger->GetBalance(net.pk(a), net.pk(b), unit);
+  }
+  void ExpectBalancesMatchRecompute() {
+    auto stored = ledger->ListAllBalances();
+    auto recomputed = ledger->RecomputeBalances();
+    ASSERT_TRUE(stored.ok() && recomputed.ok());
+    ASSERT_EQ(stored->size(), recomputed->size());
+    for (size_t i = 0; i < stored->size(); ++i) {
+      EXPECT_EQ((*stored)[i].firm, (*recomputed)[i].firm);
+      EXPECT_EQ((*stored)[i].counterparty, (*recomputed)[i].counterparty);
+      EXPECT_EQ((*stored)[i].unit, (*recomputed)[i].unit);
+      EXPECT_TRUE((*stored)[i].net == (*recomputed)[i].net);
+    }
+  }
+};
+
+TEST_F(LedgerTest, ObligationMovesBalanceBothWays) {
+  auto e = fb.Next(0, Owe(net.pk(1), 70));
+  auto r = One(e.record);
+  EXPECT_EQ(r.outcome, Outcome::kApplied) << r.status.ToString();
+  EXPECT_TRUE(Net(1, 0) == 70);   // firm0 owes firm1 70
+  EXPECT_TRUE(Net(0, 1) == -70);
+  EXPECT_EQ(ledger->Feed(net.pk(0)).head_seq, 1u);
+  ExpectBalancesMatchRecompute();
+}
+
+TEST_F(LedgerTest, ClaimHasNoEffectUntilAccepted) {
+  auto claim = fb.Next(1, Claim{net.pk(0), 40, "hours", "forklift loan"});
+  EXPECT_EQ(One(claim.record).outcome, Outcome::kApplied);
+  EXPECT_TRUE(Net(1, 0) == 0);
+  auto accept = fb.Next(0, Accept{claim.id, net.pk(1), 40, "hours", ""});
+  EXPECT_EQ(One(accept.record).outcome, Outcome::kApplied);
+  EXPECT_TRUE(Net(1, 0) == 40);
+  auto release = fb.Next(1, Release{net.pk(0), 15, "hours", "paid back"});
+  EXPECT_EQ(One(release.record).outcome, Outcome::kApplied);
+  EXPECT_TRUE(Net(1, 0) == 25);
+  ExpectBalancesMatchRecompute();
+}
+
+TEST_F(LedgerTest, DuplicateIsNoOp) {
+  auto e = fb.Next(0, Owe(net.pk(1), 5));
+  ASSERT_EQ(One(e.record).outcome, Outcome::kApplied);
+  Snapshot before = Snap(*ledger);
+  auto r = One(e.record);
+  EXPECT_EQ(r.outcome, Outcome::kDuplicate) << OutcomeName(r.outcome) << " " << r.status.ToString();
+  EXPECT_EQ(Snap(*ledger), before);
+}
+
+TEST_F(LedgerTest, OutOfOrderEntriesWaitThenApply) {
+  auto e1 = fb.Next(0, Owe(net.pk(1), 1));
+  auto e2 = fb.Next(0, Owe(net.pk(1), 2));
+  auto e3 = fb.Next(0, Owe(net.pk(2), 3));
+  EXPECT_EQ(One(e3.record).outcome, Outcome::kPending);
+  EXPECT_EQ(One(e2.record).outcome, Outcome::kPending);
+  EXPECT_EQ(ledger->PendingCount(), 2u);
+  EXPECT_TRUE(Net(1, 0) == 0);
+  EXPECT_EQ(One(e1.record).outcome, Outcome::kApplied);
+  EXPECT_EQ(ledger->PendingCount(), 0u);
+  EXPECT_EQ(ledger->Feed(net.pk(0)).head_seq, 3u);
+  EXPECT_TRUE(Net(1, 0) == 3);
+  EXPECT_TRUE(Net(2, 0) == 3);
+  ExpectBalancesMatchRecompute();
+}
+
+TEST_F(LedgerTest, PendingSurvivesReopen) {
+  auto e1 = fb.Next(0, Owe(net.pk(1), 1));
+  auto e2 = fb.Next(0, Owe(net.pk(1), 2));
+  ASSERT_EQ(One(e2.record).outcome, Outcome::kPending);
+  ledger.reset();
+  ledger = testing::OpenLedger(net, dir.Sub("db"));
+  EXPECT_EQ(ledger->PendingCount(), 1u);
+  EXPECT_EQ(One(e1.record).outcome, Outcome::kApplied);
+  EXPECT_EQ(ledger->Feed(net.pk(0)).head_seq, 2u);
+}
+
+TEST_F(LedgerTest, ForkStopsFeedAndUndoesEffectsFromForkPoint) {
+  auto e1 = fb.Next(0, Owe(net.pk(1), 10));
+  auto e2 = fb.Next(0, Owe(net.pk(1), 20));
+  auto e3 = fb.Next(0, Owe(net.pk(1), 30));
+  ASSERT_EQ(ledger->Ingest(std::vector<Bytes>{e1.record, e2.record, e3.record}, false).size(), 3u);
+  EXPECT_TRUE(Net(1, 0) == 60);
+  // The author signs a different seq 2.
+  protocol::Entry other = e2.entry;
+  other.body = Owe(net.pk(2), 99);
+  auto e2b = FeedBuilder::SignRaw(other, net.key(0));
+  auto r = One(e2b.record);
+  EXPECT_EQ(r.outcome, Outcome::kForkProven) << r.status.ToString();
+  FeedState st = ledger->Feed(net.pk(0));
+  EXPECT_EQ(st.stop_seq, 2u);
+  EXPECT_EQ(st.effective_seq(), 1u);
+  EXPECT_EQ(st.effective_id, e1.id);
+  EXPECT_TRUE(Net(1, 0) == 10);  // only seq 1 still counts
+  EXPECT_TRUE(Net(2, 0) == 0);
+  auto ev = ledger->ListEvidence();
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ((*ev)[0].seq, 2u);
+  EXPECT_EQ((*ev)[0].kind, storage::StopReason::kFork);
+  ExpectBalancesMatchRecompute();
+  // Later entries of a stopped feed have no effect.
+  auto e4 = fb.Next(0, Owe(net.pk(1), 40));
+  EXPECT_EQ(One(e4.record).outcome, Outcome::kIgnored);
+  EXPECT_TRUE(Net(1, 0) == 10);
+}
+
+TEST_F(LedgerTest, ForkSeenInPendingBeforeTheGapFills) {
+  auto e1 = fb.Next(0, Owe(net.pk(1), 10));
+  auto e2 = fb.Next(0, Owe(net.pk(1), 20));
+  protocol::Entry other = e2.entry;
+  other.body = Owe(net.pk(2), 99);
+  auto e2b = FeedBuilder::SignRaw(other, net.key(0));
+  EXPECT_EQ(One(e2.record).outcome, Outcome::kPending);
+  EXPECT_EQ(One(e2b.record).outcome, Outcome::kForkProven);
+  EXPECT_EQ(One(e1.record).outcome, Outcome::kApplied);
+  FeedState st = ledger->Feed(net.pk(0));
+  EXPECT_EQ(st.stop_seq, 2u);
+  EXPECT_EQ(st.head_seq, 1u);
+  EXPECT_TRUE(Net(1, 0) == 10);
+  EXPECT_EQ(ledger->PendingCount(), 0u);
+}
+
+TEST_F(LedgerTest, InvalidSignedEntryEndsTheFeedWithReason) {
+  auto e1 = fb.Next(0, Owe(net.pk(1), 10));
+  ASSERT_EQ(One(e1.record).outcome, Outcome::kApplied);
+  protocol::Entry bad{net.id(), net.pk(0), 2, e1.id, 0, Owe(net.pk(0), 5)};  // self-debt
+  auto se = FeedBuilder::SignRaw(bad, net.key(0));
+  auto r = One(se.record);
+  EXPECT_EQ(r.outcome, Outcome::kFeedEnded);
+  EXPECT_NE(r.status.message().find("cannot owe itself"), std::string::npos) << r.status.ToString();
+  FeedState st = ledger->Feed(net.pk(0));
+  EXPECT_EQ(st.stop_seq, 2u);
+  EXPECT_EQ(st.stop_reason, storage::StopReason::kInvalidEntry);
+  EXPECT_EQ(st.head_seq, 1u);
+  EXPECT_TRUE(Net(1, 0) == 10);
+  auto ev = ledger->ListEvidence();
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_NE((*ev)[0].reason.find("cannot owe itself"), std::string::npos);
+}
+
+TEST_F(LedgerTest, WrongPrevIsRejectedAndChangesNothing) {
+  auto e1 = fb.Next(0, Owe(net.pk(1), 10));
+  ASSERT_EQ(One(e1.record).outcome, Outcome::kApplied);
+  Snapshot before = Snap(*ledger);
+  protocol::Entry e{net.id(), net.pk(0), 2, EntryId{e1.id.bytes}, 0, Owe(net.pk(1), 1)};
+  e.prev.bytes[0] ^= 1;
+  auto r = One(FeedBuilder::SignRaw(e, net.key(0)).record);
+  EXPECT_EQ(r.outcome, Outcome::kRejected);
+  EXPECT_EQ(r.status.code(), Code::kFailedPrecondition);
+  EXPECT_NE(r.status.message().find("names prev"), std::string::npos);
+  EXPECT_EQ(Snap(*ledger), before);
+}
+
+TEST_F(LedgerTest, AppendSignsChainsAndSyncs) {
+  auto a = ledger->Append(net.key(2), Owe(net.pk(0), 12), 1);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = ledger->Append(net.key(2), Owe(net.pk(1), 13), 2);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->entry.seq, 2u);
+  EXPECT_EQ(b->entry.prev, a->id);
+  EXPECT_TRUE(Net(0, 2) == 12);
+  auto refused = ledger->Append(net.key(2), Owe(net.pk(2), 1), 3);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ledger->Feed(net.pk(2)).head_seq, 2u);
+}
+
+}  // namespace
+}  // namespace keiretsu::node
