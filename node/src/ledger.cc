@@ -37,6 +37,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(protocol::Genesis genesis,
       return Corruption("data directory holds a feed of non-member " + author.Short());
   KEIRETSU_ASSIGN_OR_RETURN(auto pending, ledger->store_->ListPending());
   ledger->pending_count_ = pending.size();
+  ledger->log_cursor_ = ledger->store_->LastLogCursor();
   return ledger;
 }
 
@@ -72,7 +73,7 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
   std::vector<AppliedEntry> applied;
   {
     std::lock_guard lock(mu_);
-    Apply round(*this, feeds_);
+    Apply round(*this, feeds_, log_cursor_);
     for (const auto& check : checks) results.push_back(round.Take(check));
     if (round.batch().size() > 0) {
       Status s = store_->Commit(round.batch(), sync);
@@ -81,7 +82,9 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
         return results;
       }
       for (const auto& [author, st] : round.touched()) feeds_[author] = st;
-      pending_count_ = static_cast<size_t>(static_cast<int64_t>(pending_count_) + round.pending_delta());
+      pending_count_ =
+          static_cast<size_t>(static_cast<int64_t>(pending_count_) + round.pending_delta());
+      log_cursor_ = round.log_cursor();
       applied = std::move(round.applied());
     }
   }
@@ -107,13 +110,14 @@ Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, prot
     KEIRETSU_ASSIGN_OR_RETURN(out, protocol::SignEntry(entry, key, genesis_));
     protocol::RecordCheck check;
     check.signed_entry = out;
-    Apply round(*this, feeds_);
+    Apply round(*this, feeds_, log_cursor_);
     IngestResult r = round.Take(check);
     if (r.outcome != Outcome::kApplied)
       return Internal("own entry was not applied: " + std::string(OutcomeName(r.outcome)) + " " +
                       r.status.message());
     KEIRETSU_RETURN_IF_ERROR(store_->Commit(round.batch(), /*sync=*/true));
     for (const auto& [a, s] : round.touched()) feeds_[a] = s;
+    log_cursor_ = round.log_cursor();
     applied = std::move(round.applied());
   }
   if (listener_) listener_(applied);
@@ -164,6 +168,40 @@ Result<std::vector<storage::Evidence>> Ledger::ListEvidence() const {
 size_t Ledger::PendingCount() const {
   std::lock_guard lock(mu_);
   return pending_count_;
+}
+
+Result<std::vector<Bytes>> Ledger::ListOpenClaims(const PublicKey& debtor) const {
+  KEIRETSU_ASSIGN_OR_RETURN(auto refs, store_->ListOpenClaims(debtor));
+  std::vector<Bytes> out;
+  for (const auto& ref : refs) {
+    KEIRETSU_ASSIGN_OR_RETURN(auto rec, store_->GetEntry(ref.creditor, ref.seq));
+    if (!rec) return Corruption("claim index names a missing entry");
+    out.push_back(std::move(*rec));
+  }
+  return out;
+}
+
+Result<std::optional<EntryId>> Ledger::FindAnswer(const PublicKey& debtor,
+                                                  const EntryId& claim) const {
+  return store_->FindAnswer(debtor, claim);
+}
+
+Result<std::vector<AppliedEntry>> Ledger::ReadLog(uint64_t cursor, size_t limit) const {
+  KEIRETSU_ASSIGN_OR_RETURN(auto ids, store_->ReadLog(cursor, limit));
+  std::vector<AppliedEntry> out;
+  for (const auto& [c, id] : ids) {
+    KEIRETSU_ASSIGN_OR_RETURN(auto loc, store_->FindEntry(id));
+    if (!loc) return Corruption("log names a missing entry " + id.Short());
+    KEIRETSU_ASSIGN_OR_RETURN(auto rec, store_->GetEntry(loc->author, loc->seq));
+    if (!rec) return Corruption("log names a missing entry " + id.Short());
+    out.push_back(AppliedEntry{c, id, loc->author, loc->seq, std::move(*rec)});
+  }
+  return out;
+}
+
+uint64_t Ledger::LastCursor() const {
+  std::lock_guard lock(mu_);
+  return log_cursor_;
 }
 
 Result<std::vector<BalanceRow>> Ledger::RecomputeBalances() const {

@@ -108,8 +108,10 @@ IngestResult Ledger::Apply::Extend(const RecordCheck& check, FeedState& st) {
   // The caller returned early if the feed stopped at or before this seq.
   st.effective_id = se.id;
   if (auto change = protocol::EffectOf(se.entry)) batch_.AddDebt(*change);
+  Index(se.entry, se.id, /*add=*/true);
+  batch_.AppendLog(++log_cursor_, se.id);
   batch_.SetFeedState(se.entry.author, st);
-  applied_.push_back(AppliedEntry{se.id, se.entry.author, se.entry.seq, se.record});
+  applied_.push_back(AppliedEntry{log_cursor_, se.id, se.entry.author, se.entry.seq, se.record});
   return Result_(Outcome::kApplied, se);
 }
 
@@ -189,6 +191,7 @@ Status Ledger::Apply::StopAt(const PublicKey& author, uint64_t seq) {
       change->delta = -change->delta;
       batch_.AddDebt(*change);
     }
+    Index(c.signed_entry->entry, c.signed_entry->id, /*add=*/false);
   }
   if (seq <= 1) {
     st.effective_id = EntryId{};
@@ -198,6 +201,24 @@ Status Ledger::Apply::StopAt(const PublicKey& author, uint64_t seq) {
   }
   st.stop_seq = seq;
   return DropPendingFrom(author, seq);
+}
+
+void Ledger::Apply::Index(const protocol::Entry& e, const EntryId& id, bool add) {
+  if (const auto* claim = std::get_if<protocol::Claim>(&e.body)) {
+    if (add)
+      batch_.IndexClaim(claim->debtor, id, e.author, e.seq);
+    else
+      batch_.UnindexClaim(claim->debtor, id);
+    return;
+  }
+  const EntryId* answered = nullptr;
+  if (const auto* a = std::get_if<protocol::Accept>(&e.body)) answered = &a->claim_id;
+  if (const auto* d = std::get_if<protocol::Decline>(&e.body)) answered = &d->claim_id;
+  if (answered == nullptr) return;
+  if (add)
+    batch_.IndexAnswer(e.author, *answered, id);
+  else
+    batch_.UnindexAnswer(e.author, *answered);
 }
 
 Status Ledger::Apply::DropPendingFrom(const PublicKey& author, uint64_t seq) {

@@ -14,8 +14,9 @@ namespace keiretsu::node {
 
 class Ledger::Apply {
  public:
-  Apply(const Ledger& ledger, const std::map<PublicKey, FeedState>& committed)
-      : ledger_(ledger), committed_(committed) {}
+  Apply(const Ledger& ledger, const std::map<PublicKey, FeedState>& committed,
+        uint64_t log_cursor)
+      : ledger_(ledger), committed_(committed), log_cursor_(log_cursor) {}
 
   // Decides the outcome of one checked record, then promotes the pending
   // entries it unblocks.
@@ -25,6 +26,7 @@ class Ledger::Apply {
   const std::map<PublicKey, FeedState>& touched() const { return touched_; }
   std::vector<AppliedEntry>& applied() { return applied_; }
   int64_t pending_delta() const { return pending_delta_; }
+  uint64_t log_cursor() const { return log_cursor_; }
 
  private:
   using FeedSeq = std::pair<PublicKey, uint64_t>;
@@ -41,6 +43,8 @@ class Ledger::Apply {
   Status StopAt(const PublicKey& author, uint64_t seq);
   Status DropPendingFrom(const PublicKey& author, uint64_t seq);
   void PromotePending(const PublicKey& author);
+  // Adds (or with add=false removes) the claim/answer index rows of `e`.
+  void Index(const protocol::Entry& e, const EntryId& id, bool add);
 
   const Ledger& ledger_;
   const std::map<PublicKey, FeedState>& committed_;
@@ -51,6 +55,7 @@ class Ledger::Apply {
   std::set<PendingId> dropped_pending_;
   std::vector<AppliedEntry> applied_;
   int64_t pending_delta_ = 0;
+  uint64_t log_cursor_;
 };
 
 }  // namespace keiretsu::node

@@ -42,6 +42,20 @@ std::string PendingKey(const PublicKey& author, uint64_t seq, const EntryId& id)
   return k;
 }
 
+std::string ClaimKey(const PublicKey& debtor, const EntryId& claim) {
+  std::string k = AuthorPrefix(debtor);
+  Append32(&k, claim.bytes);
+  return k;
+}
+
+std::string CursorKey(uint64_t cursor) {
+  std::string k;
+  AppendU64(&k, cursor);
+  return k;
+}
+
+uint64_t ParseCursorKey(std::string_view key) { return key.size() == 8 ? ReadU64(key) : 0; }
+
 std::string BalanceKey(const PublicKey& firm, const PublicKey& other, const std::string& unit) {
   std::string k;
   Append32(&k, firm.bytes);

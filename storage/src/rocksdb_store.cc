@@ -8,6 +8,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <cstring>
 
 #include "keiretsu/storage/store.h"
 #include "storage/src/codec.h"
@@ -15,11 +16,23 @@
 namespace keiretsu::storage {
 namespace {
 
-enum Cf : size_t { kMeta = 0, kEntries, kIds, kHeads, kBalances, kPending, kEvidence, kCfCount };
+enum Cf : size_t {
+  kMeta = 0,
+  kEntries,
+  kIds,
+  kHeads,
+  kBalances,
+  kPending,
+  kEvidence,
+  kClaims,
+  kAnswers,
+  kLog,
+  kCfCount
+};
 // "default" is RocksDB's own column family; we keep metadata in it.
 constexpr std::array<const char*, kCfCount> kCfNames = {
-    "default", "entries", "ids", "heads", "balances", "pending",
-    "evidence"};
+    "default", "entries", "ids",    "heads", "balances",
+    "pending", "evidence", "claims", "answers", "log"};
 constexpr std::string_view kSchemaVersion = "1";
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -93,6 +106,23 @@ void Batch::DeletePending(const PublicKey& author, uint64_t seq, const EntryId& 
 }
 void Batch::PutEvidence(const Evidence& e) {
   rep_->Put(kEvidence, codec::FeedKey(e.author, e.seq), codec::EncodeEvidence(e));
+}
+
+void Batch::IndexClaim(const PublicKey& debtor, const EntryId& claim, const PublicKey& creditor,
+                       uint64_t seq) {
+  rep_->Put(kClaims, codec::ClaimKey(debtor, claim), codec::FeedKey(creditor, seq));
+}
+void Batch::UnindexClaim(const PublicKey& debtor, const EntryId& claim) {
+  rep_->ops.push_back({kClaims, true, false, codec::ClaimKey(debtor, claim), {}});
+}
+void Batch::IndexAnswer(const PublicKey& debtor, const EntryId& claim, const EntryId& answer) {
+  rep_->Put(kAnswers, codec::ClaimKey(debtor, claim), std::string(AsChars(answer.View())));
+}
+void Batch::UnindexAnswer(const PublicKey& debtor, const EntryId& claim) {
+  rep_->ops.push_back({kAnswers, true, false, codec::ClaimKey(debtor, claim), {}});
+}
+void Batch::AppendLog(uint64_t cursor, const EntryId& id) {
+  rep_->Put(kLog, codec::CursorKey(cursor), std::string(AsChars(id.View())));
 }
 
 struct Store::Impl {
@@ -325,6 +355,70 @@ Result<std::vector<Evidence>> Store::ListEvidence() const {
   }));
   if (bad) return Corruption("bad evidence record");
   return out;
+}
+
+Result<std::vector<Store::ClaimRef>> Store::ListOpenClaims(const PublicKey& debtor) const {
+  std::vector<ClaimRef> out;
+  std::vector<std::string> keys;
+  KEIRETSU_RETURN_IF_ERROR(
+      impl_->Scan(kClaims, codec::AuthorPrefix(debtor), [&](std::string_view k, std::string_view v) {
+        ClaimRef c;
+        if (k.size() == 64 && codec::ParseFeedKey(v, &c.creditor, &c.seq)) {
+          std::memcpy(c.claim.bytes.data(), k.data() + 32, 32);
+          out.push_back(c);
+          keys.emplace_back(k);
+        }
+        return true;
+      }));
+  // Drop the answered ones (one multi-get for all).
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<std::string> values(keys.size());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles(keys.size(), impl_->cf(kAnswers));
+  auto statuses = impl_->db->MultiGet(rocksdb::ReadOptions(), handles, slices, &values);
+  std::vector<ClaimRef> open;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (statuses[i].IsNotFound()) open.push_back(out[i]);
+    else KEIRETSU_RETURN_IF_ERROR(FromRocks(statuses[i], "read answers"));
+  }
+  return open;
+}
+
+Result<std::optional<EntryId>> Store::FindAnswer(const PublicKey& debtor,
+                                                 const EntryId& claim) const {
+  std::string v;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kAnswers),
+                                     codec::ClaimKey(debtor, claim), &v);
+  if (s.IsNotFound()) return std::optional<EntryId>();
+  KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read answer"));
+  if (v.size() != 32) return Corruption("bad answer record");
+  EntryId id;
+  std::memcpy(id.bytes.data(), v.data(), 32);
+  return std::optional<EntryId>(id);
+}
+
+Result<std::vector<std::pair<uint64_t, EntryId>>> Store::ReadLog(uint64_t after,
+                                                                 size_t limit) const {
+  std::vector<std::pair<uint64_t, EntryId>> out;
+  if (limit == 0) return out;
+  KEIRETSU_RETURN_IF_ERROR(impl_->Scan(
+      kLog, "",
+      [&](std::string_view k, std::string_view v) {
+        uint64_t cursor = codec::ParseCursorKey(k);
+        if (cursor <= after) return true;
+        EntryId id;
+        if (v.size() == 32) std::memcpy(id.bytes.data(), v.data(), 32);
+        out.emplace_back(cursor, id);
+        return out.size() < limit;
+      },
+      codec::CursorKey(after + 1)));
+  return out;
+}
+
+uint64_t Store::LastLogCursor() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kLog)));
+  it->SeekToLast();
+  return it->Valid() ? codec::ParseCursorKey(it->key().ToStringView()) : 0;
 }
 
 Status Store::CheckConsistency() const {

@@ -210,3 +210,46 @@ TEST_F(LedgerTest, AppendSignsChainsAndSyncs) {
 
 }  // namespace
 }  // namespace keiretsu::node
+
+namespace keiretsu::node {
+namespace {
+
+TEST_F(LedgerTest, OpenClaimsAndAnswersAreIndexed) {
+  auto c1 = fb.Next(1, Claim{net.pk(0), 40, "hours", "a"});
+  auto c2 = fb.Next(2, Claim{net.pk(0), 7, "kg", "b"});
+  ledger->Ingest(std::vector<Bytes>{c1.record, c2.record}, false);
+  auto open = ledger->ListOpenClaims(net.pk(0));
+  ASSERT_TRUE(open.ok());
+  EXPECT_EQ(open->size(), 2u);
+  auto acc = fb.Next(0, Accept{c1.id, net.pk(1), 40, "hours", ""});
+  EXPECT_EQ(One(acc.record).outcome, Outcome::kApplied);
+  open = ledger->ListOpenClaims(net.pk(0));
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ(*protocol::IdOfRecord((*open)[0]), c2.id);
+  auto ans = ledger->FindAnswer(net.pk(0), c1.id);
+  ASSERT_TRUE(ans.ok() && ans->has_value());
+  EXPECT_EQ(**ans, acc.id);
+  EXPECT_FALSE(ledger->FindAnswer(net.pk(0), c2.id)->has_value());
+}
+
+TEST_F(LedgerTest, LogListsEffectiveEntriesInOrderAcrossReopen) {
+  auto e1 = fb.Next(0, Owe(net.pk(1), 1));
+  auto e2 = fb.Next(1, Owe(net.pk(0), 2));
+  ledger->Ingest(std::vector<Bytes>{e1.record, e2.record}, false);
+  EXPECT_EQ(ledger->LastCursor(), 2u);
+  ledger.reset();
+  ledger = testing::OpenLedger(net, dir.Sub("db"));
+  EXPECT_EQ(ledger->LastCursor(), 2u);
+  auto e3 = fb.Next(0, Owe(net.pk(2), 3));
+  One(e3.record);
+  auto log = ledger->ReadLog(1, 10);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].cursor, 2u);
+  EXPECT_EQ((*log)[0].id, e2.id);
+  EXPECT_EQ((*log)[1].cursor, 3u);
+  EXPECT_EQ((*log)[1].id, e3.id);
+}
+
+}  // namespace
+}  // namespace keiretsu::node

@@ -12,11 +12,11 @@
 namespace keiretsu::crypto {
 namespace {
 
+// A domain tag and a 32-byte network id, as keiretsu builds it.
 Bytes Prologue(uint8_t network) {
-  Bytes p;
-  ByteWriter w(&p);
-  w.Raw("keiretsu-noise-v1");
-  for (int i = 0; i < 32; ++i) w.U8(network);
+  const std::string tag = "keiretsu-noise-v1";
+  Bytes p(tag.begin(), tag.end());
+  p.resize(tag.size() + 32, network);
   return p;
 }
 Bytes Psk(uint8_t fill) { return Bytes(kNoisePskSize, fill); }

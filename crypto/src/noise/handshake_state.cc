@@ -177,9 +177,11 @@ HandshakeState::HandshakeState(Protocol protocol, bool initiator)
     : protocol_(std::move(protocol)), initiator_(initiator), ss_(protocol_), psk_(kNoisePskSize) {}
 
 Result<std::unique_ptr<HandshakeState>> HandshakeState::Create(const HandshakeOptions& options) {
-  KEIRETSU_ASSIGN_OR_RETURN(Protocol protocol, ParseProtocolName(options.protocol_name));
-  const Pattern& p = protocol.pattern;
+  KEIRETSU_ASSIGN_OR_RETURN(Protocol parsed, ParseProtocolName(options.protocol_name));
   const bool init = options.initiator;
+  std::unique_ptr<HandshakeState> hs(new HandshakeState(std::move(parsed), init));
+  const Protocol& protocol = hs->protocol_;
+  const Pattern& p = protocol.pattern;
   if (p.has_psk && options.psk.size() != kNoisePskSize)
     return InvalidArgument("Noise psk must be 32 bytes, got " + std::to_string(options.psk.size()));
   if (!p.has_psk && !options.psk.empty())
@@ -202,7 +204,6 @@ Result<std::unique_ptr<HandshakeState>> HandshakeState::Create(const HandshakeOp
   if (Contains(their_pre, Token::kS) && !options.remote_static)
     return InvalidArgument(protocol.name + " needs the peer's static key beforehand");
 
-  std::unique_ptr<HandshakeState> hs(new HandshakeState(std::move(protocol), init));
   if (options.s != nullptr) {
     KEIRETSU_ASSIGN_OR_RETURN(X25519KeyPair s,
                               X25519KeyPair::FromPrivate(options.s->private_key().span()));
@@ -219,10 +220,9 @@ Result<std::unique_ptr<HandshakeState>> HandshakeState::Create(const HandshakeOp
   // The transcript starts with the prologue, then the pre-message keys:
   // the initiator's first, then the responder's (spec 5.3 Initialize).
   hs->ss_.MixHash(options.prologue);
-  const Pattern& hp = hs->protocol_.pattern;
-  if (Contains(hp.initiator_pre, Token::kS))
+  if (Contains(p.initiator_pre, Token::kS))
     hs->ss_.MixHash(init ? hs->s_->public_key().View() : hs->rs_->View());
-  if (Contains(hp.responder_pre, Token::kS))
+  if (Contains(p.responder_pre, Token::kS))
     hs->ss_.MixHash(init ? hs->rs_->View() : hs->s_->public_key().View());
   return hs;
 }

@@ -55,6 +55,7 @@ struct IngestResult {
 
 // An entry that became effective, for watchers and replication.
 struct AppliedEntry {
+  uint64_t cursor = 0;  // its place in this node's log (ReadLog)
   EntryId id;
   PublicKey author;
   uint64_t seq = 0;
@@ -111,6 +112,15 @@ class Ledger {
   Result<std::vector<storage::Evidence>> ListEvidence() const;
   size_t PendingCount() const;
 
+  // Effective claims against `debtor` it has not answered (records).
+  Result<std::vector<Bytes>> ListOpenClaims(const PublicKey& debtor) const;
+  // The id of `debtor`'s effective accept/decline of `claim`, if any.
+  Result<std::optional<EntryId>> FindAnswer(const PublicKey& debtor, const EntryId& claim) const;
+  // Entries in the order they became effective on this node, after `cursor`
+  // (0: from the start), at most `limit`. Cursors are local to this node.
+  Result<std::vector<AppliedEntry>> ReadLog(uint64_t cursor, size_t limit) const;
+  uint64_t LastCursor() const;
+
   // Recomputes every balance from the stored effective entries, ignoring the
   // materialised balances: the reference the tests hold them against. Same
   // order as ListAllBalances.
@@ -131,6 +141,7 @@ class Ledger {
   mutable std::mutex mu_;
   std::map<PublicKey, FeedState> feeds_;  // GUARDED_BY(mu_): committed feed states
   size_t pending_count_ = 0;              // GUARDED_BY(mu_)
+  uint64_t log_cursor_ = 0;               // GUARDED_BY(mu_): last log cursor committed
 };
 
 }  // namespace keiretsu::node

@@ -7,6 +7,10 @@
 //   balances  firm|other|unit   -> net amount other owes firm (int128)
 //   pending   author|seq|id     -> record that arrived ahead of its prev
 //   evidence  author|seq        -> Evidence (fork proof or invalid entry)
+//   claims    debtor|claim id   -> creditor|seq   (effective claims)
+//   answers   debtor|claim id   -> answering entry id (effective accept/decline)
+//   log       cursor            -> entry id, in the order entries became
+//                                  effective on this node (for Watch)
 //   meta      name              -> network id, schema version
 //
 // The store knows encodings and atomicity, not ledger rules: node/ decides
@@ -89,6 +93,12 @@ class Batch {
   void PutPending(const PublicKey& author, uint64_t seq, const EntryId& id, ByteView record);
   void DeletePending(const PublicKey& author, uint64_t seq, const EntryId& id);
   void PutEvidence(const Evidence& evidence);
+  void IndexClaim(const PublicKey& debtor, const EntryId& claim, const PublicKey& creditor,
+                  uint64_t seq);
+  void UnindexClaim(const PublicKey& debtor, const EntryId& claim);
+  void IndexAnswer(const PublicKey& debtor, const EntryId& claim, const EntryId& answer);
+  void UnindexAnswer(const PublicKey& debtor, const EntryId& claim);
+  void AppendLog(uint64_t cursor, const EntryId& id);
 
   size_t size() const;  // number of writes
   struct Rep;
@@ -147,6 +157,22 @@ class Store {
 
   // --- Evidence
   Result<std::vector<Evidence>> ListEvidence() const;
+
+  // --- Claims addressed to a debtor, and the debtor's answers
+  struct ClaimRef {
+    EntryId claim;
+    PublicKey creditor;
+    uint64_t seq = 0;
+  };
+  // Effective claims against `debtor` that it has not answered, by claim id.
+  Result<std::vector<ClaimRef>> ListOpenClaims(const PublicKey& debtor) const;
+  // The id of `debtor`'s effective answer to `claim`, if any.
+  Result<std::optional<EntryId>> FindAnswer(const PublicKey& debtor, const EntryId& claim) const;
+
+  // --- Log of entries in the order they became effective here
+  // Up to `limit` (cursor, id) pairs with cursor > after.
+  Result<std::vector<std::pair<uint64_t, EntryId>>> ReadLog(uint64_t after, size_t limit) const;
+  uint64_t LastLogCursor() const;  // 0 when empty
 
   // Checks that every feed state agrees with the entries stored: entry
   // head_seq exists with id head_id, entry head_seq+1 does not, and the
