@@ -17,30 +17,9 @@
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/genesis.h"
 #include "keiretsu/storage/store.h"
+#include "temp_dir.h"
 
 namespace keiretsu::testing {
-
-// A directory under the system temp dir, removed with everything in it when
-// the object dies.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "keiretsu-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // Firm i's key comes from the seed {i+1, 0, 0, ...}: the same in every run.
 inline crypto::SigningKey FirmKey(int i) {
