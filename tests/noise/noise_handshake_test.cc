@@ -1,6 +1,7 @@
 // NoiseHandshake: round trips, and every way a handshake must fail — wrong
 // network, tampering, truncation, replay, low-order keys, misuse.
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <string>
 #include <vector>
@@ -19,7 +20,9 @@ Bytes Prologue(uint8_t network) {
   p.resize(tag.size() + 32, network);
   return p;
 }
-Bytes Psk(uint8_t fill) { return Bytes(kNoisePskSize, fill); }
+Bytes Psk(uint8_t fill) {
+  return Bytes(kNoisePskSize, fill);
+}
 
 X25519KeyPair Copy(const X25519KeyPair& k) {
   return X25519KeyPair::FromPrivate(k.private_key().span()).value();
@@ -153,8 +156,7 @@ TEST(NoiseHandshake, TamperedByteInEachMessageIsRefused) {
       Status st = s.Reader(m).ReadMessage(msg).status();
       EXPECT_EQ(st.code(), Code::kUnauthenticated)
           << "message " << m + 1 << " byte " << pos << ": " << st.ToString();
-      EXPECT_NE(st.message().find("handshake message " + std::to_string(m + 1)),
-                std::string::npos);
+      EXPECT_NE(st.message().find("handshake message " + std::to_string(m + 1)), std::string::npos);
     }
   }
 }
@@ -227,8 +229,7 @@ TEST(NoiseHandshake, LowOrderEphemeralInMessageTwoIsRefused) {
 // A psk holder speaking the protocol by hand with the internal
 // SymmetricState, so it can send keys no honest party would.
 struct HandInitiator {
-  noise_internal::Protocol protocol =
-      noise_internal::ParseProtocolName(kNoiseProtocolName).value();
+  noise_internal::Protocol protocol = noise_internal::ParseProtocolName(kNoiseProtocolName).value();
   noise_internal::SymmetricState ss{protocol};
   X25519KeyPair e = X25519KeyPair::Generate();
 
@@ -275,8 +276,8 @@ TEST(NoiseHandshake, LowOrderStaticInMessageThreeIsRefused) {
     HandInitiator hand;
     auto rs = X25519KeyPair::Generate();
     auto resp = NoiseHandshake::Responder(rs, Prologue(1), Psk(7)).value();
-    ASSERT_TRUE(resp.ReadMessage(hand.Message1(hand.e.public_key().View(), Prologue(1), Psk(7)))
-                    .ok());
+    ASSERT_TRUE(
+        resp.ReadMessage(hand.Message1(hand.e.public_key().View(), Prologue(1), Psk(7))).ok());
     Bytes m2 = resp.WriteMessage({}).value();
     // Read message 2 by hand: e, ee, s, es, payload.
     X25519Public re, their_s;
@@ -301,6 +302,8 @@ TEST(NoiseHandshake, LowOrderStaticInMessageThreeIsRefused) {
     EXPECT_NE(st.message().find("remote static key is a low-order"), std::string::npos)
         << st.message();
     EXPECT_FALSE(resp.complete());
+    // The key was decrypted before se failed; it must not be offered.
+    EXPECT_FALSE(resp.remote_static().has_value());
   }
 }
 
@@ -351,6 +354,21 @@ TEST(NoiseKeys, Ed25519ConversionRefusesBadPoints) {
   EXPECT_FALSE(X25519FromEd25519Public(identity).ok());
   SigningKey k = SigningKey::Generate();
   EXPECT_TRUE(X25519FromEd25519Public(k.public_key()).ok());
+}
+
+TEST(NoiseKeys, StaticKeyIsTheClampedEd25519Scalar) {
+  // As docs/noise-transport.md states: SHA-512(seed)[0..32), clamped.
+  SigningKey k = SigningKey::Generate();
+  uint8_t h[crypto_hash_sha512_BYTES];
+  crypto_hash_sha512(h, k.seed().data(), kSeedSize);
+  h[0] &= 248;
+  h[31] &= 127;
+  h[31] |= 64;
+  X25519KeyPair x = X25519FromSigningKey(k);
+  EXPECT_EQ(Bytes(x.private_key().data(), x.private_key().data() + 32), Bytes(h, h + 32));
+  uint8_t pub[32];
+  ASSERT_EQ(crypto_scalarmult_base(pub, h), 0);
+  EXPECT_EQ(Bytes(x.public_key().bytes.begin(), x.public_key().bytes.end()), Bytes(pub, pub + 32));
 }
 
 TEST(NoiseKeys, FromPrivateIsDeterministic) {

@@ -107,8 +107,8 @@ Bytes Reference(const uint8_t key[32], uint64_t n, ByteView plaintext) {
   uint8_t nonce[12] = {};
   for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<uint8_t>(n >> (8 * i));
   Bytes out(plaintext.size() + 16);
-  crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), nullptr, plaintext.data(),
-                                            plaintext.size(), nullptr, 0, nullptr, nonce, key);
+  crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), nullptr, plaintext.data(), plaintext.size(),
+                                            nullptr, 0, nullptr, nonce, key);
   return out;
 }
 

@@ -28,7 +28,7 @@ constexpr const char* kVectorsPath = "/usr/share/gocode/src/github.com/flynn/noi
 
 struct Vector {
   int line = 0;
-  std::map<std::string, Bytes> fields;  // init_static, prologue, ...
+  std::map<std::string, Bytes> fields;            // init_static, prologue, ...
   std::vector<std::pair<Bytes, Bytes>> messages;  // (payload, ciphertext)
   std::string name;
 };

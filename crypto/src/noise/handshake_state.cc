@@ -114,8 +114,7 @@ Result<Protocol> ParseProtocolName(std::string_view name) {
   return protocol;
 }
 
-SymmetricState::SymmetricState(const Protocol& protocol)
-    : hash_(protocol.hash), ck_(kMaxHashLen) {
+SymmetricState::SymmetricState(const Protocol& protocol) : hash_(protocol.hash), ck_(kMaxHashLen) {
   // InitializeSymmetric: a name that fits is used as h directly, zero
   // padded; a longer one is hashed.
   const ByteView name = AsBytes(protocol.name);
@@ -169,8 +168,13 @@ std::pair<CipherState, CipherState> SymmetricState::Split() {
   std::pair<CipherState, CipherState> result;
   result.first.InitializeKey(out.data());
   result.second.InitializeKey(out.data() + len);
-  ck_.Wipe();
+  WipeKeys();
   return result;
+}
+
+void SymmetricState::WipeKeys() {
+  ck_.Wipe();
+  cs_ = CipherState();  // the old key's buffer is wiped as it is freed
 }
 
 HandshakeState::HandshakeState(Protocol protocol, bool initiator)
@@ -179,6 +183,8 @@ HandshakeState::HandshakeState(Protocol protocol, bool initiator)
 Result<std::unique_ptr<HandshakeState>> HandshakeState::Create(const HandshakeOptions& options) {
   KEIRETSU_ASSIGN_OR_RETURN(Protocol parsed, ParseProtocolName(options.protocol_name));
   const bool init = options.initiator;
+  // Built first, so that the references below are to the pattern the state
+  // owns, not to a moved-from copy.
   std::unique_ptr<HandshakeState> hs(new HandshakeState(std::move(parsed), init));
   const Protocol& protocol = hs->protocol_;
   const Pattern& p = protocol.pattern;
@@ -233,10 +239,15 @@ bool HandshakeState::writes_next() const {
 
 Status HandshakeState::Fail(Status s) {
   failed_ = true;
+  // A remote static key decrypted before a later check failed is not
+  // proven; forget it so nobody reads it as the peer's identity.
+  rs_.reset();
+  re_.reset();
   e_.reset();
   s_.reset();
   fixed_e_.reset();
   psk_.Wipe();
+  ss_.WipeKeys();
   return s;
 }
 
@@ -244,7 +255,10 @@ Status HandshakeState::ProcessDh(Token token, size_t msg_no) {
   const X25519KeyPair* local = nullptr;
   bool remote_is_ephemeral = false;
   switch (token) {
-    case Token::kEE: local = e_ ? &*e_ : nullptr; remote_is_ephemeral = true; break;
+    case Token::kEE:
+      local = e_ ? &*e_ : nullptr;
+      remote_is_ephemeral = true;
+      break;
     case Token::kES:
       local = initiator_ ? (e_ ? &*e_ : nullptr) : (s_ ? &*s_ : nullptr);
       remote_is_ephemeral = !initiator_;

@@ -53,6 +53,8 @@ class SymmetricState {
   std::pair<CipherState, CipherState> Split();
 
   bool HasKey() const { return cs_.HasKey(); }
+  // Forgets ck and k (after Split, or when the handshake fails).
+  void WipeKeys();
   ByteView h() const { return {h_.data(), hash_.hash_len()}; }
 
  private:
@@ -66,8 +68,8 @@ struct HandshakeOptions {
   std::string_view protocol_name;
   bool initiator = true;
   ByteView prologue;
-  const X25519KeyPair* s = nullptr;          // local static, if the pattern has one
-  const X25519KeyPair* fixed_e = nullptr;    // tests only: the ephemeral to use
+  const X25519KeyPair* s = nullptr;           // local static, if the pattern has one
+  const X25519KeyPair* fixed_e = nullptr;     // tests only: the ephemeral to use
   std::optional<X25519Public> remote_static;  // known beforehand (K/N/X patterns)
   ByteView psk;                               // 32 bytes when the pattern has psk
 };
@@ -87,6 +89,7 @@ class HandshakeState {
   bool writes_next() const;
   bool complete() const { return !failed_ && next_ == protocol_.pattern.messages.size(); }
   bool failed() const { return failed_; }
+  // Set only by a message that was read successfully (cleared on failure).
   const std::optional<X25519Public>& remote_static() const { return rs_; }
   ByteView handshake_hash() const { return ss_.h(); }
   // The transport CipherStates (initiator->responder, responder->initiator).

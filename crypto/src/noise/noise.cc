@@ -91,16 +91,18 @@ Result<Bytes> TransportCipher::Decrypt(ByteView ciphertext) {
   return plain;
 }
 
-void TransportCipher::Rekey() { cs_->Rekey(); }
-uint64_t TransportCipher::nonce() const { return cs_->nonce(); }
+void TransportCipher::Rekey() {
+  cs_->Rekey();
+}
+uint64_t TransportCipher::nonce() const {
+  return cs_->nonce();
+}
 
 // --- NoiseHandshake ---
 
 Result<NoiseHandshake> NoiseHandshake::Make(bool initiator, const X25519KeyPair& s,
                                             const X25519KeyPair* e, ByteView prologue,
                                             ByteView psk) {
-  if (psk.size() != kNoisePskSize)
-    return InvalidArgument("Noise psk must be 32 bytes, got " + std::to_string(psk.size()));
   HandshakeOptions options;
   options.protocol_name = kNoiseProtocolName;
   options.initiator = initiator;
@@ -133,10 +135,18 @@ Result<NoiseHandshake> NoiseHandshake::ForTest(bool initiator, const X25519KeyPa
   return Make(initiator, s, &e, prologue, psk);
 }
 
-bool NoiseHandshake::is_initiator() const { return state_->is_initiator(); }
-bool NoiseHandshake::writes_next() const { return state_->writes_next(); }
-bool NoiseHandshake::complete() const { return state_->complete(); }
-bool NoiseHandshake::failed() const { return state_->failed(); }
+bool NoiseHandshake::is_initiator() const {
+  return state_->is_initiator();
+}
+bool NoiseHandshake::writes_next() const {
+  return state_->writes_next();
+}
+bool NoiseHandshake::complete() const {
+  return state_->complete();
+}
+bool NoiseHandshake::failed() const {
+  return state_->failed();
+}
 
 Result<Bytes> NoiseHandshake::WriteMessage(ByteView payload) {
   return state_->WriteMessage(payload);

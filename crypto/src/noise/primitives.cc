@@ -79,43 +79,47 @@ void HashFn::Hash(ByteView a, ByteView b, uint8_t* out) const {
   h.Final(out);
 }
 
-void HashFn::Hmac(ByteView key, ByteView a, ByteView b, uint8_t* out) const {
+void HashFn::Hmac(ByteView key, ByteView a, ByteView b, uint8_t* out, uint8_t* scratch) const {
   const size_t block = block_len();
+  uint8_t* pad = scratch;            // block bytes: K0 ^ ipad, then K0 ^ opad
+  uint8_t* inner = scratch + block;  // hash_len() bytes
   // K0: the key zero-padded to a block (hashed first if longer, which the
   // Noise keys never are, but HMAC says so).
-  SecureBuffer pad(block);
+  std::memset(pad, 0, block);
   if (key.size() > block) {
-    Hash(key, {}, pad.data());
+    Hash(key, {}, pad);
   } else if (!key.empty()) {
-    std::memcpy(pad.data(), key.data(), key.size());
+    std::memcpy(pad, key.data(), key.size());
   }
-  for (size_t i = 0; i < block; ++i) pad.data()[i] ^= 0x36;
-  SecureBuffer inner(kMaxHashLen);
+  for (size_t i = 0; i < block; ++i) pad[i] ^= 0x36;
   {
     Hasher h(kind_);
-    h.Update(pad.span());
+    h.Update({pad, block});
     h.Update(a);
     h.Update(b);
-    h.Final(inner.data());
+    h.Final(inner);
   }
-  for (size_t i = 0; i < block; ++i) pad.data()[i] ^= 0x36 ^ 0x5c;
+  for (size_t i = 0; i < block; ++i) pad[i] ^= 0x36 ^ 0x5c;
   Hasher h(kind_);
-  h.Update(pad.span());
-  h.Update({inner.data(), hash_len()});
+  h.Update({pad, block});
+  h.Update({inner, hash_len()});
   h.Final(out);
 }
 
 void HashFn::Hkdf(ByteView chaining_key, ByteView ikm, int num_outputs, SecureBuffer* out) const {
   const size_t len = hash_len();
-  SecureBuffer temp_key(kMaxHashLen);
-  Hmac(chaining_key, ikm, {}, temp_key.data());
-  const ByteView tk(temp_key.data(), len);
+  // temp_key, then the HMAC scratch area.
+  SecureBuffer work(kMaxHashLen + kMaxBlockLen + kMaxHashLen);
+  uint8_t* temp_key = work.data();
+  uint8_t* scratch = work.data() + kMaxHashLen;
+  Hmac(chaining_key, ikm, {}, temp_key, scratch);
+  const ByteView tk(temp_key, len);
   // output_i = HMAC(temp_key, output_{i-1} || byte(i)), output_0 empty.
   ByteView previous;
   for (int i = 1; i <= num_outputs; ++i) {
     const uint8_t counter = static_cast<uint8_t>(i);
     uint8_t* dst = out->data() + (static_cast<size_t>(i) - 1) * len;
-    Hmac(tk, previous, ByteView(&counter, 1), dst);
+    Hmac(tk, previous, ByteView(&counter, 1), dst, scratch);
     previous = ByteView(dst, len);
   }
 }
@@ -147,9 +151,8 @@ Result<Bytes> CipherState::EncryptWithAd(ByteView ad, ByteView plaintext) {
     return InvalidArgument("Noise message longer than 65535 bytes");
   Bytes out(plaintext.size() + kNoiseTagSize);
   const auto nonce = ChaChaNonce(n_);
-  crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), nullptr, plaintext.data(),
-                                            plaintext.size(), ad.data(), ad.size(), nullptr,
-                                            nonce.data(), k_.data());
+  crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), nullptr, plaintext.data(), plaintext.size(),
+                                            ad.data(), ad.size(), nullptr, nonce.data(), k_.data());
   ++n_;
   return out;
 }
@@ -166,10 +169,9 @@ Result<Bytes> CipherState::DecryptWithAd(ByteView ad, ByteView ciphertext) {
   Bytes out(ciphertext.size() - kNoiseTagSize);
   uint8_t empty_sink = 0;  // libsodium's output pointer for an empty plaintext
   const auto nonce = ChaChaNonce(n_);
-  if (crypto_aead_chacha20poly1305_ietf_decrypt(out.empty() ? &empty_sink : out.data(), nullptr,
-                                                nullptr, ciphertext.data(), ciphertext.size(),
-                                                ad.data(), ad.size(), nonce.data(),
-                                                k_.data()) != 0) {
+  if (crypto_aead_chacha20poly1305_ietf_decrypt(
+          out.empty() ? &empty_sink : out.data(), nullptr, nullptr, ciphertext.data(),
+          ciphertext.size(), ad.data(), ad.size(), nonce.data(), k_.data()) != 0) {
     return Corruption("ciphertext failed authentication");
   }
   ++n_;

@@ -16,9 +16,10 @@
 
 namespace keiretsu::crypto::noise_internal {
 
-inline constexpr size_t kKeySize = 32;   // ChaChaPoly key
-inline constexpr size_t kDhSize = 32;    // X25519 public key and shared secret
+inline constexpr size_t kKeySize = 32;  // ChaChaPoly key
+inline constexpr size_t kDhSize = 32;   // X25519 public key and shared secret
 inline constexpr size_t kMaxHashLen = 64;
+inline constexpr size_t kMaxBlockLen = 128;
 // The reserved nonce: never used to encrypt a message (spec 5.1), only as
 // the nonce of REKEY.
 inline constexpr uint64_t kMaxNonce = UINT64_MAX;
@@ -38,8 +39,11 @@ class HashFn {
 
   // HASH(a || b) into out[0, hash_len()).
   void Hash(ByteView a, ByteView b, uint8_t* out) const;
-  // HMAC-HASH(key, a || b) into out[0, hash_len()) (RFC 2104).
-  void Hmac(ByteView key, ByteView a, ByteView b, uint8_t* out) const;
+  // HMAC-HASH(key, a || b) into out[0, hash_len()) (RFC 2104). `scratch`
+  // is secure memory of at least block_len() + hash_len() bytes for the
+  // key-derived intermediates; passing it in keeps an HKDF to one
+  // allocation of guarded memory instead of seven.
+  void Hmac(ByteView key, ByteView a, ByteView b, uint8_t* out, uint8_t* scratch) const;
   // HKDF(chaining_key, ikm, num_outputs) as the spec defines it (section
   // 4.3): writes num_outputs (2 or 3) outputs of hash_len() bytes each,
   // back to back, into `out` (which must hold 3 * hash_len() bytes).

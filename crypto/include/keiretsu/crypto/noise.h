@@ -44,6 +44,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "keiretsu/common/bytes.h"
 #include "keiretsu/common/id32.h"
@@ -164,8 +165,9 @@ class NoiseHandshake {
   // Processes the peer's next message; returns its payload.
   Result<Bytes> ReadMessage(ByteView message);
 
-  // The peer's static key, once received (message 2 for the initiator,
-  // message 3 for the responder).
+  // The peer's static key, once a message carrying it was read successfully
+  // (message 2 for the initiator, message 3 for the responder); never set
+  // after a failure.
   std::optional<X25519Public> remote_static() const;
   // The transcript hash h (64 bytes). Once complete it is the same on both
   // sides and unique to this session: sign it to bind identities to it.
@@ -175,8 +177,8 @@ class NoiseHandshake {
   Result<TransportCiphers> Split();
 
  private:
-  static Result<NoiseHandshake> Make(bool initiator, const X25519KeyPair& s,
-                                     const X25519KeyPair* e, ByteView prologue, ByteView psk);
+  static Result<NoiseHandshake> Make(bool initiator, const X25519KeyPair& s, const X25519KeyPair* e,
+                                     ByteView prologue, ByteView psk);
   explicit NoiseHandshake(std::unique_ptr<noise_internal::HandshakeState> state);
   std::unique_ptr<noise_internal::HandshakeState> state_;
 };
