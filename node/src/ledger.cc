@@ -101,6 +101,7 @@ Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, prot
   protocol::SignedEntry out;
   {
     std::lock_guard lock(mu_);
+    if (!write_gate_.empty()) return Unavailable("writes are paused: " + write_gate_);
     FeedState st = feeds_.count(author) ? feeds_.at(author) : FeedState{};
     if (st.stop_seq != 0)
       return FailedPrecondition("this firm's own feed stopped at seq " +
@@ -122,6 +123,16 @@ Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, prot
   }
   if (listener_) listener_(applied);
   return out;
+}
+
+void Ledger::SetWriteGate(std::string reason) {
+  std::lock_guard lock(mu_);
+  write_gate_ = std::move(reason);
+}
+
+std::string Ledger::WriteGate() const {
+  std::lock_guard lock(mu_);
+  return write_gate_;
 }
 
 FeedState Ledger::Feed(const PublicKey& author) const {

@@ -214,6 +214,16 @@ TEST_F(LedgerTest, AppendSignsChainsAndSyncs) {
 namespace keiretsu::node {
 namespace {
 
+TEST_F(LedgerTest, WriteGateRefusesAppendUntilOpened) {
+  ledger->SetWriteGate("learning this firm's head from peers");
+  auto r = ledger->Append(net.key(0), Owe(net.pk(1), 1), 1);
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("learning"), std::string::npos);
+  EXPECT_EQ(ledger->Feed(net.pk(0)).head_seq, 0u);
+  ledger->SetWriteGate("");
+  EXPECT_TRUE(ledger->Append(net.key(0), Owe(net.pk(1), 1), 1).ok());
+}
+
 TEST_F(LedgerTest, OpenClaimsAndAnswersAreIndexed) {
   auto c1 = fb.Next(1, Claim{net.pk(0), 40, "hours", "a"});
   auto c2 = fb.Next(2, Claim{net.pk(0), 7, "kg", "b"});

@@ -92,6 +92,13 @@ class Ledger {
   Result<protocol::SignedEntry> Append(const crypto::SigningKey& key, protocol::Body body,
                                        uint64_t timestamp_ms);
 
+  // Closes (reason non-empty) or opens (reason empty) the gate on Append.
+  // Replication closes it at start until the node has learned its own
+  // feed's head from a peer, so a restored backup never re-uses a seq.
+  void SetWriteGate(std::string reason);
+  // Empty when Append is allowed; else why not.
+  std::string WriteGate() const;
+
   // Called after every commit with the entries that became effective, in
   // commit order, outside the ledger's lock. Set before use; not thread-safe.
   using Listener = std::function<void(const std::vector<AppliedEntry>&)>;
@@ -142,6 +149,7 @@ class Ledger {
   std::map<PublicKey, FeedState> feeds_;  // GUARDED_BY(mu_): committed feed states
   size_t pending_count_ = 0;              // GUARDED_BY(mu_)
   uint64_t log_cursor_ = 0;               // GUARDED_BY(mu_): last log cursor committed
+  std::string write_gate_;                // GUARDED_BY(mu_): non-empty: Append refused
 };
 
 }  // namespace keiretsu::node
