@@ -12,7 +12,7 @@ packages=(
   protobuf-compiler-grpc librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   # tests: the Python example client, Noise test vectors, systemd unit checks
-  python3 python3-grpcio python3-protobuf golang-github-flynn-noise-dev systemd
+  python3 python3-grpcio python3-protobuf python3-nacl golang-github-flynn-noise-dev systemd
   # tools the scripts use
   procps psmisc
 )
@@ -35,5 +35,5 @@ else SUDO=; fi
 echo "bootstrap: installing ${#missing[@]} missing package(s): ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/keiretsu-bootstrap.log 2>&1 || { cat /tmp/keiretsu-bootstrap.log; exit 1; }
 echo "bootstrap: done"

@@ -35,6 +35,11 @@ Signature SigningKey::Sign(ByteView message) const {
   return sig;
 }
 
+bool IsValidPublicKey(const PublicKey& pk) {
+  EnsureSodium();
+  return crypto_core_ed25519_is_valid_point(pk.bytes.data()) == 1;
+}
+
 bool Verify(const PublicKey& pk, ByteView message, const Signature& sig) {
   EnsureSodium();
   return crypto_sign_verify_detached(sig.data(), message.data(), message.size(),

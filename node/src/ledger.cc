@@ -75,8 +75,8 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
     std::lock_guard lock(mu_);
     Apply round(*this, feeds_, log_cursor_);
     for (const auto& check : checks) results.push_back(round.Take(check));
-    if (round.batch().size() > 0) {
-      Status s = store_->Commit(round.batch(), sync);
+    if (round.batch().size() > 0 || !round.error().ok()) {
+      Status s = round.error().ok() ? store_->Commit(round.batch(), sync) : round.error();
       if (!s.ok()) {
         for (auto& r : results) r = IngestResult{Outcome::kRejected, s, r.id, r.author, r.seq};
         return results;
@@ -113,6 +113,7 @@ Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, prot
     check.signed_entry = out;
     Apply round(*this, feeds_, log_cursor_);
     IngestResult r = round.Take(check);
+    KEIRETSU_RETURN_IF_ERROR(round.error());
     if (r.outcome != Outcome::kApplied)
       return Internal("own entry was not applied: " + std::string(OutcomeName(r.outcome)) + " " +
                       r.status.message());

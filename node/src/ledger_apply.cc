@@ -65,7 +65,7 @@ IngestResult Ledger::Apply::Decide(const RecordCheck& check) {
 
   if (seq <= st.head_seq) {  // a seq we hold: the same entry, or a fork
     auto held = EntryAt(author, seq);
-    if (!held.ok()) return Result_(Outcome::kRejected, se, held.status());
+    if (!held.ok()) return Fail(se, held.status());
     if (protocol::IdOfRecord(*held) == se.id) return Result_(Outcome::kDuplicate, se);
     return Fork(author, seq, *held, se.record);
   }
@@ -73,30 +73,45 @@ IngestResult Ledger::Apply::Decide(const RecordCheck& check) {
     return Result_(Outcome::kIgnored, se,
                    FailedPrecondition("feed " + author.Short() + " stopped at seq " +
                                       std::to_string(st.stop_seq)));
-  if (seq > st.head_seq + 1) {  // ahead of its prev: keep it for later
-    if (seq - st.head_seq > ledger_.options_.max_pending_ahead)
-      return Result_(Outcome::kRejected, se,
-                     ResourceExhausted("entry " + FeedName(author, seq) + " is more than " +
-                                       std::to_string(ledger_.options_.max_pending_ahead) +
-                                       " entries ahead of the feed's head"));
-    auto waiting = PendingAt(author, seq);
-    if (!waiting.ok()) return Result_(Outcome::kRejected, se, waiting.status());
-    if (waiting->count(se.id)) return Result_(Outcome::kDuplicate, se);
-    if (!waiting->empty()) return Fork(author, seq, waiting->begin()->second, se.record);
-    batch_.PutPending(author, seq, se.id, se.record);
-    new_pending_[{author, seq, se.id}] = se.record;
-    ++pending_delta_;
-    return Result_(Outcome::kPending, se);
-  }
-  // seq == head + 1: it must chain onto the head.
-  if (se.entry.prev != st.head_id)
+  if (seq - st.head_seq > ledger_.options_.max_pending_ahead)
     return Result_(Outcome::kRejected, se,
-                   FailedPrecondition("entry " + FeedName(author, seq) + " names prev " +
-                                      se.entry.prev.Short() + " but this node holds " +
-                                      (st.head_seq == 0 ? std::string("no entry") : st.head_id.Short()) +
-                                      " at seq " + std::to_string(st.head_seq)));
-  if (check.fault == Fault::kInvalidBody) return EndFeed(se, check.status);
-  return Extend(check, st);
+                   ResourceExhausted("entry " + FeedName(author, seq) + " is more than " +
+                                     std::to_string(ledger_.options_.max_pending_ahead) +
+                                     " entries ahead of the feed's head"));
+  // Any other signed record already kept at this seq proves a fork, whatever
+  // either names as prev: the author signed two entries at one seq.
+  auto waiting = PendingAt(author, seq);
+  if (!waiting.ok()) return Fail(se, waiting.status());
+  if (waiting->count(se.id)) return Result_(Outcome::kDuplicate, se);
+  if (!waiting->empty()) return Fork(author, seq, waiting->begin()->second, se.record);
+  if (seq == st.head_seq + 1 && se.entry.prev == st.head_id) {  // it chains onto the head
+    if (check.fault == Fault::kInvalidBody) return EndFeed(se, check.status);
+    return Extend(check, st);
+  }
+  // Ahead of its prev, or naming a prev other than the entry held at seq-1.
+  // Either way it is kept: refusing a signed entry here and treating the
+  // same bytes as fork evidence when they arrive later would make the
+  // outcome depend on arrival order.
+  Keep(se);
+  if (seq > st.head_seq + 1) return Result_(Outcome::kPending, se);
+  return Result_(Outcome::kPending, se,
+                 FailedPrecondition("entry " + FeedName(author, seq) + " names prev " +
+                                    se.entry.prev.Short() + " but this node holds " +
+                                    (st.head_seq == 0 ? std::string("no entry")
+                                                      : st.head_id.Short()) +
+                                    " at seq " + std::to_string(st.head_seq) +
+                                    "; kept: another entry at this seq would prove a fork"));
+}
+
+void Ledger::Apply::Keep(const SignedEntry& se) {
+  batch_.PutPending(se.entry.author, se.entry.seq, se.id, se.record);
+  new_pending_[{se.entry.author, se.entry.seq, se.id}] = se.record;
+  ++pending_delta_;
+}
+
+IngestResult Ledger::Apply::Fail(const SignedEntry& se, const Status& why) {
+  if (error_.ok()) error_ = why;
+  return Result_(Outcome::kRejected, se, why);
 }
 
 IngestResult Ledger::Apply::Extend(const RecordCheck& check, FeedState& st) {
@@ -121,13 +136,11 @@ void Ledger::Apply::PromotePending(const PublicKey& author) {
     if (st.stop_seq != 0 && st.head_seq + 1 >= st.stop_seq) return;
     const uint64_t next = st.head_seq + 1;
     auto waiting = PendingAt(author, next);
-    if (!waiting.ok() || waiting->empty()) return;
-    for (const auto& [id, rec] : *waiting) {
-      batch_.DeletePending(author, next, id);
-      dropped_pending_.insert({author, next, id});
-      new_pending_.erase({author, next, id});
-      --pending_delta_;
+    if (!waiting.ok()) {
+      if (error_.ok()) error_ = waiting.status();
+      return;
     }
+    if (waiting->empty()) return;
     if (waiting->size() > 1) {  // two signed entries at one seq
       auto it = waiting->begin();
       const Bytes& a = it->second;
@@ -135,13 +148,20 @@ void Ledger::Apply::PromotePending(const PublicKey& author) {
       return;
     }
     // Verified when it was kept; only the position and rules are re-decided.
-    RecordCheck check =
-        protocol::CheckRecord(waiting->begin()->second, ledger_.genesis_, /*verify=*/false);
+    const auto& [id, record] = *waiting->begin();
+    RecordCheck check = protocol::CheckRecord(record, ledger_.genesis_, /*verify=*/false);
+    if (!check.signed_entry || check.signed_entry->entry.prev != st.head_id) return;  // stays kept
+    batch_.DeletePending(author, next, id);
+    dropped_pending_.insert({author, next, id});
+    new_pending_.erase({author, next, id});
+    --pending_delta_;
     if (Decide(check).outcome != Outcome::kApplied) return;
   }
 }
 
+// `a` is the record held, `b` the one that proves the fork.
 IngestResult Ledger::Apply::Fork(const PublicKey& author, uint64_t seq, ByteView a, ByteView b) {
+  const auto incoming = protocol::IdOfRecord(b);
   auto id_a = protocol::IdOfRecord(a), id_b = protocol::IdOfRecord(b);
   // Canonical evidence: the record with the lower id first.
   if (*id_b < *id_a) {
@@ -151,14 +171,17 @@ IngestResult Ledger::Apply::Fork(const PublicKey& author, uint64_t seq, ByteView
   IngestResult r{Outcome::kForkProven,
                  FailedPrecondition("fork: " + FeedName(author, seq) + " signed twice (" +
                                     id_a->Short() + ", " + id_b->Short() + ")"),
-                 protocol::IdOfRecord(b), author, seq};
+                 incoming, author, seq};
   FeedState& st = State(author);
   if (st.stop_seq != 0 && st.stop_seq <= seq) {
     r.outcome = Outcome::kIgnored;
     return r;
   }
   Status s = StopAt(author, seq);
-  if (!s.ok()) return IngestResult{Outcome::kRejected, s, r.id, author, seq};
+  if (!s.ok()) {
+    if (error_.ok()) error_ = s;
+    return IngestResult{Outcome::kRejected, s, r.id, author, seq};
+  }
   st.stop_reason = storage::StopReason::kFork;
   batch_.SetFeedState(author, st);
   batch_.PutEvidence(storage::Evidence{author, seq, storage::StopReason::kFork,
@@ -169,7 +192,7 @@ IngestResult Ledger::Apply::Fork(const PublicKey& author, uint64_t seq, ByteView
 IngestResult Ledger::Apply::EndFeed(const SignedEntry& se, const Status& why) {
   const PublicKey& author = se.entry.author;
   Status s = StopAt(author, se.entry.seq);
-  if (!s.ok()) return Result_(Outcome::kRejected, se, s);
+  if (!s.ok()) return Fail(se, s);
   FeedState& st = State(author);
   st.stop_reason = storage::StopReason::kInvalidEntry;
   batch_.SetFeedState(author, st);
@@ -218,7 +241,7 @@ void Ledger::Apply::Index(const protocol::Entry& e, const EntryId& id, bool add)
   if (add)
     batch_.IndexAnswer(e.author, *answered, id);
   else
-    batch_.UnindexAnswer(e.author, *answered);
+    batch_.UnindexAnswer(e.author, *answered, id);
 }
 
 Status Ledger::Apply::DropPendingFrom(const PublicKey& author, uint64_t seq) {

@@ -27,6 +27,9 @@ class Ledger::Apply {
   std::vector<AppliedEntry>& applied() { return applied_; }
   int64_t pending_delta() const { return pending_delta_; }
   uint64_t log_cursor() const { return log_cursor_; }
+  // The first storage error met while deciding; when not OK the round must
+  // not be committed (its decisions rest on a failed read).
+  const Status& error() const { return error_; }
 
  private:
   using FeedSeq = std::pair<PublicKey, uint64_t>;
@@ -39,6 +42,8 @@ class Ledger::Apply {
   IngestResult Decide(const protocol::RecordCheck& check);
   IngestResult Extend(const protocol::RecordCheck& check, FeedState& st);
   IngestResult Fork(const PublicKey& author, uint64_t seq, ByteView a, ByteView b);
+  void Keep(const protocol::SignedEntry& se);
+  IngestResult Fail(const protocol::SignedEntry& se, const Status& why);
   IngestResult EndFeed(const protocol::SignedEntry& se, const Status& why);
   Status StopAt(const PublicKey& author, uint64_t seq);
   Status DropPendingFrom(const PublicKey& author, uint64_t seq);
@@ -56,6 +61,7 @@ class Ledger::Apply {
   std::vector<AppliedEntry> applied_;
   int64_t pending_delta_ = 0;
   uint64_t log_cursor_;
+  Status error_;
 };
 
 }  // namespace keiretsu::node

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "keiretsu/crypto/hash.h"
+#include "keiretsu/crypto/signing.h"
 #include "keiretsu/protocol/limits.h"
 #include "protocol/src/text_rules.h"
 
@@ -30,7 +31,9 @@ Status CheckSpec(const GenesisSpec& spec) {
     if (!IsValidName(m.name, kMaxFirmNameBytes))
       return InvalidArgument("member name '" + m.name +
                              "' must be 1-64 characters of A-Z a-z 0-9 . _ -");
-    if (m.key.IsZero()) return InvalidArgument("member " + m.name + " has an all-zero key");
+    if (!crypto::IsValidPublicKey(m.key))
+      return InvalidArgument("member " + m.name +
+                             " has a public key that is not a usable Ed25519 point");
     for (size_t j = 0; j < i; ++j) {
       if (spec.members[j].key == m.key)
         return InvalidArgument("members " + spec.members[j].name + " and " + m.name +

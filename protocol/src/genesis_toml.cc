@@ -19,15 +19,31 @@ Result<Genesis> Genesis::ParseToml(std::string_view text) {
       << ")";
     return InvalidArgument(m.str());
   }
+  // Strict: a misspelt key must not silently fall back to a default.
+  for (const auto& [key, value] : doc) {
+    std::string_view k = key.str();
+    if (k != "network" && k != "created_unix" && k != "admission_quorum" && k != "members")
+      return InvalidArgument("genesis has an unknown key `" + std::string(k) + "`");
+  }
+  auto integer = [&](std::string_view key) -> std::optional<int64_t> {
+    const toml::node* n = doc.get(key);
+    if (n == nullptr || !n->is_integer()) return std::nullopt;
+    return n->as_integer()->get();
+  };
   GenesisSpec spec;
-  auto name = doc["network"].value<std::string>();
+  auto name = doc["network"].value_exact<std::string>();
   if (!name) return InvalidArgument("genesis needs `network = \"<name>\"`");
   spec.network_name = *name;
-  auto created = doc["created_unix"].value<int64_t>();
+  auto created = integer("created_unix");
   if (!created || *created < 0)
     return InvalidArgument("genesis needs `created_unix = <seconds since 1970>`");
   spec.created_unix = static_cast<uint64_t>(*created);
-  auto quorum = doc["admission_quorum"].value_or<int64_t>(1);
+  int64_t quorum = 1;
+  if (doc.contains("admission_quorum")) {
+    auto q = integer("admission_quorum");
+    if (!q) return InvalidArgument("admission_quorum must be an integer");
+    quorum = *q;
+  }
   if (quorum < 1 || quorum > 65535) return InvalidArgument("admission_quorum out of range");
   spec.admission_quorum = static_cast<uint16_t>(quorum);
   const toml::array* members = doc["members"].as_array();
@@ -35,8 +51,12 @@ Result<Genesis> Genesis::ParseToml(std::string_view text) {
   for (const toml::node& node : *members) {
     const toml::table* t = node.as_table();
     if (t == nullptr) return InvalidArgument("each [[members]] must be a table");
-    auto mname = (*t)["name"].value<std::string>();
-    auto key = (*t)["public_key"].value<std::string>();
+    for (const auto& [key, value] : *t) {
+      if (key.str() != "name" && key.str() != "public_key")
+        return InvalidArgument("a member has an unknown key `" + std::string(key.str()) + "`");
+    }
+    auto mname = (*t)["name"].value_exact<std::string>();
+    auto key = (*t)["public_key"].value_exact<std::string>();
     if (!mname || !key) return InvalidArgument("each member needs `name` and `public_key`");
     auto pk = PublicKey::FromHex(*key);
     if (!pk)

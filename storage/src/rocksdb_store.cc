@@ -116,10 +116,11 @@ void Batch::UnindexClaim(const PublicKey& debtor, const EntryId& claim) {
   rep_->ops.push_back({kClaims, true, false, codec::ClaimKey(debtor, claim), {}});
 }
 void Batch::IndexAnswer(const PublicKey& debtor, const EntryId& claim, const EntryId& answer) {
-  rep_->Put(kAnswers, codec::ClaimKey(debtor, claim), std::string(AsChars(answer.View())));
+  rep_->Put(kAnswers, codec::ClaimKey(debtor, claim) + std::string(AsChars(answer.View())), {});
 }
-void Batch::UnindexAnswer(const PublicKey& debtor, const EntryId& claim) {
-  rep_->ops.push_back({kAnswers, true, false, codec::ClaimKey(debtor, claim), {}});
+void Batch::UnindexAnswer(const PublicKey& debtor, const EntryId& claim, const EntryId& answer) {
+  rep_->ops.push_back({kAnswers, true, false,
+                       codec::ClaimKey(debtor, claim) + std::string(AsChars(answer.View())), {}});
 }
 void Batch::AppendLog(uint64_t cursor, const EntryId& id) {
   rep_->Put(kLog, codec::CursorKey(cursor), std::string(AsChars(id.View())));
@@ -359,41 +360,36 @@ Result<std::vector<Evidence>> Store::ListEvidence() const {
 
 Result<std::vector<Store::ClaimRef>> Store::ListOpenClaims(const PublicKey& debtor) const {
   std::vector<ClaimRef> out;
-  std::vector<std::string> keys;
   KEIRETSU_RETURN_IF_ERROR(
       impl_->Scan(kClaims, codec::AuthorPrefix(debtor), [&](std::string_view k, std::string_view v) {
         ClaimRef c;
         if (k.size() == 64 && codec::ParseFeedKey(v, &c.creditor, &c.seq)) {
           std::memcpy(c.claim.bytes.data(), k.data() + 32, 32);
           out.push_back(c);
-          keys.emplace_back(k);
         }
         return true;
       }));
-  // Drop the answered ones (one multi-get for all).
-  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-  std::vector<std::string> values(keys.size());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles(keys.size(), impl_->cf(kAnswers));
-  auto statuses = impl_->db->MultiGet(rocksdb::ReadOptions(), handles, slices, &values);
+  // Drop the answered ones.
   std::vector<ClaimRef> open;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (statuses[i].IsNotFound()) open.push_back(out[i]);
-    else KEIRETSU_RETURN_IF_ERROR(FromRocks(statuses[i], "read answers"));
+  for (const ClaimRef& c : out) {
+    KEIRETSU_ASSIGN_OR_RETURN(auto answer, FindAnswer(debtor, c.claim));
+    if (!answer) open.push_back(c);
   }
   return open;
 }
 
 Result<std::optional<EntryId>> Store::FindAnswer(const PublicKey& debtor,
                                                  const EntryId& claim) const {
-  std::string v;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kAnswers),
-                                     codec::ClaimKey(debtor, claim), &v);
-  if (s.IsNotFound()) return std::optional<EntryId>();
-  KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read answer"));
-  if (v.size() != 32) return Corruption("bad answer record");
-  EntryId id;
-  std::memcpy(id.bytes.data(), v.data(), 32);
-  return std::optional<EntryId>(id);
+  std::optional<EntryId> found;
+  KEIRETSU_RETURN_IF_ERROR(
+      impl_->Scan(kAnswers, codec::ClaimKey(debtor, claim), [&](std::string_view k, std::string_view) {
+        if (k.size() == 96) {
+          found.emplace();
+          std::memcpy(found->bytes.data(), k.data() + 64, 32);
+        }
+        return false;  // the first (lowest id) is enough
+      }));
+  return found;
 }
 
 Result<std::vector<std::pair<uint64_t, EntryId>>> Store::ReadLog(uint64_t after,

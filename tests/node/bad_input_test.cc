@@ -105,10 +105,20 @@ TEST_F(BadInputTest, BadSignature) {
                 "does not verify");
 }
 
-TEST_F(BadInputTest, WrongPrev) {
+// A wrong prev is signed by the author, so it is kept (without effect) as
+// possible fork evidence rather than dropped: see LedgerTest.WrongPrev*.
+TEST_F(BadInputTest, WrongPrevChangesNoBalanceOrHead) {
   Entry e{net.id(), net.pk(0), 2, e2.id, 5, Owe(net.pk(1), 1)};
-  ExpectRefused(FeedBuilder::SignRaw(e, net.key(0)).record, Code::kFailedPrecondition,
-                "names prev");
+  Bytes r = FeedBuilder::SignRaw(e, net.key(0)).record;
+  Snapshot before = Snap();
+  auto res = ledger->Ingest(std::span(&r, 1), true).at(0);
+  EXPECT_EQ(res.outcome, Outcome::kPending);
+  EXPECT_EQ(res.status.code(), Code::kFailedPrecondition);
+  EXPECT_NE(res.status.message().find("names prev"), std::string::npos) << res.status.message();
+  Snapshot after = Snap();
+  EXPECT_EQ(after.digest, before.digest);
+  EXPECT_EQ(after.balances, before.balances);
+  EXPECT_EQ(after.feeds, before.feeds);
 }
 
 TEST_F(BadInputTest, SeqFarAheadIsRefused) {

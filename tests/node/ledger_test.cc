@@ -182,17 +182,48 @@ TEST_F(LedgerTest, InvalidSignedEntryEndsTheFeedWithReason) {
   EXPECT_NE((*ev)[0].reason.find("cannot owe itself"), std::string::npos);
 }
 
-TEST_F(LedgerTest, WrongPrevIsRejectedAndChangesNothing) {
+// A signed entry naming the wrong prev must lead to the same state whether
+// it arrives before or after the real entry at its seq: a fork either way.
+TEST_F(LedgerTest, WrongPrevProvesAForkInEitherOrder) {
+  auto e1 = fb.Next(0, Owe(net.pk(1), 10));
+  auto e2 = fb.Next(0, Owe(net.pk(1), 20));
+  protocol::Entry x{net.id(), net.pk(0), 2, EntryId{e1.id.bytes}, 0, Owe(net.pk(2), 1)};
+  x.prev.bytes[0] ^= 1;
+  Bytes bad = FeedBuilder::SignRaw(x, net.key(0)).record;
+  std::vector<std::vector<Bytes>> orders = {{e1.record, bad, e2.record},
+                                            {e1.record, e2.record, bad},
+                                            {bad, e2.record, e1.record}};
+  std::optional<Snapshot> first;
+  for (const auto& order : orders) {
+    testing::TempDir d;
+    auto l = testing::OpenLedger(net, d.Sub("db"));
+    for (const Bytes& r : order) l->Ingest(std::span(&r, 1), false);
+    FeedState st = l->Feed(net.pk(0));
+    EXPECT_EQ(st.stop_seq, 2u);
+    EXPECT_EQ(st.effective_seq(), 1u);
+    EXPECT_EQ(l->PendingCount(), 0u);
+    Snapshot s = Snap(*l);
+    if (!first) first = s;
+    EXPECT_EQ(s.digest, first->digest);
+    EXPECT_EQ(s.balances, first->balances);
+  }
+}
+
+TEST_F(LedgerTest, WrongPrevAloneIsKeptWithoutEffect) {
   auto e1 = fb.Next(0, Owe(net.pk(1), 10));
   ASSERT_EQ(One(e1.record).outcome, Outcome::kApplied);
   Snapshot before = Snap(*ledger);
   protocol::Entry e{net.id(), net.pk(0), 2, EntryId{e1.id.bytes}, 0, Owe(net.pk(1), 1)};
   e.prev.bytes[0] ^= 1;
-  auto r = One(FeedBuilder::SignRaw(e, net.key(0)).record);
-  EXPECT_EQ(r.outcome, Outcome::kRejected);
-  EXPECT_EQ(r.status.code(), Code::kFailedPrecondition);
-  EXPECT_NE(r.status.message().find("names prev"), std::string::npos);
-  EXPECT_EQ(Snap(*ledger), before);
+  Bytes r = FeedBuilder::SignRaw(e, net.key(0)).record;
+  auto res = One(r);
+  EXPECT_EQ(res.outcome, Outcome::kPending);
+  EXPECT_NE(res.status.message().find("names prev"), std::string::npos);
+  EXPECT_EQ(One(r).outcome, Outcome::kDuplicate);
+  Snapshot after = Snap(*ledger);
+  EXPECT_EQ(after.digest, before.digest);
+  EXPECT_EQ(after.balances, before.balances);
+  EXPECT_EQ(after.pending, before.pending + 1);
 }
 
 TEST_F(LedgerTest, AppendSignsChainsAndSyncs) {

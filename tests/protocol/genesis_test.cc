@@ -78,7 +78,12 @@ TEST(Genesis, CreateRefusesBrokenRules) {
       {"same public key", [](GenesisSpec& s) { s.members[1].key = s.members[0].key; }},
       {"used twice", [](GenesisSpec& s) { s.members[1].name = "FIRM0"; }},
       {"member name", [](GenesisSpec& s) { s.members[1].name = "a/b"; }},
-      {"all-zero key", [](GenesisSpec& s) { s.members[1].key = PublicKey{}; }},
+      {"not a usable Ed25519 point", [](GenesisSpec& s) { s.members[1].key = PublicKey{}; }},
+      {"not a usable Ed25519 point",
+       [](GenesisSpec& s) {  // the identity point: small order
+         s.members[1].key = PublicKey{};
+         s.members[1].key.bytes[0] = 1;
+       }},
       {"admission quorum", [](GenesisSpec& s) { s.admission_quorum = 0; }},
       {"admission quorum", [](GenesisSpec& s) { s.admission_quorum = 4; }},
   };
@@ -106,6 +111,23 @@ TEST(Genesis, TomlRoundTripAndErrors) {
                 .status()
                 .message()
                 .find("64 hex"),
+            std::string::npos);
+}
+
+TEST(Genesis, TomlIsStrict) {
+  std::string good = Genesis::Create(Spec())->ToToml();
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = good;
+    t.replace(t.find(from), from.size(), to);
+    return Genesis::ParseToml(t).status().message();
+  };
+  EXPECT_NE(with("admission_quorum", "admision_quorum").find("unknown key `admision_quorum`"),
+            std::string::npos);
+  EXPECT_NE(with("admission_quorum = 2", "admission_quorum = 2.0").find("must be an integer"),
+            std::string::npos);
+  EXPECT_NE(with("created_unix = 1790000000", "created_unix = true").find("created_unix"),
+            std::string::npos);
+  EXPECT_NE(with("name = \"firm0\"", "name = \"firm0\"\nrole = \"x\"").find("unknown key `role`"),
             std::string::npos);
 }
 

@@ -43,6 +43,12 @@ class SigningKey {
   PublicKey public_key_;
 };
 
+// True when `pk` encodes a point on the main subgroup that is not of small
+// order: the only keys that can sign anything under strict verification.
+// Genesis refuses other member keys, so no lax verifier elsewhere can be
+// fooled into accepting a forgery in a member's name.
+bool IsValidPublicKey(const PublicKey& pk);
+
 // True when `sig` is a valid Ed25519 signature of `message` by `pk`
 // (libsodium's strict checks: canonical S, no small-order keys or R).
 // Thread-safe; the hot path of ingest.

@@ -36,12 +36,14 @@ using storage::FeedState;
 enum class Outcome {
   kApplied,     // stored; extends its feed (effective unless the feed stopped)
   kDuplicate,   // already held: nothing changed
-  kPending,     // ahead of the entry it follows: kept durably until the gap fills
+  kPending,     // not chained yet: ahead of the entry it follows (kept until the
+                // gap fills), or naming a prev other than the entry held at
+                // seq-1 (kept as possible fork evidence; never applied)
   kForkProven,  // a second signed entry at a taken seq: evidence stored, feed stopped
   kFeedEnded,   // signed by its author but breaks a rule: feed stopped there
   kIgnored,     // its feed already stopped at or before its seq: no effect
   kRejected,    // refused (malformed, wrong network, unknown author, bad
-                // signature, wrong prev, too far ahead): nothing changed
+                // signature, too far ahead): nothing changed
 };
 std::string_view OutcomeName(Outcome outcome);
 

@@ -107,7 +107,7 @@ Result<SignedEntry> SignEntry(const Entry& entry, const crypto::SigningKey& key,
 // Why an entry's bytes were refused by CheckRecord.
 enum class Fault {
   kNone,
-  kMalformed,      // not an entry envelope: size, version, truncation
+  kMalformed,      // not an entry envelope: size, version, too short for a header
   kWrongNetwork,   // signed for another network
   kUnknownAuthor,  // author is not a member
   kBadSignature,   // signature does not verify

@@ -21,7 +21,7 @@ inline constexpr size_t kMinUnitBytes = 1;
 inline constexpr size_t kMaxUnitBytes = 16;  // [A-Za-z0-9._-]
 
 // A signed entry record (content + 64-byte signature) is never larger; the
-// largest well-formed v1 entry is 795 bytes.
+// largest well-formed v1 entry is 781 bytes.
 inline constexpr size_t kMaxEntryBytes = 1024;
 
 inline constexpr size_t kMaxNetworkNameBytes = 64;

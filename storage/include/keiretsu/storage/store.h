@@ -8,7 +8,8 @@
 //   pending   author|seq|id     -> record that arrived ahead of its prev
 //   evidence  author|seq        -> Evidence (fork proof or invalid entry)
 //   claims    debtor|claim id   -> creditor|seq   (effective claims)
-//   answers   debtor|claim id   -> answering entry id (effective accept/decline)
+//   answers   debtor|claim|answer -> ""  (effective accepts/declines; a debtor
+//                                  may answer twice, and a fork may undo one)
 //   log       cursor            -> entry id, in the order entries became
 //                                  effective on this node (for Watch)
 //   meta      name              -> network id, schema version
@@ -97,7 +98,7 @@ class Batch {
                   uint64_t seq);
   void UnindexClaim(const PublicKey& debtor, const EntryId& claim);
   void IndexAnswer(const PublicKey& debtor, const EntryId& claim, const EntryId& answer);
-  void UnindexAnswer(const PublicKey& debtor, const EntryId& claim);
+  void UnindexAnswer(const PublicKey& debtor, const EntryId& claim, const EntryId& answer);
   void AppendLog(uint64_t cursor, const EntryId& id);
 
   size_t size() const;  // number of writes
@@ -166,7 +167,8 @@ class Store {
   };
   // Effective claims against `debtor` that it has not answered, by claim id.
   Result<std::vector<ClaimRef>> ListOpenClaims(const PublicKey& debtor) const;
-  // The id of `debtor`'s effective answer to `claim`, if any.
+  // The id of `debtor`'s effective answer to `claim` (the lowest id when it
+  // answered more than once), if any.
   Result<std::optional<EntryId>> FindAnswer(const PublicKey& debtor, const EntryId& claim) const;
 
   // --- Log of entries in the order they became effective here
