@@ -14,7 +14,7 @@ packages=(
   # tests: the Python example client, Noise test vectors, systemd unit checks
   python3 python3-grpcio python3-protobuf python3-nacl golang-github-flynn-noise-dev systemd
   # tools the scripts use
-  procps psmisc
+  procps psmisc openssl
 )
 
 missing=()

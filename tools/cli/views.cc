@@ -1,0 +1,185 @@
+// Human renderings of the API's responses (the --json form is MessageJson).
+#include <sstream>
+#include <string>
+
+#include "output.h"
+
+namespace keiretsu::cli {
+namespace {
+
+using keiretsu::v1::EntryView;
+
+std::string Author(const EntryView& e) {
+  return FirmLabel(e.author(), e.author_name());
+}
+std::string Counterparty(const EntryView& e) {
+  return FirmLabel(e.counterparty(), e.counterparty_name());
+}
+
+// "-40" -> {true, "40"}; "40" -> {false, "40"}; "+40" as "40".
+std::pair<bool, std::string> SplitSign(const std::string& decimal) {
+  if (!decimal.empty() && decimal[0] == '-') return {true, decimal.substr(1)};
+  if (!decimal.empty() && decimal[0] == '+') return {false, decimal.substr(1)};
+  return {false, decimal};
+}
+
+bool IsZeroDecimal(const std::string& d) {
+  return SplitSign(d).second.find_first_not_of('0') == std::string::npos;
+}
+
+// What an entry says, in one phrase: "kobe owes osaka 40 hours".
+std::string Meaning(const EntryView& e) {
+  std::string amount = std::to_string(e.amount()) + " " + Printable(e.unit(), 16);
+  const std::string& k = e.kind();
+  if (k == "claim") return Author(e) + " claims " + amount + " from " + Counterparty(e);
+  if (k == "accept")
+    return Author(e) + " accepts claim " + ShortHex(e.claim_id()) + ": owes " + Counterparty(e) +
+           " " + amount;
+  if (k == "decline") return Author(e) + " declines claim " + ShortHex(e.claim_id());
+  if (k == "obligation") return Author(e) + " owes " + Counterparty(e) + " " + amount;
+  if (k == "release") return Author(e) + " releases " + Counterparty(e) + " from " + amount;
+  return Printable(k, 16);
+}
+
+}  // namespace
+
+void PrintStatus(std::ostream& out, const keiretsu::v1::GetStatusResponse& s) {
+  Table kv({"", ""});
+  kv.Row({"firm", FirmLabel(s.firm()) + " (" + s.firm().public_key() + ")"});
+  kv.Row({"network", Printable(s.network_name(), 64) + " (" + s.network_id() + ")"});
+  kv.Row({"state digest", s.state_digest()});
+  kv.Row({"writable", s.writable() ? "yes" : "no: " + Printable(s.write_block_reason(), 120)});
+  kv.Row({"held entries", std::to_string(s.pending_entries())});
+  kv.Row({"forks", std::to_string(s.forks())});
+  if (!s.version().empty()) kv.Row({"version", Printable(s.version(), 40)});
+  // The key/value block has no header line.
+  std::ostringstream block;
+  kv.Print(block);
+  std::string text = block.str();
+  out << text.substr(text.find('\n') + 1) << '\n';
+
+  Table feeds({"FEED", "SEQ", "EFFECTIVE", "HEAD", "STOPPED"});
+  for (const auto& f : s.feeds()) {
+    std::string stopped = f.stopped_at() == 0 ? "-"
+                                              : "at " + std::to_string(f.stopped_at()) + " (" +
+                                                    Printable(f.stop_reason(), 20) + ")";
+    feeds.Row({FirmLabel(f.firm()), std::to_string(f.head_seq()), std::to_string(f.effective_seq()),
+               ShortHex(f.head_id()), stopped});
+  }
+  feeds.Print(out);
+  if (s.peers_size() > 0) {
+    out << '\n';
+    Table peers({"PEER", "ADDRESS", "CONNECTED", "BEHIND", "SENT", "RECEIVED", "INVALID"});
+    for (const auto& p : s.peers())
+      peers.Row({FirmLabel(p.firm()), Printable(p.address(), 64), p.connected() ? "yes" : "no",
+                 std::to_string(p.behind()), std::to_string(p.entries_sent()),
+                 std::to_string(p.entries_received()), std::to_string(p.invalid_received())});
+    peers.Print(out);
+  }
+}
+
+void PrintBalance(std::ostream& out, const keiretsu::v1::Balance& b) {
+  std::string firm = FirmLabel(b.firm());
+  std::string other = FirmLabel(b.counterparty());
+  std::string unit = Printable(b.unit(), 16);
+  auto [negative, magnitude] = SplitSign(b.net());
+  if (IsZeroDecimal(b.net())) {
+    out << firm << " and " << other << " are even in " << unit << '\n';
+  } else if (negative) {
+    out << firm << " owes " << other << " " << magnitude << " " << unit << "  (net " << b.net()
+        << ")\n";
+  } else {
+    out << other << " owes " << firm << " " << magnitude << " " << unit << "  (net +" << b.net()
+        << ")\n";
+  }
+}
+
+void PrintBalances(std::ostream& out, const std::string& firm,
+                   const keiretsu::v1::ListBalancesResponse& r) {
+  if (r.balances_size() == 0) {
+    out << "no open balances" << (firm.empty() ? "" : " for " + Printable(firm, 64)) << '\n';
+    return;
+  }
+  Table t({"FIRM", "COUNTERPARTY", "UNIT", "NET", "MEANING"});
+  for (const auto& b : r.balances()) {
+    auto [negative, magnitude] = SplitSign(b.net());
+    std::string meaning =
+        negative ? FirmLabel(b.firm()) + " owes " + FirmLabel(b.counterparty()) + " " + magnitude
+                 : FirmLabel(b.counterparty()) + " owes " + FirmLabel(b.firm()) + " " + magnitude;
+    t.Row({FirmLabel(b.firm()), FirmLabel(b.counterparty()), Printable(b.unit(), 16),
+           negative ? b.net() : "+" + b.net(), meaning});
+  }
+  t.Print(out);
+}
+
+void PrintPending(std::ostream& out, const keiretsu::v1::ListPendingClaimsResponse& r) {
+  if (r.claims_size() == 0) {
+    out << "no claims waiting for an answer\n";
+    return;
+  }
+  Table t({"CLAIM", "FROM", "TO", "AMOUNT", "UNIT", "MEMO"});
+  for (const auto& c : r.claims())
+    t.Row({c.id(), Author(c), Counterparty(c), std::to_string(c.amount()), Printable(c.unit(), 16),
+           Printable(c.memo(), 40)});
+  t.Print(out);
+}
+
+void PrintEntries(std::ostream& out, const std::vector<EntryView>& entries) {
+  if (entries.empty()) {
+    out << "no entries\n";
+    return;
+  }
+  Table t({"SEQ", "ID", "KIND", "COUNTERPARTY", "AMOUNT", "UNIT", "MEMO", "NOTE"});
+  for (const auto& e : entries) {
+    std::string note;
+    if (!e.claim_id().empty()) note = "claim " + ShortHex(e.claim_id());
+    if (!e.effective()) note += note.empty() ? "not effective" : ", not effective";
+    t.Row({std::to_string(e.seq()), ShortHex(e.id()), Printable(e.kind(), 12), Counterparty(e),
+           e.kind() == "decline" ? "" : std::to_string(e.amount()), Printable(e.unit(), 16),
+           Printable(e.memo(), 40), note});
+  }
+  t.Print(out);
+}
+
+void PrintEntryDetail(std::ostream& out, const EntryView& e) {
+  out << "id            " << e.id() << '\n'
+      << "author        " << Author(e) << " (" << e.author() << ")\n"
+      << "seq           " << e.seq() << '\n'
+      << "prev          " << e.prev() << '\n'
+      << "timestamp_ms  " << e.timestamp_ms() << '\n'
+      << "kind          " << Printable(e.kind(), 16) << '\n'
+      << "counterparty  " << Counterparty(e) << " (" << e.counterparty() << ")\n";
+  if (e.kind() != "decline")
+    out << "amount        " << e.amount() << ' ' << Printable(e.unit(), 16) << '\n';
+  if (!e.claim_id().empty()) out << "claim         " << e.claim_id() << '\n';
+  out << "memo          " << Printable(e.memo()) << '\n'
+      << "effective     " << (e.effective() ? "yes" : "no") << '\n'
+      << "meaning       " << Meaning(e) << '\n';
+}
+
+void PrintWritten(std::ostream& out, const EntryView& e) {
+  out << "recorded " << Printable(e.kind(), 16) << ' ' << e.id() << " (" << Author(e) << " #"
+      << e.seq() << "): " << Meaning(e) << '\n';
+}
+
+void PrintWatchEvent(std::ostream& out, const keiretsu::v1::WatchEvent& ev) {
+  const EntryView& e = ev.entry();
+  out << "[" << Printable(ev.cursor(), 32) << "] " << Author(e) << " #" << e.seq() << " "
+      << Printable(e.kind(), 16) << " " << ShortHex(e.id()) << ": " << Meaning(e);
+  for (const auto& c : ev.changes()) {
+    auto [negative, magnitude] = SplitSign(c.delta());
+    out << "; " << FirmLabel(c.debtor()) << " owes " << FirmLabel(c.creditor()) << " "
+        << (negative ? "-" : "+") << magnitude << " " << Printable(c.unit(), 16);
+  }
+  out << '\n';
+}
+
+void PrintImport(std::ostream& out, const keiretsu::v1::ImportResponse& r) {
+  out << "applied " << r.applied() << ", duplicates " << r.duplicates() << ", held " << r.pending()
+      << ", rejected " << r.rejected() << ", forks " << r.forks() << ", feeds ended "
+      << r.feeds_ended() << ", ignored " << r.ignored() << '\n';
+  for (const auto& p : r.problems()) out << "  problem: " << Printable(p, 200) << '\n';
+  out << "state digest " << r.state_digest() << '\n';
+}
+
+}  // namespace keiretsu::cli
