@@ -22,6 +22,9 @@ class Ledger::Apply {
   // entries it unblocks.
   IngestResult Take(const protocol::RecordCheck& check);
 
+  // The feed state as this round sees it (committed plus decided so far).
+  const FeedState& Peek(const PublicKey& author) { return State(author); }
+
   storage::Batch& batch() { return batch_; }
   const std::map<PublicKey, FeedState>& touched() const { return touched_; }
   std::vector<AppliedEntry>& applied() { return applied_; }

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "test_network.h"
 
 namespace keiretsu::node {
@@ -244,6 +247,39 @@ TEST_F(LedgerTest, AppendSignsChainsAndSyncs) {
 
 namespace keiretsu::node {
 namespace {
+
+TEST_F(LedgerTest, ConcurrentAppendsChainWithoutGapsOrForks) {
+  constexpr int kThreads = 8, kEach = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        protocol::Body body = (i % 5 == 4) ? protocol::Body(Owe(net.pk(2), 0))  // refused
+                                           : protocol::Body(Owe(net.pk(1 + (t + i) % 2), 1));
+        auto r = ledger->Append(net.key(0), body, static_cast<uint64_t>(i));
+        if (!r.ok() && r.status().code() != Code::kInvalidArgument) ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  const uint64_t expected = kThreads * kEach * 4 / 5;
+  FeedState st = ledger->Feed(net.pk(0));
+  EXPECT_EQ(st.head_seq, expected);
+  EXPECT_EQ(st.stop_seq, 0u);
+  auto records = ledger->ReadFeed(net.pk(0), 1, 10'000);
+  ASSERT_EQ(records->size(), expected);
+  EntryId prev;
+  for (uint64_t i = 0; i < expected; ++i) {
+    auto c = protocol::CheckRecord((*records)[i], net.genesis);
+    ASSERT_EQ(c.fault, protocol::Fault::kNone);
+    EXPECT_EQ(c.signed_entry->entry.seq, i + 1);
+    EXPECT_EQ(c.signed_entry->entry.prev, prev);
+    prev = c.signed_entry->id;
+  }
+  EXPECT_TRUE(Net(1, 0) + Net(2, 0) == static_cast<protocol::Amount128>(expected));
+  ExpectBalancesMatchRecompute();
+}
 
 TEST_F(LedgerTest, WriteGateRefusesAppendUntilOpened) {
   ledger->SetWriteGate("learning this firm's head from peers");

@@ -14,6 +14,7 @@
 // by one mutex, the ledger's only synchronisation.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -89,7 +90,8 @@ class Ledger {
 
   // Appends a new entry to the feed of `key`'s firm: builds it at the next
   // seq, checks the rules, signs it and commits it synced: when this returns
-  // OK the entry survives a crash. Errors: kInvalidArgument (a rule; nothing
+  // OK the entry survives a crash. Concurrent calls are group-committed:
+  // one synced batch carries every entry queued meanwhile. Errors: kInvalidArgument (a rule; nothing
   // signed), kFailedPrecondition (own feed stopped, or writes gated), kIOError.
   Result<protocol::SignedEntry> Append(const crypto::SigningKey& key, protocol::Body body,
                                        uint64_t timestamp_ms);
@@ -139,6 +141,8 @@ class Ledger {
 
  private:
   class Apply;
+  struct QueuedAppend;
+  void CommitAppends(const std::vector<QueuedAppend*>& group);
   Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store, LedgerOptions options);
   std::vector<protocol::RecordCheck> CheckAll(std::span<const Bytes> records) const;
 
@@ -152,6 +156,14 @@ class Ledger {
   size_t pending_count_ = 0;              // GUARDED_BY(mu_)
   uint64_t log_cursor_ = 0;               // GUARDED_BY(mu_): last log cursor committed
   std::string write_gate_;                // GUARDED_BY(mu_): non-empty: Append refused
+
+  // Group commit of Append (see ledger.cc). append_mu_ is never held while
+  // mu_ is taken by the same thread's caller, and is released before the
+  // leader takes mu_.
+  std::mutex append_mu_;
+  std::condition_variable append_cv_;          // GUARDED_BY(append_mu_)
+  std::vector<QueuedAppend*> append_queue_;    // GUARDED_BY(append_mu_)
+  bool append_leader_ = false;                 // GUARDED_BY(append_mu_)
 };
 
 }  // namespace keiretsu::node
