@@ -418,7 +418,9 @@ uint64_t Store::LastLogCursor() const {
 }
 
 Status Store::CheckConsistency() const {
-  for (const auto& [author, st] : LoadFeedStates()) {
+  for (const auto& feed : LoadFeedStates()) {
+    const PublicKey& author = feed.first;
+    const FeedState& st = feed.second;
     auto fail = [&](const std::string& what) {
       return Corruption("feed " + author.Short() + ": " + what);
     };

@@ -1,0 +1,84 @@
+// Private: the keiretsu.v1.Ledger service implementation (grpc++ sync API).
+// Handlers run on gRPC's thread pool, concurrently; the ledger is
+// thread-safe, and write_mu_ makes each write's check-then-append atomic
+// (so two concurrent Accepts of one claim cannot both pass the check).
+// Split by family: service_read.cc, service_write.cc, service_stream.cc.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+
+#include "keiretsu/api/server.h"
+#include "keiretsu/v1/api.grpc.pb.h"
+#include "node/api/src/views.h"
+
+namespace keiretsu::api {
+
+namespace v1 = ::keiretsu::v1;
+
+class LedgerService final : public v1::Ledger::Service {
+ public:
+  LedgerService(node::Ledger& ledger, const crypto::SigningKey& key, std::shared_ptr<WatchHub> hub,
+                const PeerStatusSource* peers, AccessPolicy policy,
+                const ApiServerOptions& options);
+
+  grpc::Status GetStatus(grpc::ServerContext* ctx, const v1::GetStatusRequest* req,
+                         v1::GetStatusResponse* resp) override;
+  grpc::Status GetBalance(grpc::ServerContext* ctx, const v1::GetBalanceRequest* req,
+                          v1::Balance* resp) override;
+  grpc::Status ListBalances(grpc::ServerContext* ctx, const v1::ListBalancesRequest* req,
+                            v1::ListBalancesResponse* resp) override;
+  grpc::Status Claim(grpc::ServerContext* ctx, const v1::ClaimRequest* req,
+                     v1::WriteResponse* resp) override;
+  grpc::Status Accept(grpc::ServerContext* ctx, const v1::AcceptRequest* req,
+                      v1::WriteResponse* resp) override;
+  grpc::Status Decline(grpc::ServerContext* ctx, const v1::DeclineRequest* req,
+                       v1::WriteResponse* resp) override;
+  grpc::Status RecordObligation(grpc::ServerContext* ctx, const v1::RecordObligationRequest* req,
+                                v1::WriteResponse* resp) override;
+  grpc::Status RecordRelease(grpc::ServerContext* ctx, const v1::RecordReleaseRequest* req,
+                             v1::WriteResponse* resp) override;
+  grpc::Status ListPendingClaims(grpc::ServerContext* ctx, const v1::ListPendingClaimsRequest* req,
+                                 v1::ListPendingClaimsResponse* resp) override;
+  grpc::Status ListEntries(grpc::ServerContext* ctx, const v1::ListEntriesRequest* req,
+                           v1::ListEntriesResponse* resp) override;
+  grpc::Status GetEntry(grpc::ServerContext* ctx, const v1::GetEntryRequest* req,
+                        v1::EntryView* resp) override;
+  grpc::Status Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
+                     grpc::ServerWriter<v1::WatchEvent>* writer) override;
+  grpc::Status Export(grpc::ServerContext* ctx, const v1::ExportRequest* req,
+                      grpc::ServerWriter<v1::ExportChunk>* writer) override;
+  grpc::Status Import(grpc::ServerContext* ctx, grpc::ServerReader<v1::ExportChunk>* reader,
+                      v1::ImportResponse* resp) override;
+  grpc::Status GetCheckpoint(grpc::ServerContext* ctx, const v1::GetCheckpointRequest* req,
+                             v1::Checkpoint* resp) override;
+
+ private:
+  // Authenticates the call and checks the role may call `method`.
+  Result<Principal> Authorize(grpc::ServerContext* ctx, Method method) const;
+  // Resolves a firm argument: INVALID_ARGUMENT when empty, NOT_FOUND when
+  // no member has that name or key.
+  Result<PublicKey> Firm(const std::string& value, std::string_view field) const;
+  // The firm argument, or this node's firm when empty.
+  Result<PublicKey> FirmOrSelf(const std::string& value, std::string_view field) const;
+  std::string NameOf(const PublicKey& key) const { return FirmName(ledger_.genesis(), key); }
+  bool IsEffective(const PublicKey& author, uint64_t seq) const;
+  Status ToView(ByteView record, v1::EntryView* view) const;
+
+  // The write path: checks the node may write, appends `body`, fills `resp`.
+  Status Write(const Principal& who, protocol::Body body, v1::WriteResponse* resp);
+  // The stored claim `claim_hex` after checking it may be answered by this
+  // firm now. REQUIRES: write_mu_ held.
+  Result<protocol::SignedEntry> AnswerableClaim(const std::string& claim_hex) const;
+
+  node::Ledger& ledger_;
+  const crypto::SigningKey& key_;
+  std::shared_ptr<WatchHub> hub_;
+  const PeerStatusSource* peers_;  // may be null
+  const AccessPolicy policy_;
+  const ApiServerOptions options_;
+  std::mutex write_mu_;
+  std::atomic<size_t> watchers_{0};
+};
+
+}  // namespace keiretsu::api

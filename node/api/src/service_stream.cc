@@ -1,0 +1,260 @@
+// Streaming methods: Watch (log replay, then live), Export and Import.
+//
+// Nothing here buffers without bound: Watch and Export read the store in
+// small batches and ServerWriter::Write blocks while the client's flow
+// control window is full, so a slow reader only slows its own stream;
+// Import ingests in batches as chunks arrive.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "node/api/src/service.h"
+
+namespace keiretsu::api {
+
+namespace {
+constexpr size_t kLogBatch = 128;     // log entries read per step of a Watch
+constexpr size_t kFeedBatch = 256;    // records read per step of an Export
+constexpr size_t kIngestBatch = 256;  // records per Ingest of an Import
+constexpr size_t kMaxProblems = 10;   // rejection reasons an Import reports
+// How long a caught-up watcher sleeps before looking at cancellation again;
+// commits wake it at once.
+constexpr std::chrono::milliseconds kWatchPoll{200};
+
+grpc::Status Cancelled() {
+  return grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled");
+}
+
+uint64_t NowMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Releases a watcher slot when a Watch ends, however it ends.
+class WatcherSlot {
+ public:
+  explicit WatcherSlot(std::atomic<size_t>& count) : count_(count) {}
+  ~WatcherSlot() { count_.fetch_sub(1); }
+  WatcherSlot(const WatcherSlot&) = delete;
+  WatcherSlot& operator=(const WatcherSlot&) = delete;
+
+ private:
+  std::atomic<size_t>& count_;
+};
+}  // namespace
+
+grpc::Status LedgerService::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
+                                  grpc::ServerWriter<v1::WatchEvent>* writer) {
+  auto who = Authorize(ctx, Method::kWatch);
+  if (!who.ok()) return ToGrpc(who.status());
+  const uint64_t last = ledger_.LastCursor();
+  uint64_t cursor = last;
+  if (!req->cursor().empty()) {
+    auto c = ParseCursor(req->cursor(), last);
+    if (!c.ok()) return ToGrpc(c.status());
+    cursor = *c;
+  }
+  if (watchers_.fetch_add(1) >= options_.max_watchers) {
+    watchers_.fetch_sub(1);
+    return ToGrpc(ResourceExhausted("too many Watch streams (" +
+                                    std::to_string(options_.max_watchers) + "); try again later"));
+  }
+  WatcherSlot slot(watchers_);
+  spdlog::debug("api: {} watches from cursor {}", who->label, cursor);
+  const protocol::Genesis& g = ledger_.genesis();
+  for (;;) {
+    if (ctx->IsCancelled()) return Cancelled();
+    if (hub_->closed()) return grpc::Status::OK;  // server shutdown: a clean end
+    auto batch = ledger_.ReadLog(cursor, kLogBatch);
+    if (!batch.ok()) return ToGrpc(batch.status());
+    if (batch->empty()) {
+      hub_->WaitBeyond(cursor, kWatchPoll);
+      continue;
+    }
+    for (const node::AppliedEntry& a : *batch) {
+      cursor = a.cursor;
+      auto se = DecodeStored(a.record, g);
+      if (!se.ok()) return ToGrpc(se.status());
+      if (!who->MaySee(se->entry.author, protocol::Counterparty(se->entry.body))) continue;
+      v1::WatchEvent ev;
+      ev.set_cursor(std::to_string(a.cursor));
+      // An entry that no longer counts (its feed stopped since, see
+      // docs/PROTOCOL.md "Forks") is shown with effective=false and no
+      // balance change: replays describe the ledger as it stands.
+      bool effective = IsEffective(se->entry.author, se->entry.seq);
+      FillEntryView(g, *se, effective, ev.mutable_entry());
+      if (effective) {
+        v1::BalanceChange change;
+        if (FillBalanceChange(g, se->entry, &change)) *ev.add_changes() = std::move(change);
+      }
+      if (!writer->Write(ev)) return Cancelled();  // the client went away
+    }
+  }
+}
+
+grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportRequest* req,
+                                   grpc::ServerWriter<v1::ExportChunk>* writer) {
+  auto who = Authorize(ctx, Method::kExport);
+  if (!who.ok()) return ToGrpc(who.status());
+  if (req->include_checkpoint())
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "checkpoints arrive with the audit work; export without a checkpoint");
+  const protocol::Genesis& g = ledger_.genesis();
+  v1::ExportChunk chunk;
+  v1::ExportHeader* header = chunk.mutable_header();
+  header->set_format_version(1);
+  header->mutable_genesis()->set_canonical(g.canonical_bytes().data(), g.canonical_bytes().size());
+  header->set_exported_by(key_.public_key().Hex());
+  header->set_exported_at_unix_ms(options_.now_unix_ms ? options_.now_unix_ms() : NowMs());
+  if (!writer->Write(chunk)) return Cancelled();
+  uint64_t entries = 0;
+  // Feeds as they stand now; entries committed during the export follow in
+  // the next one (an export is a consistent prefix of every feed).
+  for (const auto& [author, st] : ledger_.Feeds()) {
+    uint64_t seq = 1;
+    while (seq <= st.head_seq) {
+      if (ctx->IsCancelled()) return Cancelled();
+      size_t want = std::min<uint64_t>(kFeedBatch, st.head_seq - seq + 1);
+      auto records = ledger_.ReadFeed(author, seq, want);
+      if (!records.ok()) return ToGrpc(records.status());
+      if (records->size() != want)
+        return ToGrpc(Corruption("feed " + author.Short() + " has a gap at seq " +
+                                 std::to_string(seq + records->size())));
+      for (const Bytes& rec : *records) {
+        chunk.Clear();
+        chunk.mutable_entry()->set_record(rec.data(), rec.size());
+        if (!writer->Write(chunk)) return Cancelled();
+      }
+      seq += want;
+      entries += want;
+    }
+  }
+  auto evidence = ledger_.ListEvidence();
+  if (!evidence.ok()) return ToGrpc(evidence.status());
+  for (const storage::Evidence& e : *evidence) {
+    chunk.Clear();
+    v1::Evidence* ev = chunk.mutable_evidence();
+    ev->set_kind(e.kind == storage::StopReason::kFork ? v1::Evidence::KIND_FORK
+                                                      : v1::Evidence::KIND_INVALID_ENTRY);
+    ev->set_author(e.author.bytes.data(), e.author.bytes.size());
+    ev->set_seq(e.seq);
+    ev->set_first(e.first.data(), e.first.size());
+    ev->set_second(e.second.data(), e.second.size());
+    ev->set_reason(e.reason);
+    if (!writer->Write(chunk)) return Cancelled();
+  }
+  spdlog::info("api: {} exported {} entries and {} evidence records", who->label, entries,
+               evidence->size());
+  return grpc::Status::OK;
+}
+
+namespace {
+// Feeds an import's records to the ledger in batches and tallies outcomes.
+class ImportTally {
+ public:
+  ImportTally(node::Ledger& ledger, v1::ImportResponse* resp) : ledger_(ledger), resp_(resp) {}
+
+  void Add(const std::string& record) {
+    batch_.emplace_back(record.begin(), record.end());
+    if (batch_.size() >= kIngestBatch) Flush();
+  }
+  void Flush() {
+    if (batch_.empty()) return;
+    for (const node::IngestResult& r : ledger_.Ingest(batch_, /*sync=*/true)) {
+      switch (r.outcome) {
+        case node::Outcome::kApplied: resp_->set_applied(resp_->applied() + 1); break;
+        case node::Outcome::kDuplicate: resp_->set_duplicates(resp_->duplicates() + 1); break;
+        case node::Outcome::kPending: resp_->set_pending(resp_->pending() + 1); break;
+        case node::Outcome::kIgnored: resp_->set_ignored(resp_->ignored() + 1); break;
+        case node::Outcome::kForkProven:
+          resp_->set_forks(resp_->forks() + 1);
+          Problem(r);
+          break;
+        case node::Outcome::kFeedEnded:
+          resp_->set_feeds_ended(resp_->feeds_ended() + 1);
+          Problem(r);
+          break;
+        case node::Outcome::kRejected:
+          resp_->set_rejected(resp_->rejected() + 1);
+          Problem(r);
+          break;
+      }
+    }
+    batch_.clear();
+  }
+
+ private:
+  void Problem(const node::IngestResult& r) {
+    if (static_cast<size_t>(resp_->problems_size()) >= kMaxProblems) return;
+    std::string where = r.seq != 0 ? r.author.Short() + "/" + std::to_string(r.seq) + ": " : "";
+    resp_->add_problems(std::string(node::OutcomeName(r.outcome)) + ": " + where +
+                        r.status.message());
+  }
+  node::Ledger& ledger_;
+  v1::ImportResponse* resp_;
+  std::vector<Bytes> batch_;
+};
+
+Status CheckHeader(const v1::ExportChunk& first, const protocol::Genesis& ours) {
+  if (!first.has_header()) return InvalidArgument("an import must start with the export's header");
+  const v1::ExportHeader& h = first.header();
+  if (h.format_version() != 1)
+    return InvalidArgument("export format version " + std::to_string(h.format_version()) +
+                           " is not supported (this node reads version 1)");
+  const std::string& canonical = h.genesis().canonical();
+  if (canonical.size() == ours.canonical_bytes().size() &&
+      std::equal(canonical.begin(), canonical.end(), ours.canonical_bytes().begin(),
+                 [](char a, uint8_t b) { return static_cast<uint8_t>(a) == b; }))
+    return Status::Ok();
+  auto theirs = protocol::Genesis::Decode(AsBytes(canonical));
+  if (!theirs.ok())
+    return InvalidArgument("the export's genesis does not decode: " + theirs.status().message());
+  return FailedPrecondition("the export is from network " + theirs->network_name() + " (" +
+                            theirs->network_id().Short() + "), this node serves " +
+                            ours.network_name() + " (" + ours.network_id().Short() + ")");
+}
+}  // namespace
+
+grpc::Status LedgerService::Import(grpc::ServerContext* ctx,
+                                   grpc::ServerReader<v1::ExportChunk>* reader,
+                                   v1::ImportResponse* resp) {
+  auto who = Authorize(ctx, Method::kImport);
+  if (!who.ok()) return ToGrpc(who.status());
+  v1::ExportChunk chunk;
+  if (!reader->Read(&chunk)) return ToGrpc(InvalidArgument("the import stream is empty"));
+  Status header = CheckHeader(chunk, ledger_.genesis());
+  if (!header.ok()) return ToGrpc(header);
+  ImportTally tally(ledger_, resp);
+  uint64_t index = 1;
+  // Every record goes through Ledger::Ingest: the same checks as
+  // replication (network, membership, signature, chain, rules).
+  while (reader->Read(&chunk)) {
+    ++index;
+    if (ctx->IsCancelled()) return Cancelled();
+    switch (chunk.item_case()) {
+      case v1::ExportChunk::kEntry: tally.Add(chunk.entry().record()); break;
+      case v1::ExportChunk::kEvidence:
+        // Evidence is re-proven from its signed records, never trusted.
+        if (!chunk.evidence().first().empty()) tally.Add(chunk.evidence().first());
+        if (!chunk.evidence().second().empty()) tally.Add(chunk.evidence().second());
+        break;
+      case v1::ExportChunk::kCheckpoint:
+        break;  // informational; verified by the audit tool
+      // A malformed stream ends the import. Batches already ingested stay:
+      // each record in them passed every check on its own.
+      case v1::ExportChunk::kHeader:
+        return ToGrpc(InvalidArgument("chunk " + std::to_string(index) +
+                                      " is a second header; send one export per import"));
+      case v1::ExportChunk::ITEM_NOT_SET:
+        return ToGrpc(InvalidArgument("chunk " + std::to_string(index) + " is empty"));
+    }
+  }
+  tally.Flush();
+  resp->set_state_digest(ledger_.StateDigest().Hex());
+  spdlog::info("api: {} imported: {} applied, {} duplicates, {} pending, {} rejected", who->label,
+               resp->applied(), resp->duplicates(), resp->pending(), resp->rejected());
+  return grpc::Status::OK;
+}
+
+}  // namespace keiretsu::api

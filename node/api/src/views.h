@@ -1,0 +1,51 @@
+// Private: conversions between the ledger's domain types and the API's
+// protobuf messages, status code mapping, page tokens and watch cursors.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include <string>
+#include <string_view>
+
+#include "keiretsu/common/status.h"
+#include "keiretsu/protocol/balance.h"
+#include "keiretsu/protocol/entry.h"
+#include "keiretsu/protocol/genesis.h"
+#include "keiretsu/v1/api.pb.h"
+
+namespace keiretsu::api {
+
+// Our Code to the gRPC code of the same meaning (server.h lists them); the
+// message passes through unchanged.
+grpc::Status ToGrpc(const Status& status);
+grpc::StatusCode GrpcCode(Code code);
+
+// A member's genesis name, or the key's short hex if it has none.
+std::string FirmName(const protocol::Genesis& genesis, const PublicKey& key);
+void FillFirm(const protocol::Genesis& genesis, const PublicKey& key, keiretsu::v1::Firm* out);
+
+// Decodes a record this node stored (verified when it arrived, so the
+// signature is not checked again). Errors: kCorruption.
+Result<protocol::SignedEntry> DecodeStored(ByteView record, const protocol::Genesis& genesis);
+
+void FillEntryView(const protocol::Genesis& genesis, const protocol::SignedEntry& entry,
+                   bool effective, keiretsu::v1::EntryView* out);
+
+// The balance change an entry causes, if any.
+bool FillBalanceChange(const protocol::Genesis& genesis, const protocol::Entry& entry,
+                       keiretsu::v1::BalanceChange* out);
+
+// ListEntries page tokens: opaque to clients, but checked here. A token
+// binds the network, the feed and the next seq, with a check value, so a
+// token that was altered, comes from another network or names another
+// feed is refused (kInvalidArgument) rather than silently misread.
+std::string EncodePageToken(const NetworkId& network, const PublicKey& author, uint64_t next_seq);
+Result<uint64_t> DecodePageToken(const NetworkId& network, const PublicKey& author,
+                                 std::string_view token);
+
+// Watch cursors: the decimal position in this node's applied-entry log.
+// Errors: kInvalidArgument when not a number or beyond `last`.
+Result<uint64_t> ParseCursor(std::string_view cursor, uint64_t last);
+
+}  // namespace keiretsu::api

@@ -1,0 +1,85 @@
+// keiretsud's configuration file (TOML; every option is documented in
+// deploy/keiretsud.example.toml).
+//
+// Parsing checks the file on its own: TOML syntax, that every key is known
+// and has the right type, value ranges and forms (addresses, log level,
+// roles, token length). What needs the genesis (are the firms named by
+// tokens and peers members?) is checked by Daemon::Start.
+//
+// Every error is one line naming the file, the line when known, the key
+// and the problem, never a token's value:
+//   /etc/keiretsu/keiretsud.toml:14: api.tokens[1].role: must be one of operator, auditor, partner
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "keiretsu/api/access.h"
+#include "keiretsu/common/status.h"
+
+namespace keiretsu::daemon {
+
+// Defaults of the optional settings.
+inline constexpr std::string_view kDefaultApiListen = "127.0.0.1:7701";
+inline constexpr size_t kDefaultMaxMessageBytes = 4 << 20;
+inline constexpr size_t kMinMaxMessageBytes = 64 << 10;  // an export chunk must fit
+inline constexpr size_t kMaxMaxMessageBytes = 64 << 20;
+
+struct TokenConfig {
+  std::string token;  // secret: never logged
+  api::Role role = api::Role::kOperator;
+  std::string firm;   // partners: a member's name or public key hex
+  std::string where;  // "api.tokens[2]", for messages
+};
+
+struct PeerConfig {
+  std::string firm;     // a member's name or public key hex
+  std::string address;  // host:port of its peer listener
+  std::string where;    // "peer.peers[0]"
+};
+
+struct Config {
+  std::string file;  // the file read, for messages
+  // Paths; relative ones in the file are resolved against the directory
+  // holding the config file, so a firm's directory can move as a whole.
+  std::string data_dir;
+  std::string key_file;
+  std::string genesis_file;
+
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+
+  struct Api {
+    std::string listen{kDefaultApiListen};
+    size_t max_message_bytes = kDefaultMaxMessageBytes;
+    std::string tls_cert;       // path; TLS when set (with tls_key)
+    std::string tls_key;        // path
+    std::string tls_client_ca;  // path; mutual TLS when set
+    std::vector<TokenConfig> tokens;
+  } api;
+
+  struct Peer {
+    std::string listen;  // host:port; empty: no peer listener
+    std::vector<PeerConfig> peers;
+  } peer;
+
+  // "<file>: <key>: <problem>", the form of every config error.
+  Status Error(std::string_view key, std::string_view problem) const;
+};
+
+// Parses `text` as the contents of the config file `file`; relative paths
+// are resolved against `base_dir`. Errors: kInvalidArgument (one line).
+Result<Config> ParseConfig(std::string_view text, const std::string& file,
+                           const std::string& base_dir);
+
+// Reads and parses the file at `path` (relative paths inside it resolve
+// against its directory). Errors: kNotFound / kIOError (unreadable),
+// kInvalidArgument.
+Result<Config> LoadConfig(const std::string& path);
+
+// True for "host:port" with a non-empty host (a name, an IPv4 address or a
+// bracketed IPv6 address) and a port 0-65535.
+bool IsHostPort(std::string_view address);
+
+}  // namespace keiretsu::daemon

@@ -1,0 +1,60 @@
+// Daemon: keiretsud's wiring. Loads what the config names (genesis, key,
+// TLS material), opens the data directory and the ledger, and serves the
+// API; stops it all gracefully. main.cc adds the command line, logging and
+// signals around it.
+//
+// Start refuses, with one line saying what is wrong and nothing left
+// running, when: the genesis cannot be read; the key file is missing,
+// unreadable or readable by group/others; the genesis does not list the
+// key; a token or peer names a firm that is not a member (or a peer names
+// this firm); the TLS files cannot be read; the data directory is locked
+// by another process or belongs to another network; the API address
+// cannot be bound.
+//
+// Thread-safety: Start and Stop are called from one thread (main); the
+// running daemon's work happens on the API server's threads.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "keiretsu/api/server.h"
+#include "keiretsu/crypto/signing.h"
+#include "keiretsu/daemon/config.h"
+#include "keiretsu/node/ledger.h"
+
+namespace keiretsu::daemon {
+
+class Daemon {
+ public:
+  // Opens everything and starts serving. `version` is reported by
+  // GetStatus. Logs (spdlog) what it opens; never a secret.
+  static Result<std::unique_ptr<Daemon>> Start(const Config& config, const std::string& version);
+  ~Daemon();  // Stop(0) if not done
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // The API's bound address (host:port; the real port when the config
+  // asked for port 0).
+  const std::string& api_address() const { return api_address_; }
+  const PublicKey& firm() const { return key_->public_key(); }
+  // REQUIRES: not stopped.
+  const protocol::Genesis& genesis() const { return ledger_->genesis(); }
+  node::Ledger& ledger() { return *ledger_; }
+
+  // Stops accepting API calls, lets in-flight calls finish for up to
+  // `grace`, then closes the ledger (RocksDB flushed and unlocked).
+  // Idempotent.
+  void Stop(std::chrono::milliseconds grace);
+
+ private:
+  Daemon() = default;
+  std::unique_ptr<crypto::SigningKey> key_;
+  std::unique_ptr<node::Ledger> ledger_;
+  std::shared_ptr<api::WatchHub> hub_;
+  std::unique_ptr<api::ApiServer> api_;
+  std::string api_address_;
+};
+
+}  // namespace keiretsu::daemon

@@ -1,0 +1,139 @@
+#include "keiretsu/daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "keiretsu/crypto/key_file.h"
+#include "keiretsu/protocol/genesis.h"
+#include "keiretsu/storage/store.h"
+
+namespace keiretsu::daemon {
+
+namespace {
+
+Result<std::string> ReadPem(const Config& c, std::string_view key, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return c.Error(key, "cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The firm a token or peer names, checked against the genesis.
+Result<PublicKey> MemberNamed(const Config& c, const protocol::Genesis& g, const std::string& where,
+                              const std::string& firm) {
+  auto key = g.ResolveFirm(firm);
+  if (!key.ok())
+    return c.Error(where,
+                   "unknown firm '" + firm + "': not a member of network " + g.network_name());
+  return *key;
+}
+
+Result<std::vector<api::TokenSpec>> Tokens(const Config& c, const protocol::Genesis& g) {
+  std::vector<api::TokenSpec> out;
+  for (const TokenConfig& t : c.api.tokens) {
+    api::TokenSpec spec{t.token, t.role, std::nullopt, t.where};
+    if (t.role == api::Role::kPartner) {
+      KEIRETSU_ASSIGN_OR_RETURN(spec.firm, MemberNamed(c, g, t.where + ".firm", t.firm));
+    }
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+Status CheckPeers(const Config& c, const protocol::Genesis& g, const PublicKey& self) {
+  std::set<PublicKey> seen;
+  for (const PeerConfig& p : c.peer.peers) {
+    KEIRETSU_ASSIGN_OR_RETURN(PublicKey k, MemberNamed(c, g, p.where + ".firm", p.firm));
+    if (k == self) return c.Error(p.where + ".firm", "names this node's own firm");
+    if (!seen.insert(k).second)
+      return c.Error(p.where + ".firm", "names a firm listed as a peer before");
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<api::TlsOptions>> Tls(const Config& c) {
+  if (c.api.tls_cert.empty()) return std::optional<api::TlsOptions>();
+  api::TlsOptions tls;
+  KEIRETSU_ASSIGN_OR_RETURN(tls.cert_chain_pem, ReadPem(c, "api.tls_cert", c.api.tls_cert));
+  KEIRETSU_ASSIGN_OR_RETURN(tls.private_key_pem, ReadPem(c, "api.tls_key", c.api.tls_key));
+  if (!c.api.tls_client_ca.empty()) {
+    KEIRETSU_ASSIGN_OR_RETURN(tls.client_ca_pem,
+                              ReadPem(c, "api.tls_client_ca", c.api.tls_client_ca));
+  }
+  return std::optional<api::TlsOptions>(std::move(tls));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::string& version) {
+  KEIRETSU_ASSIGN_OR_RETURN(protocol::Genesis genesis,
+                            protocol::Genesis::LoadTomlFile(config.genesis_file));
+  spdlog::info("network {} ({})", genesis.network_name(), genesis.network_id().Hex());
+  KEIRETSU_ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::ReadKeyFile(config.key_file));
+  const PublicKey self = key.public_key();
+  const protocol::Member* me = genesis.FindByKey(self);
+  if (me == nullptr)
+    return FailedPrecondition("key file " + config.key_file + " holds public key " + self.Hex() +
+                              ", which genesis file " + config.genesis_file +
+                              " does not list as a member");
+  spdlog::info("firm {} ({})", me->name, self.Hex());
+
+  api::ApiServerOptions opts;
+  opts.listen = config.api.listen;
+  opts.max_message_bytes = config.api.max_message_bytes;
+  opts.version = version;
+  KEIRETSU_ASSIGN_OR_RETURN(opts.tokens, Tokens(config, genesis));
+  KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, self));
+  KEIRETSU_ASSIGN_OR_RETURN(opts.tls, Tls(config));
+
+  // Last: the store takes the data directory's lock.
+  storage::StoreOptions so;
+  so.path = config.data_dir;
+  so.network = genesis.network_id();
+  KEIRETSU_ASSIGN_OR_RETURN(auto store, storage::Store::Open(so));
+  KEIRETSU_ASSIGN_OR_RETURN(auto ledger, node::Ledger::Open(genesis, std::move(store)));
+  spdlog::info("data directory {}: {} feeds, state digest {}", config.data_dir,
+               ledger->Feeds().size(), ledger->StateDigest().Hex());
+
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->key_ = std::make_unique<crypto::SigningKey>(std::move(key));
+  d->ledger_ = std::move(ledger);
+  d->hub_ = std::make_shared<api::WatchHub>();
+  // Before anything can write: every commit wakes the Watch streams. The
+  // replication module will hang off this listener too.
+  d->ledger_->SetListener(
+      [hub = d->hub_](const std::vector<node::AppliedEntry>& applied) { hub->OnApplied(applied); });
+  for (const PeerConfig& p : config.peer.peers)
+    spdlog::info("peer {} at {} (replication is not enabled in this version)", p.firm, p.address);
+
+  size_t roles[3] = {0, 0, 0};
+  for (const api::TokenSpec& t : opts.tokens) ++roles[static_cast<int>(t.role)];
+  const char* tls_mode = !opts.tls ? "off" : opts.tls->client_ca_pem.empty() ? "on" : "mutual";
+  KEIRETSU_ASSIGN_OR_RETURN(d->api_, api::ApiServer::Start(*d->ledger_, *d->key_, d->hub_,
+                                                           /*peers=*/nullptr, std::move(opts)));
+  d->api_address_ = d->api_->address();
+  spdlog::info("api listening on {} (tls {}; tokens: {} operator, {} auditor, {} partner)",
+               d->api_->address(), tls_mode, roles[0], roles[1], roles[2]);
+  return d;
+}
+
+Daemon::~Daemon() {
+  Stop(std::chrono::milliseconds(0));
+}
+
+void Daemon::Stop(std::chrono::milliseconds grace) {
+  if (api_) {
+    api_->Shutdown(grace);
+    api_.reset();
+  }
+  if (ledger_) {
+    ledger_.reset();  // closes RocksDB: flushes and releases the lock
+    spdlog::info("ledger closed");
+  }
+}
+
+}  // namespace keiretsu::daemon

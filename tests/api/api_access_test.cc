@@ -1,0 +1,217 @@
+// Access control, table-driven: every role (and no token, and a wrong one)
+// against every method of keiretsu.v1.Ledger, through a real channel. The
+// expected codes are written out by hand: they are the policy.
+#include <set>
+
+#include "api_fixture.h"
+
+namespace keiretsu::api {
+namespace {
+
+using namespace std::chrono_literals;
+using grpc::StatusCode;
+
+constexpr StatusCode OK = StatusCode::OK;
+constexpr StatusCode DENIED = StatusCode::PERMISSION_DENIED;
+constexpr StatusCode UNIMPL = StatusCode::UNIMPLEMENTED;
+// Watch streams until the deadline when allowed.
+constexpr StatusCode STREAMS = StatusCode::DEADLINE_EXCEEDED;
+
+class ApiAccessTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    entry_ = fb.Next(1, testing::Owe(net.pk(0), 5));
+    Put(entry_);
+  }
+  // A new claim firm1 makes against firm0, so each Accept/Decline has one.
+  std::string FreshClaim() {
+    auto c = fb.Next(1, protocol::Claim{net.pk(0), 3, "hours", ""});
+    Put(c);
+    return c.id.Hex();
+  }
+
+  using Run = std::function<grpc::Status(ApiAccessTest&, grpc::ClientContext*)>;
+  struct Row {
+    Method method;
+    StatusCode op, auditor, partner;  // partner of firm1
+    Run run;
+  };
+  std::vector<Row> Table();
+
+  protocol::SignedEntry entry_;
+};
+
+std::vector<ApiAccessTest::Row> ApiAccessTest::Table() {
+  return {
+      {Method::kGetStatus, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::GetStatusResponse r;
+         return t.stub().GetStatus(c, {}, &r);
+       }},
+      {Method::kGetBalance, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::GetBalanceRequest q;
+         q.set_firm("firm0");
+         q.set_counterparty("firm1");
+         q.set_unit("hours");
+         v1::Balance r;
+         return t.stub().GetBalance(c, q, &r);
+       }},
+      {Method::kListBalances, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::ListBalancesResponse r;
+         return t.stub().ListBalances(c, {}, &r);
+       }},
+      {Method::kClaim, OK, DENIED, DENIED,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::ClaimRequest q;
+         q.set_debtor("firm1");
+         q.set_amount(1);
+         q.set_unit("hours");
+         v1::WriteResponse r;
+         return t.stub().Claim(c, q, &r);
+       }},
+      {Method::kAccept, OK, DENIED, DENIED,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::AcceptRequest q;
+         q.set_claim_id(t.FreshClaim());
+         v1::WriteResponse r;
+         return t.stub().Accept(c, q, &r);
+       }},
+      {Method::kDecline, OK, DENIED, DENIED,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::DeclineRequest q;
+         q.set_claim_id(t.FreshClaim());
+         v1::WriteResponse r;
+         return t.stub().Decline(c, q, &r);
+       }},
+      {Method::kRecordObligation, OK, DENIED, DENIED,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::RecordObligationRequest q;
+         q.set_creditor("firm1");
+         q.set_amount(1);
+         q.set_unit("hours");
+         v1::WriteResponse r;
+         return t.stub().RecordObligation(c, q, &r);
+       }},
+      {Method::kRecordRelease, OK, DENIED, DENIED,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::RecordReleaseRequest q;
+         q.set_debtor("firm1");
+         q.set_amount(1);
+         q.set_unit("hours");
+         v1::WriteResponse r;
+         return t.stub().RecordRelease(c, q, &r);
+       }},
+      {Method::kListPendingClaims, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::ListPendingClaimsResponse r;
+         return t.stub().ListPendingClaims(c, {}, &r);
+       }},
+      {Method::kListEntries, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::ListEntriesRequest q;
+         q.set_author("firm1");
+         v1::ListEntriesResponse r;
+         return t.stub().ListEntries(c, q, &r);
+       }},
+      {Method::kGetEntry, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::GetEntryRequest q;
+         q.set_id(t.entry_.id.Hex());
+         v1::EntryView r;
+         return t.stub().GetEntry(c, q, &r);
+       }},
+      {Method::kWatch, STREAMS, STREAMS, STREAMS,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         c->set_deadline(std::chrono::system_clock::now() + 300ms);
+         v1::WatchRequest q;
+         auto stream = t.stub().Watch(c, q);
+         v1::WatchEvent ev;
+         while (stream->Read(&ev)) {
+         }
+         return stream->Finish();
+       }},
+      {Method::kExport, OK, OK, DENIED,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         auto stream = t.stub().Export(c, v1::ExportRequest());
+         v1::ExportChunk ch;
+         while (stream->Read(&ch)) {
+         }
+         return stream->Finish();
+       }},
+      {Method::kImport, OK, DENIED, DENIED,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::ImportResponse r;
+         auto stream = t.stub().Import(c, &r);
+         v1::ExportChunk header;
+         header.mutable_header()->set_format_version(1);
+         const Bytes& g = t.net.genesis.canonical_bytes();
+         header.mutable_header()->mutable_genesis()->set_canonical(g.data(), g.size());
+         stream->Write(header);
+         stream->WritesDone();
+         return stream->Finish();
+       }},
+      {Method::kGetCheckpoint, UNIMPL, UNIMPL, DENIED,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::Checkpoint r;
+         return t.stub().GetCheckpoint(c, {}, &r);
+       }},
+  };
+}
+
+TEST_F(ApiAccessTest, TheTableCoversEveryMethod) {
+  std::set<Method> seen;
+  for (const Row& row : Table()) seen.insert(row.method);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kMethodCount));
+  // And the service has no method the table does not know.
+  EXPECT_EQ(v1::Ledger::service_full_name(), std::string("keiretsu.v1.Ledger"));
+  const auto* svc = v1::GetStatusRequest::descriptor()->file()->FindServiceByName("Ledger");
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ(svc->method_count(), kMethodCount);
+}
+
+TEST_F(ApiAccessTest, EveryRoleAgainstEveryMethod) {
+  struct Who {
+    const char* token;
+    StatusCode Row::*expect;
+  };
+  for (const Who who : {Who{kOperatorToken, &Row::op}, Who{kAuditorToken, &Row::auditor},
+                        Who{kPartner1Token, &Row::partner}}) {
+    for (const Row& row : Table()) {
+      SCOPED_TRACE(std::string(MethodName(row.method)) + " as " + who.token);
+      auto before = Snap(ledger());
+      auto ctx = Ctx(who.token);
+      grpc::Status s = row.run(*this, ctx.get());
+      StatusCode want = row.*who.expect;
+      EXPECT_EQ(s.error_code(), want) << Describe(s);
+      if (want == DENIED) {
+        EXPECT_NE(s.error_message().find("may not call " + std::string(MethodName(row.method))),
+                  std::string::npos)
+            << Describe(s);
+        // Accept/Decline set up a claim first; nothing else may change.
+        if (row.method != Method::kAccept && row.method != Method::kDecline) {
+          EXPECT_EQ(Snap(ledger()), before);
+        }
+      }
+    }
+  }
+}
+
+TEST_F(ApiAccessTest, NoTokenOrAWrongTokenIsUnauthenticatedEverywhere) {
+  for (const char* token : {"", "not-a-configured-token-000", kOperatorToken + 1}) {
+    for (const Row& row : Table()) {
+      SCOPED_TRACE(std::string(MethodName(row.method)) + " with '" + token + "'");
+      auto before = Snap(ledger());
+      auto ctx = Ctx(token);
+      grpc::Status s = row.run(*this, ctx.get());
+      EXPECT_EQ(s.error_code(), StatusCode::UNAUTHENTICATED) << Describe(s);
+      if (row.method != Method::kAccept && row.method != Method::kDecline) {
+        EXPECT_EQ(Snap(ledger()), before);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace keiretsu::api
