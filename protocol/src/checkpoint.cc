@@ -28,8 +28,9 @@ Status CheckFeed(const FeedHeadSummary& f) {
 }  // namespace
 
 const FeedHeadSummary* Checkpoint::Find(const PublicKey& author) const {
-  auto it = std::lower_bound(feeds.begin(), feeds.end(), author,
-                             [](const FeedHeadSummary& f, const PublicKey& a) { return f.author < a; });
+  auto it =
+      std::lower_bound(feeds.begin(), feeds.end(), author,
+                       [](const FeedHeadSummary& f, const PublicKey& a) { return f.author < a; });
   return it != feeds.end() && it->author == author ? &*it : nullptr;
 }
 
@@ -133,13 +134,13 @@ Result<Checkpoint> ParseCheckpoint(ByteView statement) {
   Digest recomputed = StateDigest(c.network, c.feeds);
   if (recomputed != c.state_digest)
     return InvalidArgument("checkpoint digest " + c.state_digest.Hex() +
-                           " does not match its own feed list (which gives " +
-                           recomputed.Hex() + ")");
+                           " does not match its own feed list (which gives " + recomputed.Hex() +
+                           ")");
   return c;
 }
 
-Result<Checkpoint> VerifyCheckpoint(ByteView statement, const PublicKey& signer,
-                                    ByteView signature, const Genesis& genesis) {
+Result<Checkpoint> VerifyCheckpoint(ByteView statement, const PublicKey& signer, ByteView signature,
+                                    const Genesis& genesis) {
   KEIRETSU_ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpoint(statement));
   if (c.signer != signer)
     return InvalidArgument("checkpoint names signer " + c.signer.Short() +
@@ -151,8 +152,7 @@ Result<Checkpoint> VerifyCheckpoint(ByteView statement, const PublicKey& signer,
     return InvalidArgument("checkpoint signer " + c.signer.Short() + " is not a member");
   for (const FeedHeadSummary& f : c.feeds)
     if (!genesis.IsMember(f.author))
-      return InvalidArgument("checkpoint lists feed " + f.author.Short() +
-                             " of a non-member");
+      return InvalidArgument("checkpoint lists feed " + f.author.Short() + " of a non-member");
   if (signature.size() != 64)
     return InvalidArgument("checkpoint signature is " + std::to_string(signature.size()) +
                            " bytes, not 64");

@@ -86,7 +86,7 @@ Result<Checkpoint> ParseCheckpoint(ByteView statement);
 // and `signature` (64 bytes) verifies. Errors: kInvalidArgument (structure,
 // network, membership, signer mismatch, signature size), kUnauthenticated
 // (the signature does not verify).
-Result<Checkpoint> VerifyCheckpoint(ByteView statement, const PublicKey& signer,
-                                    ByteView signature, const Genesis& genesis);
+Result<Checkpoint> VerifyCheckpoint(ByteView statement, const PublicKey& signer, ByteView signature,
+                                    const Genesis& genesis);
 
 }  // namespace keiretsu::protocol

@@ -1,0 +1,148 @@
+// Replicator::Core: the state shared by all sessions of one Replicator: the
+// ledger, a snapshot cache of its feed states, the peer registry (one
+// session per firm), per-firm statistics and bans, the write gate, the
+// io_context and the ingest thread. Sessions call it from their strands;
+// every method is thread-safe.
+#pragma once
+
+#include <asio.hpp>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "keiretsu/net/replicator.h"
+#include "node/net/src/peer_model.h"
+
+namespace keiretsu::net {
+
+class Session;
+using Clock = std::chrono::steady_clock;
+
+// "host:port" -> (host without brackets, port). nullopt if malformed.
+std::optional<std::pair<std::string, std::string>> SplitHostPort(const std::string& address);
+// A peer must be a member other than `self`, with a host:port address.
+// Errors: kInvalidArgument.
+Status CheckPeerConfig(const protocol::Genesis& genesis, const PublicKey& self,
+                       const PeerConfig& peer);
+// The member's name, or the key's short hex for a stranger.
+std::string FirmName(const protocol::Genesis& genesis, const PublicKey& firm);
+
+class Replicator::Core {
+ public:
+  Core(node::Ledger& ledger, const crypto::SigningKey& key, ReplicatorOptions options);
+  ~Core();
+
+  Status Start();
+  void Stop();
+  uint16_t port() const { return port_.load(); }
+  Status AddPeer(const PeerConfig& peer);
+  void OnApplied(const std::vector<node::AppliedEntry>& applied);
+  std::vector<PeerStatus> Peers() const;
+
+  // --- For sessions
+  node::Ledger& ledger;
+  const crypto::SigningKey& key;
+  const protocol::Genesis& genesis;
+  const ReplicatorOptions options;
+
+  asio::io_context& io() { return io_; }
+  asio::thread_pool& ingest_pool() { return ingest_; }
+  std::shared_ptr<const FeedMap> Feeds() const;
+  void RefreshFeeds();
+  std::string Name(const PublicKey& firm) const { return FirmName(genesis, firm); }
+  // Remembers `s` so Stop() can close it; false (do not run it) once stopping.
+  bool Track(const std::shared_ptr<Session>& s);
+
+  // A session finished its handshake. False (with the reason) when it must
+  // close: stopping, banned firm, too many sessions, or a duplicate that
+  // loses to the existing connection (the one initiated by the lower key is
+  // kept; between two of the same initiator, the newer).
+  bool Register(const std::shared_ptr<Session>& session, std::string* why);
+  void Unregister(const Session& session, const std::string& reason);
+  void HandshakeFailed(const Session& session, const Status& status);
+  // Our feeds of `authors` changed: every session looks again.
+  void NotifyChanged(const std::vector<PublicKey>& authors);
+  void Seen(const PublicKey& firm);
+  void CountSent(const PublicKey& firm, uint64_t n);
+  void CountReceived(const PublicKey& firm, uint64_t n);
+  // `count` invalid items from `firm`. True when the firm crossed the
+  // threshold: the caller drops it (it is banned for misbehaviour_backoff).
+  bool Misbehaved(const PublicKey& firm, uint64_t count, const std::string& what);
+  void HaveReceived(const PublicKey& firm, const ReportedMap& reported);
+  // Opens the write gate if it is closed and this node holds its own feed as
+  // far as `firm` reported it (`own` nullopt: the peer holds none of it).
+  void CheckGate(const PublicKey& firm, const std::optional<ReportedFeed>& own);
+  bool stopping() const { return stopping_.load(); }
+  std::atomic<size_t> handshakes{0};
+
+  // Counts running coroutines, so Stop() can wait for all of them.
+  class Running {
+   public:
+    explicit Running(Core& core);
+    ~Running();
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+
+   private:
+    Core& core_;
+  };
+
+ private:
+  struct Firm {
+    PublicKey firm;
+    std::string name;
+    std::string address;
+    bool configured = false;
+    std::shared_ptr<Session> session;
+    bool outbound = false;
+    uint64_t last_seen_ms = 0, sent = 0, received = 0, invalid = 0, strikes = 0;
+    ReportedMap reported;
+    bool have_received = false;
+    Clock::time_point banned_until{}, next_dial{};
+    uint64_t banned_until_unix_ms = 0;
+    unsigned failures = 0;
+    std::string last_error;
+    bool gate_logged = false;
+    std::shared_ptr<asio::steady_timer> wake;  // the dialer's, on its own strand
+  };
+  Firm& FirmLocked(const PublicKey& firm);
+  void StartDialer(Firm& f);
+  asio::awaitable<void> DialLoop(Firm* f);
+  asio::awaitable<void> AcceptLoop();
+  void Wake(Firm& f);
+
+  // Declared before every member that holds its objects (sockets, timers,
+  // handlers), so it is destroyed after them.
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+  asio::thread_pool ingest_{1};
+  asio::strand<asio::io_context::executor_type> accept_strand_;
+  std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
+  std::atomic<uint16_t> port_{0};
+  std::atomic<bool> started_{false}, stopping_{false};
+
+  mutable std::mutex mu_;
+  std::map<PublicKey, std::unique_ptr<Firm>> firms_;  // GUARDED_BY(mu_)
+  std::vector<std::weak_ptr<Session>> all_sessions_;  // GUARDED_BY(mu_)
+  std::mt19937_64 rng_;                               // GUARDED_BY(mu_)
+  bool gate_closed_ = false;                          // GUARDED_BY(mu_)
+
+  std::mutex refresh_mu_;  // serialises refreshes so a newer snapshot is never replaced
+  mutable std::mutex feeds_mu_;
+  std::shared_ptr<const FeedMap> feeds_;  // GUARDED_BY(feeds_mu_)
+
+  std::mutex running_mu_;
+  std::condition_variable running_cv_;
+  int running_ = 0;  // GUARDED_BY(running_mu_)
+};
+
+}  // namespace keiretsu::net

@@ -1,0 +1,199 @@
+#include "keiretsu/net/peer_handshake.h"
+
+#include <algorithm>
+
+#include "keiretsu/crypto/hash.h"
+#include "keiretsu/net/frame.h"
+
+namespace keiretsu::net {
+
+Bytes NoisePrologue(const NetworkId& network) {
+  Bytes out;
+  ByteWriter w(&out);
+  w.Raw(kPrologueTag);
+  w.Raw(network.View());
+  return out;
+}
+
+Hash32 NetworkPsk(const NetworkId& network) {
+  Bytes in;
+  ByteWriter w(&in);
+  w.Raw(kPskTag);
+  w.Raw(network.View());
+  return crypto::Blake2b256(in);
+}
+
+namespace {
+
+Bytes IdentityMessage(uint8_t message_number, ByteView transcript) {
+  Bytes m;
+  ByteWriter w(&m);
+  w.Raw(kIdentityTag);
+  w.U8(message_number);
+  w.Raw(transcript);
+  return m;
+}
+
+Result<crypto::NoiseHandshake> MakeNoise(bool initiator, const protocol::Genesis& genesis,
+                                         const crypto::SigningKey& self,
+                                         const crypto::X25519KeyPair* ephemeral) {
+  crypto::X25519KeyPair s = crypto::X25519FromSigningKey(self);
+  Bytes prologue = NoisePrologue(genesis.network_id());
+  Hash32 psk = NetworkPsk(genesis.network_id());
+  if (ephemeral != nullptr)
+    return crypto::NoiseHandshake::ForTest(initiator, s, *ephemeral, prologue, psk);
+  return initiator ? crypto::NoiseHandshake::Initiator(s, prologue, psk)
+                   : crypto::NoiseHandshake::Responder(s, prologue, psk);
+}
+
+}  // namespace
+
+PeerHandshake::PeerHandshake(bool initiator, const protocol::Genesis& genesis,
+                             const crypto::SigningKey& self, std::optional<PublicKey> expected,
+                             crypto::NoiseHandshake noise)
+    : initiator_(initiator),
+      genesis_(&genesis),
+      self_(&self),
+      expected_(expected),
+      noise_(std::move(noise)),
+      stage_(initiator ? Stage::kStart : Stage::kAwait1) {}
+
+Result<PeerHandshake> PeerHandshake::Initiator(const protocol::Genesis& genesis,
+                                               const crypto::SigningKey& self,
+                                               const PublicKey& expected) {
+  KEIRETSU_ASSIGN_OR_RETURN(auto noise, MakeNoise(true, genesis, self, nullptr));
+  return PeerHandshake(true, genesis, self, expected, std::move(noise));
+}
+
+Result<PeerHandshake> PeerHandshake::Responder(const protocol::Genesis& genesis,
+                                               const crypto::SigningKey& self) {
+  KEIRETSU_ASSIGN_OR_RETURN(auto noise, MakeNoise(false, genesis, self, nullptr));
+  return PeerHandshake(false, genesis, self, std::nullopt, std::move(noise));
+}
+
+Result<PeerHandshake> PeerHandshake::ForTest(bool initiator, const protocol::Genesis& genesis,
+                                             const crypto::SigningKey& self,
+                                             const std::optional<PublicKey>& expected,
+                                             const crypto::X25519KeyPair& ephemeral) {
+  KEIRETSU_ASSIGN_OR_RETURN(auto noise, MakeNoise(initiator, genesis, self, &ephemeral));
+  return PeerHandshake(initiator, genesis, self, initiator ? expected : std::nullopt,
+                       std::move(noise));
+}
+
+Status PeerHandshake::Fail(Status s) {
+  stage_ = Stage::kFailed;
+  transcript_.clear();
+  return s;
+}
+
+Bytes PeerHandshake::IdentityPayload(uint8_t message_number) const {
+  Bytes out;
+  ByteWriter w(&out);
+  w.Raw(self_->public_key().View());
+  crypto::Signature sig = self_->Sign(IdentityMessage(message_number, transcript_));
+  w.Raw(sig);
+  return out;
+}
+
+Status PeerHandshake::CheckIdentity(ByteView payload, uint8_t message_number, ByteView transcript) {
+  if (payload.size() != kIdentityPayloadBytes)
+    return Unauthenticated("identity payload of " + std::to_string(payload.size()) +
+                           " bytes, expected " + std::to_string(kIdentityPayloadBytes));
+  Hash32 key_bytes;
+  std::copy(payload.begin(), payload.begin() + 32, key_bytes.begin());
+  const PublicKey key{key_bytes};
+  if (!genesis_->IsMember(key))
+    return PermissionDenied("peer key " + key.Short() + " is not a member of this network");
+  if (key == self_->public_key()) return PermissionDenied("connected to this node itself");
+  auto x = crypto::X25519FromEd25519Public(key);
+  auto remote_static = noise_.remote_static();
+  if (!x.ok() || !remote_static || *x != *remote_static)
+    return Unauthenticated("peer's Noise static key is not the key of firm " + key.Short());
+  crypto::Signature sig;
+  std::copy(payload.begin() + 32, payload.end(), sig.begin());
+  if (!crypto::Verify(key, IdentityMessage(message_number, transcript), sig))
+    return Unauthenticated("identity signature of firm " + key.Short() + " does not verify");
+  if (expected_ && key != *expected_)
+    return PermissionDenied("dialled firm " + expected_->Short() + " but reached firm " +
+                            key.Short());
+  remote_ = key;
+  return Status::Ok();
+}
+
+Result<Bytes> PeerHandshake::Start() {
+  if (stage_ != Stage::kStart) return FailedPrecondition("handshake already started");
+  // Message 1 carries nothing: only the psk protects it, and it can be
+  // replayed (docs/noise-transport.md section 6).
+  auto msg = noise_.WriteMessage({});
+  if (!msg.ok()) return Fail(msg.status());
+  transcript_ = noise_.handshake_hash();  // h1
+  stage_ = Stage::kAwait2;
+  return msg;
+}
+
+Result<std::optional<Bytes>> PeerHandshake::Receive(ByteView message) {
+  switch (stage_) {
+    case Stage::kAwait1: {
+      auto payload = noise_.ReadMessage(message);
+      if (!payload.ok()) return Fail(payload.status());
+      if (!payload->empty())
+        return Fail(Unauthenticated("handshake message 1 carries a payload; v1 sends none"));
+      transcript_ = noise_.handshake_hash();  // h1
+      auto reply = noise_.WriteMessage(IdentityPayload(2));
+      if (!reply.ok()) return Fail(reply.status());
+      transcript_ = noise_.handshake_hash();  // h2: what the initiator signs
+      stage_ = Stage::kAwait3;
+      return std::optional<Bytes>(std::move(reply).value());
+    }
+    case Stage::kAwait2: {
+      auto payload = noise_.ReadMessage(message);
+      if (!payload.ok()) return Fail(payload.status());
+      Status id = CheckIdentity(*payload, 2, transcript_);
+      if (!id.ok()) return Fail(id);
+      transcript_ = noise_.handshake_hash();  // h2
+      auto reply = noise_.WriteMessage(IdentityPayload(3));
+      if (!reply.ok()) return Fail(reply.status());
+      stage_ = Stage::kComplete;
+      return std::optional<Bytes>(std::move(reply).value());
+    }
+    case Stage::kAwait3: {
+      auto payload = noise_.ReadMessage(message);
+      if (!payload.ok()) return Fail(payload.status());
+      Status id = CheckIdentity(*payload, 3, transcript_);
+      if (!id.ok()) return Fail(id);
+      stage_ = Stage::kComplete;
+      return std::optional<Bytes>();
+    }
+    case Stage::kStart:
+    case Stage::kComplete:
+    case Stage::kFailed: break;
+  }
+  return FailedPrecondition("handshake message received out of turn");
+}
+
+Result<crypto::TransportCiphers> PeerHandshake::Split() {
+  if (stage_ != Stage::kComplete) return FailedPrecondition("handshake not complete");
+  return noise_.Split();
+}
+
+SecureChannel::SecureChannel(crypto::TransportCiphers ciphers, uint64_t rekey_interval)
+    : ciphers_(std::move(ciphers)), rekey_interval_(std::max<uint64_t>(1, rekey_interval)) {}
+
+Status SecureChannel::Seal(ByteView plaintext, Bytes* out) {
+  if (plaintext.size() > kMaxMessageBytes)
+    return InvalidArgument("peer message of " + std::to_string(plaintext.size()) +
+                           " bytes, more than the limit of " + std::to_string(kMaxMessageBytes));
+  KEIRETSU_ASSIGN_OR_RETURN(Bytes sealed, ciphers_.send.Encrypt(plaintext));
+  // Both ends rekey at the same boundary: after every rekey_interval_
+  // messages of a direction.
+  if (ciphers_.send.nonce() % rekey_interval_ == 0) ciphers_.send.Rekey();
+  return AppendFrame(sealed, out);
+}
+
+Result<Bytes> SecureChannel::Open(ByteView frame) {
+  KEIRETSU_ASSIGN_OR_RETURN(Bytes plain, ciphers_.receive.Decrypt(frame));
+  if (ciphers_.receive.nonce() % rekey_interval_ == 0) ciphers_.receive.Rekey();
+  return plain;
+}
+
+}  // namespace keiretsu::net

@@ -1,0 +1,545 @@
+// The Replicator's shared core: start/stop, listening and dialling, the
+// peer registry, statistics, bans and the write gate.
+#include "keiretsu/net/replicator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <set>
+
+#include "node/net/src/backoff.h"
+#include "node/net/src/core.h"
+#include "node/net/src/session.h"
+
+namespace keiretsu::net {
+
+namespace {
+
+constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr char kGateReason[] = "learning this firm's own feed head from peers";
+
+uint64_t NowUnixMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+void LogException(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("replication task failed: {}", ex.what());
+  } catch (...) {
+    spdlog::error("replication task failed");
+  }
+}
+
+bool ValidPort(const std::string& p) {
+  if (p.empty() || p.size() > 5) return false;
+  for (char c : p)
+    if (c < '0' || c > '9') return false;
+  return std::stoul(p) <= 65535;
+}
+
+}  // namespace
+
+std::optional<std::pair<std::string, std::string>> SplitHostPort(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return std::nullopt;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return std::nullopt;  // an IPv6 literal must be bracketed
+  }
+  if (!ValidPort(port)) return std::nullopt;
+  return std::make_pair(host, port);
+}
+
+// --- Running
+
+Replicator::Core::Running::Running(Core& core) : core_(core) {
+  std::lock_guard lock(core_.running_mu_);
+  ++core_.running_;
+}
+Replicator::Core::Running::~Running() {
+  std::lock_guard lock(core_.running_mu_);
+  if (--core_.running_ == 0) core_.running_cv_.notify_all();
+}
+
+// --- Core
+
+Replicator::Core::Core(node::Ledger& l, const crypto::SigningKey& k, ReplicatorOptions o)
+    : ledger(l),
+      key(k),
+      genesis(l.genesis()),
+      options(std::move(o)),
+      accept_strand_(asio::make_strand(io_)),
+      rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()) {
+  for (const PeerConfig& p : options.peers) {
+    Firm& f = FirmLocked(p.firm);
+    f.configured = true;
+    f.address = p.address;
+  }
+}
+
+Replicator::Core::~Core() {
+  Stop();
+}
+
+Status CheckPeerConfig(const protocol::Genesis& genesis, const PublicKey& self,
+                       const PeerConfig& peer) {
+  if (!genesis.IsMember(peer.firm))
+    return InvalidArgument("peer " + peer.firm.Short() + " is not a member of the network");
+  if (peer.firm == self)
+    return InvalidArgument("peer " + FirmName(genesis, peer.firm) + " is this node itself");
+  if (!SplitHostPort(peer.address))
+    return InvalidArgument("peer " + FirmName(genesis, peer.firm) + ": address '" + peer.address +
+                           "' is not host:port");
+  return Status::Ok();
+}
+
+std::string FirmName(const protocol::Genesis& genesis, const PublicKey& firm) {
+  const protocol::Member* m = genesis.FindByKey(firm);
+  return m != nullptr ? m->name : firm.Short();
+}
+
+Replicator::Core::Firm& Replicator::Core::FirmLocked(const PublicKey& firm) {
+  auto& slot = firms_[firm];
+  if (!slot) {
+    slot = std::make_unique<Firm>();
+    slot->firm = firm;
+    slot->name = Name(firm);
+  }
+  return *slot;
+}
+
+std::shared_ptr<const FeedMap> Replicator::Core::Feeds() const {
+  std::lock_guard lock(feeds_mu_);
+  return feeds_ ? feeds_ : std::make_shared<const FeedMap>();
+}
+
+void Replicator::Core::RefreshFeeds() {
+  std::lock_guard refresh(refresh_mu_);
+  auto snapshot = std::make_shared<const FeedMap>(ledger.Feeds());
+  std::lock_guard lock(feeds_mu_);
+  feeds_ = std::move(snapshot);
+}
+
+Status Replicator::Core::Start() {
+  if (stopping_) return FailedPrecondition("the replicator was stopped");
+  if (started_.exchange(true)) return FailedPrecondition("the replicator is already running");
+  if (!options.listen.empty()) {
+    auto hp = SplitHostPort(options.listen);
+    std::error_code ec;
+    auto addr = asio::ip::make_address(hp->first, ec);
+    asio::ip::tcp::endpoint ep(addr, static_cast<uint16_t>(std::stoul(hp->second)));
+    acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(accept_strand_);
+    acceptor_->open(ep.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(ep, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      stopping_ = true;
+      return Unavailable("cannot listen for peers on " + options.listen + ": " + ec.message());
+    }
+    port_ = acceptor_->local_endpoint(ec).port();
+  }
+  size_t configured = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, f] : firms_) configured += f->configured ? 1 : 0;
+    if (options.require_peer_before_write.value_or(configured > 0)) {
+      gate_closed_ = true;
+      ledger.SetWriteGate(kGateReason);
+      spdlog::warn(
+          "writes paused until a peer reports this firm's own feed head ({} peers configured)",
+          configured);
+    }
+  }
+  RefreshFeeds();
+  work_.emplace(io_.get_executor());
+  for (unsigned i = 0; i < std::max(1u, options.io_threads); ++i)
+    threads_.emplace_back([this] {
+      try {
+        io_.run();
+      } catch (const std::exception& e) {
+        spdlog::error("replication thread stopped: {}", e.what());
+      }
+    });
+  if (acceptor_) asio::co_spawn(accept_strand_, AcceptLoop(), LogException);
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [k, f] : firms_)
+      if (f->configured) StartDialer(*f);
+  }
+  spdlog::info("replication started: {}, {} peers configured",
+               acceptor_ ? "listening on port " + std::to_string(port_.load()) : "not listening",
+               configured);
+  return Status::Ok();
+}
+
+void Replicator::Core::Stop() {
+  if (!started_) {
+    stopping_ = true;
+    return;
+  }
+  if (stopping_.exchange(true)) return;
+  std::vector<std::shared_ptr<Session>> sessions;
+  std::vector<std::shared_ptr<asio::steady_timer>> timers;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& w : all_sessions_)
+      if (auto s = w.lock()) sessions.push_back(std::move(s));
+    for (auto& [k, f] : firms_)
+      if (f->wake) timers.push_back(f->wake);
+  }
+  asio::post(accept_strand_, [this] {
+    std::error_code ec;
+    if (acceptor_) acceptor_->close(ec);
+  });
+  for (auto& t : timers) asio::post(t->get_executor(), [t] { t->cancel(); });
+  for (auto& s : sessions) s->CloseAsync("node stopping");
+  sessions.clear();
+  {
+    std::unique_lock lock(running_mu_);
+    if (!running_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return running_ == 0; }))
+      spdlog::warn("replication: {} tasks still running at shutdown", running_);
+  }
+  ingest_.join();  // ingests in flight finish; their results are dropped
+  work_.reset();
+  io_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  spdlog::info("replication stopped");
+}
+
+Status Replicator::Core::AddPeer(const PeerConfig& peer) {
+  KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(genesis, key.public_key(), peer));
+  std::lock_guard lock(mu_);
+  Firm& f = FirmLocked(peer.firm);
+  if (f.configured) return InvalidArgument("peer " + f.name + " is already configured");
+  f.configured = true;
+  f.address = peer.address;
+  if (started_ && !stopping_) StartDialer(f);
+  return Status::Ok();
+}
+
+void Replicator::Core::StartDialer(Firm& f) {
+  f.wake = std::make_shared<asio::steady_timer>(asio::make_strand(io_));
+  asio::co_spawn(f.wake->get_executor(), DialLoop(&f), LogException);
+}
+
+void Replicator::Core::Wake(Firm& f) {
+  if (auto t = f.wake) asio::post(t->get_executor(), [t] { t->cancel(); });
+}
+
+bool Replicator::Core::Track(const std::shared_ptr<Session>& s) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return false;
+  if (all_sessions_.size() > 4 * kMaxSessions)
+    std::erase_if(all_sessions_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+  all_sessions_.push_back(s);
+  return true;
+}
+
+asio::awaitable<void> Replicator::Core::DialLoop(Firm* f) {
+  Running running(*this);
+  for (;;) {
+    Clock::duration wait{};
+    std::string address;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) break;
+      if (f->session) {
+        wait = std::chrono::hours(1);  // woken when it ends
+      } else {
+        const auto at = std::max(f->next_dial, f->banned_until), now = Clock::now();
+        wait = at > now ? at - now : Clock::duration::zero();
+      }
+      address = f->address;
+    }
+    if (wait > Clock::duration::zero()) {
+      f->wake->expires_after(wait);
+      co_await f->wake->async_wait(use_nothrow);
+      continue;
+    }
+    auto s = Session::Outbound(*this, f->firm, address);
+    if (!Track(s)) break;
+    co_await asio::co_spawn(s->executor(), s->Run(), asio::use_awaitable);
+    std::lock_guard lock(mu_);
+    const double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    f->failures = s->established() ? 0 : f->failures + 1;
+    f->next_dial = Clock::now() + RedialDelay(std::max(1u, f->failures), options.redial_min,
+                                              options.redial_max, r);
+  }
+}
+
+asio::awaitable<void> Replicator::Core::AcceptLoop() {
+  Running running(*this);
+  while (!stopping_) {
+    auto [ec, socket] = co_await acceptor_->async_accept(
+        asio::any_io_executor(asio::make_strand(io_)), use_nothrow);
+    if (stopping_ || ec == asio::error::operation_aborted) break;
+    if (ec) {  // e.g. out of file descriptors: pause instead of spinning
+      spdlog::warn("accepting a peer connection failed: {}", ec.message());
+      asio::steady_timer pause(accept_strand_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    std::error_code ignored;
+    if (handshakes.load() >= kMaxHandshakes) {  // a flood of half-open handshakes
+      socket.close(ignored);
+      continue;
+    }
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    auto s = Session::Inbound(*this, std::move(socket));
+    if (!Track(s)) break;
+    asio::co_spawn(s->executor(), s->Run(), LogException);
+  }
+}
+
+bool Replicator::Core::Register(const std::shared_ptr<Session>& s, std::string* why) {
+  std::shared_ptr<Session> loser;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      *why = "node stopping";
+      return false;
+    }
+    Firm& f = FirmLocked(s->firm());
+    if (Clock::now() < f.banned_until) {
+      *why = "firm " + f.name + " is backed off for misbehaviour";
+      spdlog::info("refused peer {} from {}: backed off for misbehaviour", f.name,
+                   s->remote_address());
+      return false;
+    }
+    size_t live = 0;
+    for (const auto& [k, other] : firms_) live += other->session ? 1 : 0;
+    if (!f.session && live >= kMaxSessions) {
+      *why = "too many peer sessions";
+      return false;
+    }
+    if (f.session) {
+      // Both ends apply the same rule, so they keep the same connection.
+      const bool keep_new =
+          f.session->initiator() == s->initiator() || s->initiator() < f.session->initiator();
+      if (!keep_new) {
+        *why = "duplicate connection to " + f.name;
+        return false;
+      }
+      loser = f.session;
+    }
+    f.session = s;
+    f.outbound = s->outbound();
+    if (!f.configured) f.address = s->remote_address();
+    f.have_received = false;
+    f.last_seen_ms = NowUnixMs();
+    f.last_error.clear();
+    spdlog::info("peer {} connected ({} {})", f.name, s->outbound() ? "dialled" : "accepted from",
+                 s->remote_address());
+  }
+  if (loser) loser->CloseAsync("replaced by another connection to the same firm");
+  return true;
+}
+
+void Replicator::Core::Unregister(const Session& s, const std::string& reason) {
+  std::lock_guard lock(mu_);
+  auto it = firms_.find(s.firm());
+  if (it == firms_.end() || it->second->session.get() != &s) return;
+  Firm& f = *it->second;
+  f.session.reset();
+  f.last_error = reason;
+  spdlog::info("peer {} disconnected: {}", f.name, reason);
+  Wake(f);
+}
+
+void Replicator::Core::HandshakeFailed(const Session& s, const Status& status) {
+  const bool auth =
+      status.code() == Code::kUnauthenticated || status.code() == Code::kPermissionDenied;
+  std::lock_guard lock(mu_);
+  if (s.outbound()) {
+    Firm& f = FirmLocked(s.firm());
+    f.last_error = status.message();
+    if (auth || f.failures == 0)
+      spdlog::log(auth ? spdlog::level::warn : spdlog::level::info,
+                  "cannot connect to peer {} at {}: {}", f.name, s.remote_address(),
+                  status.ToString());
+  } else if (auth) {
+    spdlog::warn("refused connection from {}: {}", s.remote_address(), status.ToString());
+  } else {
+    spdlog::debug("connection from {} ended during the handshake: {}", s.remote_address(),
+                  status.ToString());
+  }
+}
+
+void Replicator::Core::NotifyChanged(const std::vector<PublicKey>& authors) {
+  std::vector<std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, f] : firms_)
+      if (f->session) sessions.push_back(f->session);
+  }
+  for (auto& s : sessions) s->Notify(authors);
+}
+
+void Replicator::Core::OnApplied(const std::vector<node::AppliedEntry>& applied) {
+  if (!started_ || stopping_ || applied.empty()) return;
+  RefreshFeeds();
+  std::set<PublicKey> unique;
+  for (const auto& a : applied) unique.insert(a.author);
+  NotifyChanged(std::vector<PublicKey>(unique.begin(), unique.end()));
+}
+
+void Replicator::Core::Seen(const PublicKey& firm) {
+  std::lock_guard lock(mu_);
+  FirmLocked(firm).last_seen_ms = NowUnixMs();
+}
+void Replicator::Core::CountSent(const PublicKey& firm, uint64_t n) {
+  std::lock_guard lock(mu_);
+  FirmLocked(firm).sent += n;
+}
+void Replicator::Core::CountReceived(const PublicKey& firm, uint64_t n) {
+  std::lock_guard lock(mu_);
+  FirmLocked(firm).received += n;
+}
+
+bool Replicator::Core::Misbehaved(const PublicKey& firm, uint64_t count, const std::string& what) {
+  std::lock_guard lock(mu_);
+  Firm& f = FirmLocked(firm);
+  f.invalid += count;
+  f.strikes += count;
+  spdlog::warn("peer {} sent invalid data ({} in total): {}", f.name, f.invalid, what);
+  if (f.strikes < options.invalid_threshold) return false;
+  f.strikes = 0;
+  f.banned_until = Clock::now() + options.misbehaviour_backoff;
+  f.banned_until_unix_ms =
+      NowUnixMs() + static_cast<uint64_t>(options.misbehaviour_backoff.count());
+  spdlog::warn("peer {} dropped for misbehaviour; refused for {} ms", f.name,
+               options.misbehaviour_backoff.count());
+  return true;
+}
+
+void Replicator::Core::HaveReceived(const PublicKey& firm, const ReportedMap& reported) {
+  std::lock_guard lock(mu_);
+  Firm& f = FirmLocked(firm);
+  f.reported = reported;
+  f.have_received = true;
+}
+
+void Replicator::Core::CheckGate(const PublicKey& firm, const std::optional<ReportedFeed>& own) {
+  std::lock_guard lock(mu_);
+  if (!gate_closed_) return;
+  const node::FeedState mine = ledger.Feed(key.public_key());
+  bool reached = true;
+  if (own && own->stop != 0)
+    reached = mine.stop_seq != 0;  // wait for the proof that stops our own feed
+  else if (own)
+    reached = mine.stop_seq != 0 || mine.head_seq >= own->head;
+  if (!reached) {
+    Firm& f = FirmLocked(firm);
+    if (!f.gate_logged) {
+      f.gate_logged = true;
+      spdlog::warn(
+          "peer {} holds this firm's own feed up to seq {}, this node only up to {}: "
+          "catching up before writing",
+          f.name, own->head, mine.head_seq);
+    }
+    return;
+  }
+  gate_closed_ = false;
+  ledger.SetWriteGate("");
+  spdlog::info("own feed head learned from peer {} (it holds seq {}, this node {}); writes enabled",
+               Name(firm), own ? own->head : 0, mine.head_seq);
+}
+
+std::vector<PeerStatus> Replicator::Core::Peers() const {
+  auto feeds = Feeds();
+  std::lock_guard lock(mu_);
+  std::vector<PeerStatus> out;
+  const auto now = Clock::now();
+  for (const auto& [k, f] : firms_) {
+    PeerStatus p;
+    p.firm = f->firm;
+    p.name = f->name;
+    p.address = f->address;
+    p.configured = f->configured;
+    p.connected = f->session != nullptr;
+    p.outbound = p.connected && f->outbound;
+    p.last_seen_unix_ms = f->last_seen_ms;
+    p.entries_sent = f->sent;
+    p.entries_received = f->received;
+    p.invalid_received = f->invalid;
+    p.have_received = p.connected && f->have_received;
+    p.behind = f->have_received ? PeerModel::Behind(f->reported, *feeds) : 0;
+    p.synced = p.have_received && p.behind == 0;
+    p.banned_until_unix_ms = f->banned_until > now ? f->banned_until_unix_ms : 0;
+    p.last_error = f->last_error;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// --- Replicator
+
+Replicator::Replicator(std::unique_ptr<Core> core) : core_(std::move(core)) {}
+Replicator::~Replicator() = default;
+
+Result<std::unique_ptr<Replicator>> Replicator::Create(node::Ledger& ledger,
+                                                       const crypto::SigningKey& key,
+                                                       ReplicatorOptions options) {
+  if (!ledger.genesis().IsMember(key.public_key()))
+    return InvalidArgument("this node's key " + key.public_key().Short() +
+                           " is not a member of the network");
+  if (!options.listen.empty()) {
+    auto hp = SplitHostPort(options.listen);
+    std::error_code ec;
+    if (hp) (void)asio::ip::make_address(hp->first, ec);
+    if (!hp || ec)
+      return InvalidArgument("listen address '" + options.listen +
+                             "' is not ip:port (e.g. 0.0.0.0:7421)");
+  }
+  using std::chrono::milliseconds;
+  for (milliseconds d :
+       {options.anti_entropy_interval, options.handshake_timeout, options.idle_timeout,
+        options.ping_interval, options.write_timeout, options.redial_min, options.redial_max})
+    if (d <= milliseconds(0)) return InvalidArgument("replication intervals must be positive");
+  if (options.redial_max < options.redial_min)
+    return InvalidArgument("redial_max must not be less than redial_min");
+  if (options.invalid_threshold == 0)
+    return InvalidArgument("invalid_threshold must be at least 1");
+  std::set<PublicKey> seen;
+  for (const PeerConfig& p : options.peers) {
+    KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(ledger.genesis(), key.public_key(), p));
+    if (!seen.insert(p.firm).second)
+      return InvalidArgument("peer " + FirmName(ledger.genesis(), p.firm) + " is listed twice");
+  }
+  return std::unique_ptr<Replicator>(
+      new Replicator(std::make_unique<Core>(ledger, key, std::move(options))));
+}
+
+Status Replicator::Start() {
+  return core_->Start();
+}
+void Replicator::Stop() {
+  core_->Stop();
+}
+uint16_t Replicator::port() const {
+  return core_->port();
+}
+Status Replicator::AddPeer(const PeerConfig& peer) {
+  return core_->AddPeer(peer);
+}
+void Replicator::OnApplied(const std::vector<node::AppliedEntry>& applied) {
+  core_->OnApplied(applied);
+}
+std::vector<PeerStatus> Replicator::Peers() const {
+  return core_->Peers();
+}
+std::string Replicator::WriteBlockReason() const {
+  return core_->ledger.WriteGate();
+}
+
+}  // namespace keiretsu::net

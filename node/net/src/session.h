@@ -1,0 +1,121 @@
+// Session: one peer link, from TCP connect/accept through the handshake to
+// the end of the connection (docs/replication.md). All of its state lives on
+// its own strand; four coroutines share it: Run (handshake, then waits for
+// the end), ReadLoop (frames -> messages), WriteLoop (queued messages ->
+// encrypted frames), TickLoop (keepalive, idle and write timeouts,
+// anti-entropy). Received batches are ingested on the Replicator's ingest
+// thread, never on the strand, and the session resumes when they are done.
+//
+// Thread-safety: CloseAsync and Notify may be called from any thread;
+// everything else runs on the strand. firm()/initiator() are fixed once
+// established() is true.
+#pragma once
+
+#include <asio.hpp>
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "keiretsu/net/peer_handshake.h"
+#include "node/net/src/core.h"
+#include "node/net/src/peer_model.h"
+#include "node/net/src/wire.h"
+
+namespace keiretsu::net {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  static std::shared_ptr<Session> Outbound(Replicator::Core& core, const PublicKey& firm,
+                                           const std::string& address);
+  static std::shared_ptr<Session> Inbound(Replicator::Core& core, asio::ip::tcp::socket socket);
+  ~Session();
+
+  // Connects (outbound), runs the handshake, registers, then serves until
+  // the session closes. Spawn it on executor().
+  asio::awaitable<void> Run();
+  asio::any_io_executor executor() { return socket_.get_executor(); }
+
+  void CloseAsync(std::string reason);
+  void Notify(const std::vector<PublicKey>& authors);
+
+  bool established() const { return established_.load(); }
+  bool outbound() const { return outbound_; }
+  const PublicKey& firm() const { return firm_; }
+  const PublicKey& initiator() const { return initiator_; }
+  const std::string& remote_address() const { return remote_address_; }
+
+ private:
+  struct Outgoing {
+    Bytes plaintext;
+    bool have = false;
+  };
+  struct Received {
+    std::vector<Bytes> records;
+    std::vector<bool> from_feed;  // an Entries record (vs. an evidence record)
+    uint64_t batch = 0;
+  };
+  struct IngestOutcome;
+
+  Session(Replicator::Core& core, asio::ip::tcp::socket socket, bool outbound,
+          const PublicKey& firm, std::string address);
+
+  asio::awaitable<Status> Connect();
+  asio::awaitable<Status> Handshake();
+  asio::awaitable<Result<Bytes>> ReadFrame(size_t max_frame);
+  asio::awaitable<void> ReadLoop();
+  asio::awaitable<void> WriteLoop();
+  asio::awaitable<void> TickLoop();
+
+  void Close(const std::string& reason);
+  void Violation(const std::string& what);
+  void Handle(v1::PeerMessage& m);
+  void OnHavePart(const v1::Have& have);
+  void OnBatch(Received r);
+  void Queue(const v1::PeerMessage& m, bool have = false);
+  void SendHave();
+  void Pump();
+  void DrainNotify();
+  void MaybeStartIngest();
+  static IngestOutcome RunIngest(Replicator::Core& core, const Received& job);
+  void OnIngested(IngestOutcome out);
+  void MaybeLogSynced();
+
+  Replicator::Core& core_;
+  asio::ip::tcp::socket socket_;
+  const bool outbound_;
+  PublicKey firm_;       // expected (outbound) / authenticated (after the handshake)
+  PublicKey initiator_;  // the key of the side that dialled
+  std::string address_;  // outbound: the configured address
+  std::string remote_address_;
+  std::atomic<bool> established_{false};
+
+  asio::steady_timer deadline_, wake_, closed_signal_, tick_;
+  bool closed_ = false;
+  std::string close_reason_;
+  std::optional<SecureChannel> channel_;
+
+  Bytes rbuf_;
+  size_t rbegin_ = 0, rend_ = 0;
+  std::deque<Outgoing> outq_;
+  size_t haves_queued_ = 0;
+  Clock::time_point last_recv_, last_ping_, last_have_, write_started_{};
+  uint64_t ping_nonce_ = 0;
+
+  PeerModel model_;
+  ReportedMap have_accum_;
+  uint64_t next_batch_ = 1;        // our next outgoing batch number
+  uint64_t last_recv_batch_ = 0;   // the peer's last batch received
+  uint64_t last_acked_batch_ = 0;  // the peer's last batch we acked
+  std::deque<Received> ingest_queue_;
+  bool ingesting_ = false;
+  bool synced_logged_ = false;
+
+  std::mutex notify_mu_;
+  std::set<PublicKey> notify_authors_;  // GUARDED_BY(notify_mu_); bounded by members
+  bool notify_posted_ = false;          // GUARDED_BY(notify_mu_)
+};
+
+}  // namespace keiretsu::net

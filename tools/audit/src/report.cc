@@ -1,0 +1,273 @@
+// The audit report for people (text) and for programs (JSON); the fields
+// are described in docs/audit.md "Reading the report".
+#include <time.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "keiretsu/audit/audit.h"
+
+namespace keiretsu::audit {
+namespace {
+
+// Above this many firms the balance matrix would not fit a screen; the
+// report lists the non-zero positions instead.
+constexpr size_t kMaxMatrixFirms = 10;
+
+std::string Utc(uint64_t ms) {
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string Label(const Report& r, const PublicKey& key) {
+  for (const auto& [name, k] : r.members)
+    if (k == key) return name + " (" + key.Short() + ")";
+  return key.Short() + " (not a member)";
+}
+std::string ShortName(const Report& r, const PublicKey& key) {
+  for (const auto& [name, k] : r.members)
+    if (k == key) return name;
+  return key.Short();
+}
+
+std::string Verdict(const Report& r) {
+  std::ostringstream s;
+  switch (r.exit_code()) {
+    case kExitVerified: s << "VERIFIED"; break;
+    case kExitFailed: s << "FAILED: the input does not verify"; break;
+    case kExitError: s << "INCOMPLETE: part of the audit could not run"; break;
+    case kExitDisagreement:
+      s << "VERIFIED, BUT DISPUTED: another signed or live view disagrees";
+      break;
+  }
+  s << " (exit " << r.exit_code() << ")";
+  return s.str();
+}
+
+void Matrix(const Report& r, std::ostream& out) {
+  std::set<std::string> units;
+  for (const BalanceRow& b : r.balances) units.insert(b.unit);
+  if (units.empty()) {
+    out << "  (no debts)\n";
+    return;
+  }
+  if (r.members.size() > kMaxMatrixFirms) {
+    for (const BalanceRow& b : r.balances)
+      if (b.net > 0)  // each position once: from the creditor's side
+        out << "  " << ShortName(r, b.counterparty) << " owes " << ShortName(r, b.firm) << " "
+            << protocol::AmountToString(b.net) << " " << b.unit << "\n";
+    return;
+  }
+  std::map<std::tuple<PublicKey, PublicKey, std::string>, protocol::Amount128> net;
+  for (const BalanceRow& b : r.balances) net[{b.firm, b.counterparty, b.unit}] = b.net;
+  for (const std::string& unit : units) {
+    out << "  [" << unit << "]  row firm's net position with the column firm (+: the column "
+        << "firm owes the row firm)\n";
+    size_t w = 6;
+    for (const auto& [name, k] : r.members) w = std::max(w, name.size());
+    for (const BalanceRow& b : r.balances) w = std::max(w, protocol::AmountToString(b.net).size());
+    out << "  " << std::setw(static_cast<int>(w)) << "";
+    for (const auto& [name, k] : r.members) out << "  " << std::setw(static_cast<int>(w)) << name;
+    out << "\n";
+    for (const auto& [row_name, row] : r.members) {
+      out << "  " << std::left << std::setw(static_cast<int>(w)) << row_name << std::right;
+      for (const auto& [col_name, col] : r.members) {
+        auto it = net.find({row, col, unit});
+        std::string cell = row == col        ? "-"
+                           : it == net.end() ? "0"
+                                             : protocol::AmountToString(it->second);
+        out << "  " << std::setw(static_cast<int>(w)) << cell;
+      }
+      out << "\n";
+    }
+  }
+}
+
+void Issues(const Report& r, Severity sev, const char* title, std::ostream& out) {
+  size_t n = r.Count(sev);
+  if (n == 0) return;
+  out << "\n" << title << " (" << n << ")\n";
+  for (const Issue& i : r.issues) {
+    if (i.severity != sev) continue;
+    out << "  " << std::left << std::setw(22) << i.kind << std::right;
+    if (i.author) out << " " << Label(r, *i.author);
+    if (i.seq) out << " seq " << i.seq;
+    if (i.chunk) out << " [chunk " << i.chunk << "]";
+    out << "\n      " << i.message << "\n";
+  }
+}
+
+// JSON helpers: strings escaped per RFC 8259; amounts as decimal strings.
+std::string Q(std::string_view s) {
+  std::string o = "\"";
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      o.push_back('\\');
+      o.push_back(c);
+    } else if (u >= 0x80) {
+      o.push_back('?');  // messages are ASCII; anything else came from the input
+    } else if (u < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", u);
+      o += buf;
+    } else {
+      o.push_back(c);
+    }
+  }
+  return o + "\"";
+}
+
+std::string Name(const Report& r, const PublicKey& k) {
+  for (const auto& [name, key] : r.members)
+    if (key == k) return name;
+  return "";
+}
+
+}  // namespace
+
+void WriteTextReport(const Report& r, std::ostream& out) {
+  out << "keiretsu audit of " << (r.input_kind == "export" ? "export " : "data directory ")
+      << r.input << "\n";
+  out << "  result      " << Verdict(r) << "\n";
+  if (r.network_known)
+    out << "  network     " << r.network_name << " (" << r.network.Hex() << "), "
+        << r.members.size() << " members\n";
+  if (r.input_kind == "export" && !r.exported_by.empty()) {
+    auto key = PublicKey::FromHex(r.exported_by);
+    out << "  exported    by " << (key ? Label(r, *key) : r.exported_by) << " at "
+        << Utc(r.exported_at_ms) << "\n";
+  }
+  out << "  checked     " << r.entries_checked << " entries, " << r.evidence << " evidence, "
+      << r.checkpoints.size() << " checkpoints in " << std::fixed << std::setprecision(2)
+      << r.seconds << " s\n";
+  if (!r.network_known) {
+    Issues(r, Severity::kProblem, "Problems", out);
+    return;
+  }
+  out << "  digest      " << r.state_digest.Hex() << "\n";
+  out << "  complete    "
+      << (r.sealed ? "yes (a matching checkpoint of the exporter, or the live node, covers it)"
+          : r.input_kind == "export" ? "not proven (no matching checkpoint seals the export)"
+                                     : "data directory (compared with its stored heads)")
+      << "\n";
+
+  out << "\nFeeds\n";
+  out << "  " << std::left << std::setw(20) << "firm" << std::setw(10) << "key" << std::right
+      << std::setw(10) << "entries" << std::setw(11) << "effective"
+      << "  status\n";
+  for (const FeedReport& f : r.feeds) {
+    out << "  " << std::left << std::setw(20) << (f.name.empty() ? "(non-member)" : f.name)
+        << std::setw(10) << f.author.Short() << std::right << std::setw(10) << f.head_seq
+        << std::setw(11) << f.effective_seq << "  " << FeedStatusName(f.status);
+    if (f.stop_seq) out << " at seq " << f.stop_seq;
+    out << "\n";
+  }
+  out << "\nBalances\n";
+  Matrix(r, out);
+
+  if (!r.checkpoints.empty()) {
+    out << "\nCheckpoints\n";
+    for (const CheckpointReport& c : r.checkpoints) {
+      out << "  " << c.source << ": ";
+      if (!c.verified) {
+        out << "DOES NOT VERIFY: " << c.error << "\n";
+        continue;
+      }
+      out << "signed by " << Label(r, c.signer) << " at " << Utc(c.time_ms) << ", digest "
+          << c.state_digest.Short() << (c.matches ? " (matches)" : " (differs)")
+          << (c.seal ? ", the export's seal" : "") << "\n";
+    }
+  }
+  if (r.live) {
+    out << "\nLive node " << r.live->address << ": digest " << r.live->state_digest.Short()
+        << (r.live->digest_matches ? " (matches)" : " (differs)") << "; "
+        << r.live->balances_compared << " balance rows compared, " << r.live->balance_differences
+        << " differ\n";
+  }
+  Issues(r, Severity::kProblem, "Problems", out);
+  Issues(r, Severity::kError, "Errors", out);
+  Issues(r, Severity::kDisagreement, "Disagreements", out);
+  Issues(r, Severity::kFinding, "Findings", out);
+  Issues(r, Severity::kWarning, "Warnings", out);
+  if (r.issues_omitted) out << "\n(" << r.issues_omitted << " more issues not listed)\n";
+}
+
+void WriteJsonReport(const Report& r, std::ostream& out) {
+  const char* results[] = {"verified", "failed", "error", "disputed"};
+  out << "{\"format\": \"keiretsu-audit-report/1\",\n";
+  out << " \"result\": " << Q(results[r.exit_code()]) << ", \"exit_code\": " << r.exit_code()
+      << ",\n";
+  out << " \"input\": {\"kind\": " << Q(r.input_kind) << ", \"path\": " << Q(r.input)
+      << ", \"exported_by\": " << Q(r.exported_by)
+      << ", \"exported_at_unix_ms\": " << r.exported_at_ms << "},\n";
+  out << " \"network\": {\"known\": " << (r.network_known ? "true" : "false")
+      << ", \"id\": " << Q(r.network.Hex()) << ", \"name\": " << Q(r.network_name)
+      << ", \"members\": [";
+  for (size_t i = 0; i < r.members.size(); ++i)
+    out << (i ? ", " : "") << "{\"name\": " << Q(r.members[i].first)
+        << ", \"key\": " << Q(r.members[i].second.Hex()) << "}";
+  out << "]},\n";
+  out << " \"chunks\": " << r.chunks << ", \"entries_checked\": " << r.entries_checked
+      << ", \"evidence\": " << r.evidence << ", \"seconds\": " << r.seconds << ",\n";
+  out << " \"state_digest\": " << Q(r.state_digest.Hex())
+      << ", \"sealed\": " << (r.sealed ? "true" : "false") << ",\n";
+  out << " \"feeds\": [";
+  for (size_t i = 0; i < r.feeds.size(); ++i) {
+    const FeedReport& f = r.feeds[i];
+    out << (i ? ",\n   " : "\n   ") << "{\"firm\": " << Q(f.author.Hex())
+        << ", \"name\": " << Q(f.name) << ", \"head_seq\": " << f.head_seq
+        << ", \"head_id\": " << Q(f.head_id.Hex()) << ", \"effective_seq\": " << f.effective_seq
+        << ", \"effective_id\": " << Q(f.effective_id.Hex()) << ", \"stop_seq\": " << f.stop_seq
+        << ", \"status\": " << Q(FeedStatusName(f.status)) << "}";
+  }
+  out << "],\n \"balances\": [";
+  for (size_t i = 0; i < r.balances.size(); ++i) {
+    const BalanceRow& b = r.balances[i];
+    out << (i ? ",\n   " : "\n   ") << "{\"firm\": " << Q(b.firm.Hex())
+        << ", \"firm_name\": " << Q(Name(r, b.firm))
+        << ", \"counterparty\": " << Q(b.counterparty.Hex())
+        << ", \"counterparty_name\": " << Q(Name(r, b.counterparty)) << ", \"unit\": " << Q(b.unit)
+        << ", \"net\": " << Q(protocol::AmountToString(b.net)) << "}";
+  }
+  out << "],\n \"checkpoints\": [";
+  for (size_t i = 0; i < r.checkpoints.size(); ++i) {
+    const CheckpointReport& c = r.checkpoints[i];
+    out << (i ? ",\n   " : "\n   ") << "{\"source\": " << Q(c.source)
+        << ", \"verified\": " << (c.verified ? "true" : "false") << ", \"error\": " << Q(c.error)
+        << ", \"signer\": " << Q(c.signer.Hex()) << ", \"time_unix_ms\": " << c.time_ms
+        << ", \"state_digest\": " << Q(c.state_digest.Hex())
+        << ", \"seal\": " << (c.seal ? "true" : "false")
+        << ", \"matches\": " << (c.matches ? "true" : "false") << "}";
+  }
+  out << "],\n \"live\": ";
+  if (r.live)
+    out << "{\"address\": " << Q(r.live->address)
+        << ", \"state_digest\": " << Q(r.live->state_digest.Hex())
+        << ", \"digest_matches\": " << (r.live->digest_matches ? "true" : "false")
+        << ", \"balances_compared\": " << r.live->balances_compared
+        << ", \"balance_differences\": " << r.live->balance_differences << "}";
+  else
+    out << "null";
+  out << ",\n \"issues\": [";
+  for (size_t i = 0; i < r.issues.size(); ++i) {
+    const Issue& s = r.issues[i];
+    out << (i ? ",\n   " : "\n   ") << "{\"severity\": " << Q(SeverityName(s.severity))
+        << ", \"kind\": " << Q(s.kind) << ", \"firm\": " << (s.author ? Q(s.author->Hex()) : "null")
+        << ", \"firm_name\": " << (s.author ? Q(Name(r, *s.author)) : "null")
+        << ", \"seq\": " << s.seq << ", \"chunk\": " << s.chunk << ", \"message\": " << Q(s.message)
+        << ", \"evidence\": [";
+    for (size_t k = 0; k < s.evidence.size(); ++k) out << (k ? ", " : "") << Q(s.evidence[k]);
+    out << "]}";
+  }
+  out << "],\n \"issues_omitted\": " << r.issues_omitted << "}\n";
+}
+
+}  // namespace keiretsu::audit
