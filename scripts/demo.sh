@@ -138,8 +138,8 @@ k chikuma decline "$c4" --reason "the stand was shared evenly" >/dev/null
 step "chikuma declines biwa's claim"
 k daisen owe biwa 300 kg --memo "borrowed pallets" >/dev/null
 step "daisen records an IOU: it owes biwa 300 kg"
-k biwa release asahi 10 hours --memo "paid back with a delivery run" >/dev/null
-step "asahi settles 10 hours with biwa; biwa records the release"
+k asahi release biwa 10 hours --memo "paid back with a delivery run" >/dev/null
+step "biwa settles 10 of its hours with a delivery run; asahi records the release"
 
 say "waiting for every node to hold the same ledger"
 digests() { for f in "${firms[@]}"; do k "$f" status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["state_digest"])'; done | sort -u; }
@@ -153,11 +153,36 @@ for f in "${firms[@]}"; do
   step "$f  state digest $(k "$f" status --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["state_digest"])')"
 done
 
-say "balances, as each firm's own node reports them (positive: the other firm owes)"
+say "the balance matrix, as each firm's own node reports it"
+# Row firm's net position with the column firm: +N means the column firm owes
+# the row firm N. Built from ListBalances of every firm at one node.
+matrix() {
+  local f=$1
+  for g in "${firms[@]}"; do k "$f" balances "$g" --json; done | /usr/bin/python3 -c '
+import json, sys
+firms = sys.argv[1:]
+net = {}
+for line in sys.stdin:
+    for b in json.loads(line).get("balances", []):
+        net[(b["unit"], b["firm"]["name"], b["counterparty"]["name"])] = int(b["net"])
+for unit in sorted({u for u, _, _ in net}):
+    print(f"[{unit}]".ljust(10) + "".join(g.rjust(9) for g in firms))
+    for r in firms:
+        print(r.ljust(10) + "".join(("-" if r == c else str(net.get((unit, r, c), 0))).rjust(9) for c in firms))
+' "${firms[@]}"
+}
+reference=$(matrix "${firms[0]}")
 for f in "${firms[@]}"; do
-  echo "   --- at $f's node"
-  for g in "${firms[@]}"; do k "$f" balances "$g" | sed 's/^/   /'; done | sort -u
+  view=$(matrix "$f")
+  if [ "$view" = "$reference" ]; then
+    echo "   --- at $f's node"
+  else
+    echo "   --- at $f's node: DIFFERS from ${firms[0]}'s"; agree=no
+  fi
+  echo "$view" | sed 's/^/   /'
 done
+[ "${agree:-yes}" = yes ] || { echo "demo: the nodes disagree" >&2; exit 1; }
+step "all four nodes report the same matrix"
 
 say "an auditor's check of asahi's export"
 k asahi export --out "$net/asahi-export.bin" >/dev/null

@@ -184,7 +184,18 @@ Status ReadApi(const Reader& r, const toml::table& api, Config& c, const std::st
 }
 
 Status ReadPeer(const Reader& r, const toml::table& peer, Config& c) {
-  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(peer, "peer.", {"listen", "peers"}));
+  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(
+      peer, "peer.", {"listen", "peers", "require_peer_before_write", "anti_entropy_seconds"}));
+  if (const toml::node* n = peer.get("require_peer_before_write")) {
+    if (!n->is_boolean())
+      return r.Fail(*n, "peer.require_peer_before_write", "must be true or false");
+    c.peer.require_peer_before_write = n->as_boolean()->get();
+  }
+  if (const toml::node* n = peer.get("anti_entropy_seconds")) {
+    if (!n->is_integer() || n->as_integer()->get() < 1 || n->as_integer()->get() > 3600)
+      return r.Fail(*n, "peer.anti_entropy_seconds", "must be a whole number from 1 to 3600");
+    c.peer.anti_entropy_seconds = static_cast<int>(n->as_integer()->get());
+  }
   KEIRETSU_RETURN_IF_ERROR(r.Str(peer, "peer.", "listen", &c.peer.listen));
   if (!c.peer.listen.empty() && !IsHostPort(c.peer.listen))
     return r.Fail(*peer.get("listen"), "peer.listen", "must be host:port (e.g. 0.0.0.0:7700)");

@@ -67,6 +67,36 @@ Result<std::optional<api::TlsOptions>> Tls(const Config& c) {
   return std::optional<api::TlsOptions>(std::move(tls));
 }
 
+// GetStatus' view of replication.
+class ReplicatorStatus : public api::PeerStatusSource {
+ public:
+  explicit ReplicatorStatus(const net::Replicator& r) : r_(r) {}
+  std::vector<api::PeerInfo> Peers() const override {
+    std::vector<api::PeerInfo> out;
+    for (const net::PeerStatus& p : r_.Peers())
+      out.push_back(api::PeerInfo{p.firm, p.address, p.connected, p.last_seen_unix_ms,
+                                  p.entries_sent, p.entries_received, p.behind,
+                                  p.invalid_received});
+    return out;
+  }
+  std::string WriteBlockReason() const override { return r_.WriteBlockReason(); }
+
+ private:
+  const net::Replicator& r_;
+};
+
+Result<net::ReplicatorOptions> ReplicationOptions(const Config& c, const protocol::Genesis& g) {
+  net::ReplicatorOptions o;
+  o.listen = c.peer.listen;
+  for (const PeerConfig& p : c.peer.peers) {
+    KEIRETSU_ASSIGN_OR_RETURN(PublicKey k, MemberNamed(c, g, p.where + ".firm", p.firm));
+    o.peers.push_back(net::PeerConfig{k, p.address});
+  }
+  o.require_peer_before_write = c.peer.require_peer_before_write;
+  o.anti_entropy_interval = std::chrono::seconds(c.peer.anti_entropy_seconds);
+  return o;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::string& version) {
@@ -105,16 +135,39 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   d->hub_ = std::make_shared<api::WatchHub>();
   // Before anything can write: every commit wakes the Watch streams. The
   // replication module will hang off this listener too.
-  d->ledger_->SetListener(
-      [hub = d->hub_](const std::vector<node::AppliedEntry>& applied) { hub->OnApplied(applied); });
-  for (const PeerConfig& p : config.peer.peers)
-    spdlog::info("peer {} at {} (replication is not enabled in this version)", p.firm, p.address);
+  KEIRETSU_ASSIGN_OR_RETURN(auto rep_opts, ReplicationOptions(config, genesis));
+  const bool replicate = !rep_opts.listen.empty() || !rep_opts.peers.empty();
+  if (replicate) {
+    KEIRETSU_ASSIGN_OR_RETURN(d->replicator_,
+                              net::Replicator::Create(*d->ledger_, *d->key_, std::move(rep_opts)));
+    d->peer_status_ = std::make_unique<ReplicatorStatus>(*d->replicator_);
+  }
+  // Every commit wakes the Watch streams and tells replication what to push.
+  d->ledger_->SetListener([hub = d->hub_, rep = d->replicator_.get()](
+                              const std::vector<node::AppliedEntry>& applied) {
+    hub->OnApplied(applied);
+    if (rep != nullptr) rep->OnApplied(applied);
+  });
+  if (replicate) {
+    // Before the API: Start closes the write gate until this firm's head is
+    // learned, so no API write can slip in ahead of it.
+    KEIRETSU_RETURN_IF_ERROR(d->replicator_->Start());
+    spdlog::info("replication: peer listener {} (port {}), {} peer(s) configured{}",
+                 config.peer.listen.empty() ? "off" : config.peer.listen, d->replicator_->port(),
+                 config.peer.peers.size(),
+                 d->replicator_->WriteBlockReason().empty()
+                     ? ""
+                     : "; writes paused until this firm's head is learned from a peer");
+    for (const PeerConfig& p : config.peer.peers) spdlog::info("peer {} at {}", p.firm, p.address);
+  } else {
+    spdlog::info("replication off: no [peer] listen address and no peers");
+  }
 
   size_t roles[3] = {0, 0, 0};
   for (const api::TokenSpec& t : opts.tokens) ++roles[static_cast<int>(t.role)];
   const char* tls_mode = !opts.tls ? "off" : opts.tls->client_ca_pem.empty() ? "on" : "mutual";
   KEIRETSU_ASSIGN_OR_RETURN(d->api_, api::ApiServer::Start(*d->ledger_, *d->key_, d->hub_,
-                                                           /*peers=*/nullptr, std::move(opts)));
+                                                           d->peer_status_.get(), std::move(opts)));
   d->api_address_ = d->api_->address();
   spdlog::info("api listening on {} (tls {}; tokens: {} operator, {} auditor, {} partner)",
                d->api_->address(), tls_mode, roles[0], roles[1], roles[2]);
@@ -129,6 +182,12 @@ void Daemon::Stop(std::chrono::milliseconds grace) {
   if (api_) {
     api_->Shutdown(grace);
     api_.reset();
+  }
+  if (replicator_) {
+    replicator_->Stop();  // joins its threads; no more ingests after this
+    replicator_.reset();
+    peer_status_.reset();
+    spdlog::info("replication stopped");
   }
   if (ledger_) {
     ledger_.reset();  // closes RocksDB: flushes and releases the lock

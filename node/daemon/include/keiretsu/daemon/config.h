@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,13 @@ struct Config {
   struct Peer {
     std::string listen;  // host:port; empty: no peer listener
     std::vector<PeerConfig> peers;
+    // Close API writes at start until this node has learned its own feed's
+    // head from a peer (so a restored backup never re-uses a seq). Default:
+    // true when peers are configured. false only for a node you know is
+    // current and must write while no peer is reachable.
+    std::optional<bool> require_peer_before_write;
+    // Seconds between anti-entropy rounds (full Have exchange). Default 5.
+    int anti_entropy_seconds = 5;
   } peer;
 
   // "<file>: <key>: <problem>", the form of every config error.

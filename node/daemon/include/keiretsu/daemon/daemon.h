@@ -11,6 +11,10 @@
 // by another process or belongs to another network; the API address
 // cannot be bound.
 //
+// Replication (node/net) runs beside the API: peers from [peer], the
+// ledger listener fanned out to Watch streams and to the replicator, whose
+// write gate keeps API writes closed until this firm's head is known.
+//
 // Thread-safety: Start and Stop are called from one thread (main); the
 // running daemon's work happens on the API server's threads.
 #pragma once
@@ -22,6 +26,7 @@
 #include "keiretsu/api/server.h"
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/daemon/config.h"
+#include "keiretsu/net/replicator.h"
 #include "keiretsu/node/ledger.h"
 
 namespace keiretsu::daemon {
@@ -53,6 +58,8 @@ class Daemon {
   std::unique_ptr<crypto::SigningKey> key_;
   std::unique_ptr<node::Ledger> ledger_;
   std::shared_ptr<api::WatchHub> hub_;
+  std::unique_ptr<net::Replicator> replicator_;
+  std::unique_ptr<api::PeerStatusSource> peer_status_;
   std::unique_ptr<api::ApiServer> api_;
   std::string api_address_;
 };
