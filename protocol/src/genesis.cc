@@ -2,6 +2,7 @@
 #include "keiretsu/protocol/genesis.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cctype>
 
 #include "keiretsu/crypto/hash.h"
@@ -23,6 +24,10 @@ std::string Lower(std::string_view s) {
 Status CheckSpec(const GenesisSpec& spec) {
   if (!IsValidName(spec.network_name, kMaxNetworkNameBytes))
     return InvalidArgument("network name must be 1-64 characters of A-Z a-z 0-9 . _ -");
+  // The TOML form carries it as a (signed 64-bit) integer: keep the two
+  // forms able to express the same genesis.
+  if (spec.created_unix > static_cast<uint64_t>(INT64_MAX))
+    return InvalidArgument("created_unix must be at most 2^63-1");
   if (spec.members.empty()) return InvalidArgument("a genesis needs at least one member");
   if (spec.members.size() > kMaxMembers)
     return InvalidArgument("more than " + std::to_string(kMaxMembers) + " members");
