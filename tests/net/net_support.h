@@ -121,19 +121,6 @@ inline bool SameDigest(const std::vector<TestNode*>& nodes) {
   return true;
 }
 
-inline void ExpectBalancesMatchRecompute(const node::Ledger& l) {
-  auto stored = l.ListAllBalances();
-  auto recomputed = l.RecomputeBalances();
-  ASSERT_TRUE(stored.ok() && recomputed.ok());
-  ASSERT_EQ(stored->size(), recomputed->size());
-  for (size_t i = 0; i < stored->size(); ++i) {
-    EXPECT_EQ((*stored)[i].firm, (*recomputed)[i].firm);
-    EXPECT_EQ((*stored)[i].counterparty, (*recomputed)[i].counterparty);
-    EXPECT_EQ((*stored)[i].unit, (*recomputed)[i].unit);
-    EXPECT_TRUE((*stored)[i].net == (*recomputed)[i].net);
-  }
-}
-
 // A peer under the test's control, over a real TCP connection.
 class PeerClient {
  public:

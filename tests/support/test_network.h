@@ -104,6 +104,20 @@ class FeedBuilder {
   std::vector<Head> heads_;
 };
 
+// The materialised balances equal a recomputation from the stored entries.
+inline void ExpectBalancesMatchRecompute(const node::Ledger& l) {
+  auto stored = l.ListAllBalances();
+  auto recomputed = l.RecomputeBalances();
+  ASSERT_TRUE(stored.ok() && recomputed.ok());
+  ASSERT_EQ(stored->size(), recomputed->size());
+  for (size_t i = 0; i < stored->size(); ++i) {
+    EXPECT_EQ((*stored)[i].firm, (*recomputed)[i].firm);
+    EXPECT_EQ((*stored)[i].counterparty, (*recomputed)[i].counterparty);
+    EXPECT_EQ((*stored)[i].unit, (*recomputed)[i].unit);
+    EXPECT_TRUE((*stored)[i].net == (*recomputed)[i].net);
+  }
+}
+
 inline protocol::Obligation Owe(const PublicKey& creditor, uint64_t amount,
                                 const std::string& unit = "hours") {
   return protocol::Obligation{creditor, amount, unit, "test"};
