@@ -32,9 +32,10 @@ if [ "$build" = 1 ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j "$(nproc)" --target keiretsud keiretsu keiretsu-audit
 fi
-KEIRETSUD=$root/build/node/daemon/keiretsud
-KEIRETSU=$root/build/tools/cli/keiretsu
-AUDIT=$root/build/tools/audit/keiretsu-audit
+bin=${KEIRETSU_BUILD_DIR:-$root/build}  # the tests point it at their own build
+KEIRETSUD=$bin/node/daemon/keiretsud
+KEIRETSU=$bin/tools/cli/keiretsu
+AUDIT=$bin/tools/audit/keiretsu-audit
 for bin in "$KEIRETSUD" "$KEIRETSU" "$AUDIT"; do
   [ -x "$bin" ] || { echo "demo: $bin is missing; run without --no-build" >&2; exit 1; }
 done
