@@ -29,7 +29,7 @@ step() { printf '   %s\n' "$*"; }
 if [ "$build" = 1 ]; then
   say "installing what is missing and building (first time: several minutes)"
   bash scripts/bootstrap.sh
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build -j "$(nproc)" --target keiretsud keiretsu keiretsu-audit
 fi
 bin=${KEIRETSU_BUILD_DIR:-$root/build}  # the tests point it at their own build
