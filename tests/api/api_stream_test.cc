@@ -1,8 +1,12 @@
 // Streams: Watch (replay, live, resume, filtering, shutdown), Export and
-// Import between two nodes, and the checkpoint placeholders.
+// Import between two nodes, GetCheckpoint, and sealed exports audited by
+// the auditor library.
 #include <future>
+#include <sstream>
 
 #include "api_fixture.h"
+#include "keiretsu/audit/audit.h"
+#include "keiretsu/protocol/checkpoint.h"
 
 namespace keiretsu::api {
 namespace {
@@ -27,9 +31,11 @@ class ApiStreamTest : public ApiTest {
     EXPECT_TRUE(s.ok()) << Describe(s);
     return resp;
   }
-  std::vector<v1::ExportChunk> ExportAll(v1::Ledger::Stub& from) {
+  std::vector<v1::ExportChunk> ExportAll(v1::Ledger::Stub& from, bool seal = false) {
     auto ctx = Ctx(kAuditorToken);
-    auto reader = from.Export(ctx.get(), v1::ExportRequest());
+    v1::ExportRequest req;
+    req.set_include_checkpoint(seal);
+    auto reader = from.Export(ctx.get(), req);
     std::vector<v1::ExportChunk> chunks;
     v1::ExportChunk c;
     while (reader->Read(&c)) chunks.push_back(c);
@@ -37,6 +43,29 @@ class ApiStreamTest : public ApiTest {
     EXPECT_TRUE(s.ok()) << Describe(s);
     return chunks;
   }
+  // Frames `chunks` as the export file format (docs/audit.md) and audits
+  // them with the auditor library.
+  static Result<audit::Report> AuditChunks(const std::vector<v1::ExportChunk>& chunks) {
+    std::string file;
+    for (const auto& c : chunks) {
+      std::string body = c.SerializeAsString();
+      uint32_t n = static_cast<uint32_t>(body.size());
+      for (int shift = 24; shift >= 0; shift -= 8)
+        file.push_back(static_cast<char>((n >> shift) & 0xff));
+      file += body;
+    }
+    std::istringstream in(file);
+    audit::Options o;
+    o.input = "api export";
+    o.threads = 1;
+    return audit::AuditExport(in, o);
+  }
+  static std::string Issues(const audit::Report& r) {
+    std::string out;
+    for (const auto& i : r.issues) out += i.kind + ": " + i.message + "\n";
+    return out;
+  }
+  void FillWithFork();
   grpc::Status ImportAll(v1::Ledger::Stub& into, const std::vector<v1::ExportChunk>& chunks,
                          v1::ImportResponse* resp, const char* token = kOperatorToken) {
     auto ctx = Ctx(token);
@@ -247,18 +276,96 @@ TEST_F(ApiStreamTest, ImportRefusesAnotherNetworkOrAMissingHeader) {
   EXPECT_EQ(Snap(ledger()), before);
 }
 
-TEST_F(ApiStreamTest, CheckpointsAreNotImplementedYet) {
-  v1::Checkpoint cp;
-  auto s = stub().GetCheckpoint(Ctx(kAuditorToken).get(), {}, &cp);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(s.error_message().find("audit work"), std::string::npos);
-  auto ctx = Ctx(kAuditorToken);
-  v1::ExportRequest req;
-  req.set_include_checkpoint(true);
-  auto reader = stub().Export(ctx.get(), req);
-  v1::ExportChunk c;
-  EXPECT_FALSE(reader->Read(&c));
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+// The ledger the checkpoint tests export: writes through the API, another
+// firm's feed, and a fork in firm2's feed (evidence in the export).
+void ApiStreamTest::FillWithFork() {
+  Owe(1, 10);
+  Owe(2, 20);
+  for (int i = 0; i < 40; ++i) Put(fb.Next(1, testing::Owe(net.pk(2), 1 + i)));
+  Put(fb.Next(2, testing::Owe(net.pk(1), 5)));
+  Put(fb.Next(2, testing::Owe(net.pk(1), 7)));
+  auto b = testing::FeedBuilder::SignRaw(
+      protocol::Entry{net.id(), net.pk(2), 1, EntryId{}, 1, testing::Owe(net.pk(1), 6)},
+      net.key(2));
+  ASSERT_EQ(ledger().Ingest(std::span(&b.record, 1), true).at(0).outcome,
+            node::Outcome::kForkProven);
+}
+
+TEST_F(ApiStreamTest, GetCheckpointSignsTheLedgersHeadsAndDigest) {
+  FillWithFork();
+  for (const char* token : {kOperatorToken, kAuditorToken, kPartner1Token}) {
+    v1::Checkpoint cp;
+    auto s = stub().GetCheckpoint(Ctx(token).get(), {}, &cp);
+    ASSERT_TRUE(s.ok()) << Describe(s);
+    ASSERT_EQ(cp.signer().size(), 32u);
+    PublicKey signer;
+    std::copy(cp.signer().begin(), cp.signer().end(), signer.bytes.begin());
+    EXPECT_EQ(signer, net.pk(0));
+    auto v = protocol::VerifyCheckpoint(AsBytes(cp.statement()), signer, AsBytes(cp.signature()),
+                                        net.genesis);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_EQ(v->state_digest, ledger().StateDigest());
+    EXPECT_EQ(v->network, net.id());
+    // Dated by the node's clock (the fixture's steps by 1000 ms per read).
+    EXPECT_GT(v->time_ms, 1'790'000'100'000u);
+    ASSERT_EQ(v->feeds.size(), 3u);
+    for (const auto& f : v->feeds) {
+      auto st = ledger().Feed(f.author);
+      EXPECT_EQ(f.effective_seq, st.effective_seq());
+      EXPECT_EQ(f.effective_id, st.effective_id);
+      EXPECT_EQ(f.stop_seq, st.stop_seq);
+    }
+    EXPECT_EQ(v->Find(net.pk(2))->stop_seq, 1u);  // the fork stopped firm2's feed
+  }
+  v1::Checkpoint none;
+  auto s = stub().GetCheckpoint(Ctx("").get(), {}, &none);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << Describe(s);
+}
+
+TEST_F(ApiStreamTest, SealedExportAuditsCleanWithTheLedgersDigest) {
+  FillWithFork();
+  auto chunks = ExportAll(stub(), /*seal=*/true);
+  ASSERT_GE(chunks.size(), 2u);
+  ASSERT_TRUE(chunks.back().has_checkpoint());
+  const v1::ExportHeader& h = chunks.front().header();
+  const v1::Checkpoint& seal = chunks.back().checkpoint();
+  PublicKey signer;
+  ASSERT_EQ(seal.signer().size(), 32u);
+  std::copy(seal.signer().begin(), seal.signer().end(), signer.bytes.begin());
+  EXPECT_EQ(signer.Hex(), h.exported_by());
+  auto v = protocol::VerifyCheckpoint(AsBytes(seal.statement()), signer, AsBytes(seal.signature()),
+                                      net.genesis);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->time_ms, h.exported_at_unix_ms());
+  EXPECT_EQ(v->state_digest, ledger().StateDigest());
+
+  auto report = AuditChunks(chunks);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->exit_code(), audit::kExitVerified) << Issues(*report);
+  EXPECT_TRUE(report->sealed);
+  EXPECT_EQ(report->state_digest, ledger().StateDigest());
+  EXPECT_EQ(report->Count(audit::Severity::kFinding), 1u);  // the fork
+
+  // The seal is what makes a cut detectable: the same export less firm1's
+  // newest entry (an effective one) fails, and so does one without the seal.
+  auto cut = chunks;
+  const EntryId newest = ledger().Feed(net.pk(1)).head_id;
+  auto it = std::find_if(cut.begin(), cut.end(), [&](const v1::ExportChunk& c) {
+    return c.has_entry() && protocol::IdOfRecord(AsBytes(c.entry().record())) == newest;
+  });
+  ASSERT_NE(it, cut.end());
+  cut.erase(it);
+  report = AuditChunks(cut);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->exit_code(), audit::kExitFailed) << Issues(*report);
+  EXPECT_NE(Issues(*report).find("seal-mismatch: "), std::string::npos) << Issues(*report);
+  auto unsealed = ExportAll(stub());
+  EXPECT_FALSE(unsealed.back().has_checkpoint());
+  report = AuditChunks(unsealed);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->exit_code(), audit::kExitFailed) << Issues(*report);
+  EXPECT_NE(Issues(*report).find("unsealed: "), std::string::npos) << Issues(*report);
+  EXPECT_FALSE(report->sealed);
 }
 
 }  // namespace

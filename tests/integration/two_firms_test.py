@@ -273,14 +273,28 @@ def bad_inputs(net, t, claim_id, accept_id):
     code, out, err = net.as_token("x", TOKENS["auditor"], "export", "--out",
                                   os.path.join(net.work, "audit.export"))
     check(code == 0, "auditor exports")
+    # Sealed by default (the node's checkpoint ends it): the auditor, run
+    # through the CLI, verifies it, and finds the live node's digest in it.
+    code, out, err = t.cli("audit", os.path.join(net.work, "audit.export"), "-q")
+    check(code == 0 and "VERIFIED" in out and net.digest("x") in out,
+          "keiretsu audit of the sealed export: %s" % (out or err).strip()[:400])
+    code, out, err = t.cli("--node", x, "--token", TOKENS["auditor"], "audit",
+                           os.path.join(net.work, "audit.export"), "-q", "--against", x)
+    check(code == 0, "keiretsu audit --against the live node: %s" % (out or err).strip()[:400])
 
     # A damaged export: one content byte of the last entry flipped (its
-    # signature no longer matches), so the node rejects it and nothing changes.
-    data = bytearray(open(os.path.join(net.work, "audit.export"), "rb").read())
+    # signature no longer matches), so the node rejects it and nothing
+    # changes. Unsealed, so that the last chunk is that entry.
+    plain = os.path.join(net.work, "plain.export")
+    code, out, err = net.op("x", "export", "--no-checkpoint", "--out", plain)
+    check(code == 0, "export --no-checkpoint")
+    data = bytearray(open(plain, "rb").read())
     data[-80] ^= 0x01
     bad = os.path.join(net.work, "damaged.export")
     open(bad, "wb").write(bytes(data))
     refused("import of a damaged entry", lambda: net.op("x", "import", bad), 4, "rejected")
+    code, out, err = t.cli("audit", bad, "-q", "--allow-unsealed")
+    check(code == 1 and "bad-signature" in out, "keiretsu audit of the damaged export fails")
 
 
 def restart(net, watched):

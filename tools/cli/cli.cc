@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "keiretsu/audit/audit.h"
 
 #ifndef KEIRETSU_VERSION
 #define KEIRETSU_VERSION "unknown"
@@ -94,6 +95,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddReadCommands(app, ctx);
   AddWriteCommands(app, ctx);
   AddStreamCommands(app, ctx);
+  AddAuditCommands(app, ctx);
 
   try {
     app.parse(argc, argv);
@@ -111,6 +113,9 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
     if (app.get_subcommands().empty() && !app.remaining().empty())
       msg = "unknown command '" + app.remaining().front() + "'";
     err << "keiretsu: " << msg << " (usage: " << CommandPath(app) << " --help)\n";
+    // `audit` keeps the auditor's exit statuses, where 1 means "failed
+    // verification": a bad command line there is "could not audit" (2).
+    if (app.got_subcommand("audit")) return audit::kExitError;
     return kExitUsage;
   }
   if (!ctx.run) {  // unreachable with require_subcommand(1); kept as a guard
@@ -125,7 +130,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
     s = Internal(std::string("unexpected error: ") + e.what());
   }
   out.flush();
-  if (s.ok()) return kExitOk;
+  if (s.ok()) return ctx.exit_status.value_or(kExitOk);
   err << ErrorLine(s) << '\n';
   return ExitCodeFor(s.code());
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -55,6 +56,9 @@ struct Context {
   std::ostream* err = nullptr;  // progress notes that are not the result (stderr)
   // Set by the chosen subcommand's parse callback; run by main().
   std::function<Status()> run;
+  // Set by a command whose exit status is its own rather than ExitCodeFor's
+  // (`audit`: the auditor's 0-3); used when run returns OK.
+  std::optional<int> exit_status;
 };
 
 // Each command family adds its subcommands to `app`. The subcommands set
@@ -64,6 +68,7 @@ void AddReadCommands(CLI::App& app,
                      Context& ctx);  // status, balance, balances, pending, entries, entry
 void AddWriteCommands(CLI::App& app, Context& ctx);   // claim, accept, decline, owe, release
 void AddStreamCommands(CLI::App& app, Context& ctx);  // watch, export, import
+void AddAuditCommands(CLI::App& app, Context& ctx);   // checkpoint, audit
 
 // Builds the whole command line and runs it: the program's main() minus the
 // real streams. Returns the exit code. Writes results to `out` and the error

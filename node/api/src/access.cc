@@ -25,6 +25,10 @@ std::optional<Role> ParseRole(std::string_view name) {
 }
 
 std::string_view MethodName(Method method) {
+  //
+  // GetCheckpoint is open to partners: a checkpoint holds only the network,
+  // the feed heads and the digest, which GetStatus already shows them, and
+  // a signed one lets a firm hold the node to that view (split views).
   switch (method) {
     case Method::kGetStatus: return "GetStatus";
     case Method::kGetBalance: return "GetBalance";
@@ -48,6 +52,10 @@ std::string_view MethodName(Method method) {
 bool RoleAllows(Role role, Method method) {
   // Written as an explicit allow-list per role so that a method added later
   // is denied to everyone until someone decides otherwise.
+  //
+  // GetCheckpoint is open to partners: a checkpoint holds only the network,
+  // the feed heads and the digest, which GetStatus already shows them, and
+  // a signed one lets a firm hold the node to that view (split views).
   switch (method) {
     case Method::kGetStatus:
     case Method::kGetBalance:
@@ -55,9 +63,9 @@ bool RoleAllows(Role role, Method method) {
     case Method::kListPendingClaims:
     case Method::kListEntries:
     case Method::kGetEntry:
+    case Method::kGetCheckpoint:
     case Method::kWatch: return true;  // partners are limited to their firm's data inside
-    case Method::kExport:
-    case Method::kGetCheckpoint: return role == Role::kOperator || role == Role::kAuditor;
+    case Method::kExport: return role == Role::kOperator || role == Role::kAuditor;
     case Method::kClaim:
     case Method::kAccept:
     case Method::kDecline:

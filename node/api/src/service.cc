@@ -1,6 +1,10 @@
 // The service's shared helpers: authorization, firm arguments, entry views.
 #include "node/api/src/service.h"
 
+#include <chrono>
+
+#include "keiretsu/protocol/checkpoint.h"
+
 namespace keiretsu::api {
 
 LedgerService::LedgerService(node::Ledger& ledger, const crypto::SigningKey& key,
@@ -50,13 +54,43 @@ Status LedgerService::ToView(ByteView record, v1::EntryView* view) const {
   return Status::Ok();
 }
 
+uint64_t LedgerService::NowMs() const {
+  if (options_.now_unix_ms) return options_.now_unix_ms();
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+Result<v1::Checkpoint> LedgerService::SignCheckpoint(
+    const std::map<PublicKey, storage::FeedState>& feeds, uint64_t time_ms) const {
+  std::vector<protocol::FeedHeadSummary> heads;
+  heads.reserve(feeds.size());
+  for (const auto& [author, st] : feeds)
+    heads.push_back({author, st.effective_seq(), st.effective_id, st.stop_seq});
+  auto cp = protocol::MakeCheckpoint(std::move(heads), ledger_.genesis(), key_, time_ms);
+  if (!cp.ok()) {
+    // Neither failure is the caller's doing: a key that is not a member is
+    // a misconfigured node, refused feed states a bug or damaged storage.
+    if (cp.status().code() == Code::kPermissionDenied)
+      return FailedPrecondition("this node cannot sign a checkpoint: " + cp.status().message());
+    return Internal("cannot sign a checkpoint of this node's feeds: " + cp.status().message());
+  }
+  v1::Checkpoint out;
+  out.set_statement(cp->statement.data(), cp->statement.size());
+  out.set_signer(cp->signer.bytes.data(), cp->signer.bytes.size());
+  out.set_signature(cp->signature.data(), cp->signature.size());
+  return out;
+}
+
 grpc::Status LedgerService::GetCheckpoint(grpc::ServerContext* ctx,
                                           const v1::GetCheckpointRequest* /*req*/,
-                                          v1::Checkpoint* /*resp*/) {
+                                          v1::Checkpoint* resp) {
   auto who = Authorize(ctx, Method::kGetCheckpoint);
   if (!who.ok()) return ToGrpc(who.status());
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      "checkpoints arrive with the audit work; this node cannot sign one yet");
+  auto cp = SignCheckpoint(ledger_.Feeds(), NowMs());
+  if (!cp.ok()) return ToGrpc(cp.status());
+  *resp = std::move(cp).value();
+  return grpc::Status::OK;
 }
 
 }  // namespace keiretsu::api

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <mutex>
 
 #include "keiretsu/api/server.h"
@@ -64,6 +65,15 @@ class LedgerService final : public v1::Ledger::Service {
   std::string NameOf(const PublicKey& key) const { return FirmName(ledger_.genesis(), key); }
   bool IsEffective(const PublicKey& author, uint64_t seq) const;
   Status ToView(ByteView record, v1::EntryView* view) const;
+  // This node's clock in unix milliseconds (options_.now_unix_ms when set).
+  uint64_t NowMs() const;
+  // The checkpoint of the feed states `feeds` (one snapshot of
+  // Ledger::Feeds()), signed with this node's key and dated `time_ms`
+  // (docs/audit.md "Checkpoints"). Errors: kFailedPrecondition when this
+  // node's key is not a member of the network; kInternal when the feed
+  // states are inconsistent (protocol::MakeCheckpoint refused them).
+  Result<v1::Checkpoint> SignCheckpoint(const std::map<PublicKey, storage::FeedState>& feeds,
+                                        uint64_t time_ms) const;
 
   // The write path: checks the node may write, appends `body`, fills `resp`.
   Status Write(const Principal& who, protocol::Body body, v1::WriteResponse* resp);

@@ -1,4 +1,5 @@
-// Streaming methods: Watch (log replay, then live), Export and Import.
+// Streaming methods: Watch (log replay, then live), Export (optionally
+// sealed with a signed checkpoint) and Import.
 //
 // Nothing here buffers without bound: Watch and Export read the store in
 // small batches and ServerWriter::Write blocks while the client's flow
@@ -23,12 +24,6 @@ constexpr std::chrono::milliseconds kWatchPoll{200};
 
 grpc::Status Cancelled() {
   return grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled");
-}
-
-uint64_t NowMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
 }
 
 // Releases a watcher slot when a Watch ends, however it ends.
@@ -97,21 +92,23 @@ grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportReq
                                    grpc::ServerWriter<v1::ExportChunk>* writer) {
   auto who = Authorize(ctx, Method::kExport);
   if (!who.ok()) return ToGrpc(who.status());
-  if (req->include_checkpoint())
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "checkpoints arrive with the audit work; export without a checkpoint");
   const protocol::Genesis& g = ledger_.genesis();
+  // One snapshot of the feed states decides everything exported: entries
+  // 1..head_seq, the evidence those states account for, and the seal. The
+  // store only ever grows, so every record the snapshot names is still
+  // there however much is committed meanwhile; later entries and stops
+  // belong to the next export (docs/audit.md "Order").
+  const std::map<PublicKey, storage::FeedState> feeds = ledger_.Feeds();
+  const uint64_t exported_at = NowMs();
   v1::ExportChunk chunk;
   v1::ExportHeader* header = chunk.mutable_header();
   header->set_format_version(1);
   header->mutable_genesis()->set_canonical(g.canonical_bytes().data(), g.canonical_bytes().size());
   header->set_exported_by(key_.public_key().Hex());
-  header->set_exported_at_unix_ms(options_.now_unix_ms ? options_.now_unix_ms() : NowMs());
+  header->set_exported_at_unix_ms(exported_at);
   if (!writer->Write(chunk)) return Cancelled();
   uint64_t entries = 0;
-  // Feeds as they stand now; entries committed during the export follow in
-  // the next one (an export is a consistent prefix of every feed).
-  for (const auto& [author, st] : ledger_.Feeds()) {
+  for (const auto& [author, st] : feeds) {
     uint64_t seq = 1;
     while (seq <= st.head_seq) {
       if (ctx->IsCancelled()) return Cancelled();
@@ -132,7 +129,14 @@ grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportReq
   }
   auto evidence = ledger_.ListEvidence();
   if (!evidence.ok()) return ToGrpc(evidence.status());
+  uint64_t evidence_sent = 0;
   for (const storage::Evidence& e : *evidence) {
+    // Only what the snapshot accounts for: a feed that stopped after the
+    // snapshot was taken (or lower than it then stood) is the next
+    // export's, and sending its proof here would contradict the seal.
+    auto it = feeds.find(e.author);
+    if (it == feeds.end() || it->second.stop_seq == 0 || e.seq < it->second.stop_seq) continue;
+    if (ctx->IsCancelled()) return Cancelled();
     chunk.Clear();
     v1::Evidence* ev = chunk.mutable_evidence();
     ev->set_kind(e.kind == storage::StopReason::kFork ? v1::Evidence::KIND_FORK
@@ -143,9 +147,20 @@ grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportReq
     ev->set_second(e.second.data(), e.second.size());
     ev->set_reason(e.reason);
     if (!writer->Write(chunk)) return Cancelled();
+    ++evidence_sent;
   }
-  spdlog::info("api: {} exported {} entries and {} evidence records", who->label, entries,
-               evidence->size());
+  if (req->include_checkpoint()) {
+    // The seal: signed by the exporter (exported_by), dated exactly
+    // exported_at_unix_ms, over the same snapshot, so the auditor can prove
+    // the file complete (a cut at a frame boundary removes it).
+    auto seal = SignCheckpoint(feeds, exported_at);
+    if (!seal.ok()) return ToGrpc(seal.status());
+    chunk.Clear();
+    *chunk.mutable_checkpoint() = std::move(seal).value();
+    if (!writer->Write(chunk)) return Cancelled();
+  }
+  spdlog::info("api: {} exported {} entries and {} evidence records{}", who->label, entries,
+               evidence_sent, req->include_checkpoint() ? ", sealed" : "");
   return grpc::Status::OK;
 }
 

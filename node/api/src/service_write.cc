@@ -4,26 +4,16 @@
 // signed; refused writes change nothing.
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-
 #include "node/api/src/service.h"
 
 namespace keiretsu::api {
-
-namespace {
-uint64_t SystemNowMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-}  // namespace
 
 Status LedgerService::Write(const Principal& who, protocol::Body body, v1::WriteResponse* resp) {
   if (peers_ != nullptr) {
     std::string blocked = peers_->WriteBlockReason();
     if (!blocked.empty()) return Unavailable("this node cannot write yet: " + blocked);
   }
-  uint64_t now = options_.now_unix_ms ? options_.now_unix_ms() : SystemNowMs();
+  uint64_t now = NowMs();
   auto se = ledger_.Append(key_, std::move(body), now);
   if (!se.ok()) {
     spdlog::info("api: {} write refused: {}", who.label, se.status().ToString());

@@ -9,7 +9,8 @@
 //   partner   bound to one firm F: GetStatus (without peer details),
 //             balances where F is a party, entries F authored or is the
 //             counterparty of (lists are filtered, single reads refused),
-//             Watch (filtered). No writes, no Export, no Import.
+//             Watch (filtered), GetCheckpoint (heads and digest only, as
+//             GetStatus shows them). No writes, no Export, no Import.
 //
 // Default deny: a method not in the table below refuses every role.
 // Missing or unknown tokens are UNAUTHENTICATED; a known role calling a
