@@ -89,7 +89,8 @@ Result<SigningKey> ReadKeyFile(const std::string& path) {
   ::close(fd);
   if (n < 0) return IOError("cannot read key file " + path + ": " + std::strerror(errno));
   auto bad = [&] {
-    return InvalidArgument("key file " + path + " is not a keiretsu secret key (expected one line `" +
+    return InvalidArgument("key file " + path +
+                           " is not a keiretsu secret key (expected one line `" +
                            std::string(kHeader) + "<64 hex digits>`)");
   };
   if (static_cast<size_t>(n) != kFileSize && static_cast<size_t>(n) != kFileSize - 1) return bad();

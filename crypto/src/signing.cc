@@ -42,8 +42,8 @@ bool IsValidPublicKey(const PublicKey& pk) {
 
 bool Verify(const PublicKey& pk, ByteView message, const Signature& sig) {
   EnsureSodium();
-  return crypto_sign_verify_detached(sig.data(), message.data(), message.size(),
-                                     pk.bytes.data()) == 0;
+  return crypto_sign_verify_detached(sig.data(), message.data(), message.size(), pk.bytes.data()) ==
+         0;
 }
 
 }  // namespace keiretsu::crypto

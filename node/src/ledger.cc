@@ -43,8 +43,9 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(protocol::Genesis genesis,
 
 std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> records) const {
   std::vector<protocol::RecordCheck> checks(records.size());
-  unsigned threads = options_.verify_threads != 0 ? options_.verify_threads
-                                                  : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = options_.verify_threads != 0
+                         ? options_.verify_threads
+                         : std::max(1u, std::thread::hardware_concurrency());
   // Spawning threads costs more than a few verifications.
   constexpr size_t kMinPerThread = 32;
   threads = static_cast<unsigned>(
@@ -149,8 +150,9 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
                                        std::to_string(st.stop_seq) + "; see `keiretsu status`");
         continue;
       }
-      protocol::Entry entry{genesis_.network_id(), author, st.head_seq + 1, st.head_id,
-                            q->timestamp_ms, std::move(q->body)};
+      protocol::Entry entry{genesis_.network_id(), author,
+                            st.head_seq + 1,       st.head_id,
+                            q->timestamp_ms,       std::move(q->body)};
       auto se = protocol::SignEntry(entry, *q->key, genesis_);
       if (!se.ok()) {  // a rule: nothing was signed, the others go on
         q->result = se.status();
@@ -214,8 +216,7 @@ Digest Ledger::StateDigest() const {
   return protocol::StateDigest(genesis_.network_id(), std::move(heads));
 }
 
-Result<protocol::Amount128> Ledger::GetBalance(const PublicKey& firm,
-                                               const PublicKey& counterparty,
+Result<protocol::Amount128> Ledger::GetBalance(const PublicKey& firm, const PublicKey& counterparty,
                                                const std::string& unit) const {
   return store_->GetBalance(firm, counterparty, unit);
 }

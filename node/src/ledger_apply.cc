@@ -94,13 +94,13 @@ IngestResult Ledger::Apply::Decide(const RecordCheck& check) {
   // outcome depend on arrival order.
   Keep(se);
   if (seq > st.head_seq + 1) return Result_(Outcome::kPending, se);
-  return Result_(Outcome::kPending, se,
-                 FailedPrecondition("entry " + FeedName(author, seq) + " names prev " +
-                                    se.entry.prev.Short() + " but this node holds " +
-                                    (st.head_seq == 0 ? std::string("no entry")
-                                                      : st.head_id.Short()) +
-                                    " at seq " + std::to_string(st.head_seq) +
-                                    "; kept: another entry at this seq would prove a fork"));
+  return Result_(
+      Outcome::kPending, se,
+      FailedPrecondition("entry " + FeedName(author, seq) + " names prev " + se.entry.prev.Short() +
+                         " but this node holds " +
+                         (st.head_seq == 0 ? std::string("no entry") : st.head_id.Short()) +
+                         " at seq " + std::to_string(st.head_seq) +
+                         "; kept: another entry at this seq would prove a fork"));
 }
 
 void Ledger::Apply::Keep(const SignedEntry& se) {
@@ -196,8 +196,8 @@ IngestResult Ledger::Apply::EndFeed(const SignedEntry& se, const Status& why) {
   FeedState& st = State(author);
   st.stop_reason = storage::StopReason::kInvalidEntry;
   batch_.SetFeedState(author, st);
-  batch_.PutEvidence(storage::Evidence{author, se.entry.seq, storage::StopReason::kInvalidEntry,
-                                       se.record, {}, why.message()});
+  batch_.PutEvidence(storage::Evidence{
+      author, se.entry.seq, storage::StopReason::kInvalidEntry, se.record, {}, why.message()});
   return Result_(Outcome::kFeedEnded, se, why);
 }
 

@@ -14,8 +14,7 @@ namespace keiretsu::node {
 
 class Ledger::Apply {
  public:
-  Apply(const Ledger& ledger, const std::map<PublicKey, FeedState>& committed,
-        uint64_t log_cursor)
+  Apply(const Ledger& ledger, const std::map<PublicKey, FeedState>& committed, uint64_t log_cursor)
       : ledger_(ledger), committed_(committed), log_cursor_(log_cursor) {}
 
   // Decides the outcome of one checked record, then promotes the pending

@@ -22,8 +22,12 @@ void Str16(ByteWriter& w, const std::string& s) {
   w.U16(static_cast<uint16_t>(s.size()));
   w.Raw(s);
 }
-std::string ReadStr8(ByteReader& r) { return std::string(AsChars(r.Raw(r.U8()))); }
-std::string ReadStr16(ByteReader& r) { return std::string(AsChars(r.Raw(r.U16()))); }
+std::string ReadStr8(ByteReader& r) {
+  return std::string(AsChars(r.Raw(r.U8())));
+}
+std::string ReadStr16(ByteReader& r) {
+  return std::string(AsChars(r.Raw(r.U16())));
+}
 
 struct BodyEncoder {
   ByteWriter& w;
@@ -99,8 +103,7 @@ Result<Body> DecodeBody(BodyKind kind, ByteReader& r) {
       body = std::move(b);
       break;
     }
-    default:
-      return InvalidArgument("unknown body kind " + std::to_string(static_cast<int>(kind)));
+    default: return InvalidArgument("unknown body kind " + std::to_string(static_cast<int>(kind)));
   }
   if (!r.ok()) return InvalidArgument("body truncated");
   if (r.remaining() != 0)
@@ -110,7 +113,9 @@ Result<Body> DecodeBody(BodyKind kind, ByteReader& r) {
 
 }  // namespace
 
-BodyKind KindOf(const Body& body) { return static_cast<BodyKind>(body.index() + 1); }
+BodyKind KindOf(const Body& body) {
+  return static_cast<BodyKind>(body.index() + 1);
+}
 
 std::string_view KindName(BodyKind kind) {
   switch (kind) {
@@ -163,8 +168,7 @@ Result<SignedEntry> SignEntry(const Entry& entry, const crypto::SigningKey& key,
                               const Genesis& genesis) {
   if (key.public_key() != entry.author)
     return InvalidArgument("signing key is not the entry's author");
-  if (entry.network != genesis.network_id())
-    return InvalidArgument("entry is for another network");
+  if (entry.network != genesis.network_id()) return InvalidArgument("entry is for another network");
   KEIRETSU_RETURN_IF_ERROR(CheckRules(entry, genesis));
   SignedEntry out;
   out.record = EncodeContent(entry);
@@ -222,8 +226,8 @@ RecordCheck CheckRecord(ByteView record, const Genesis& genesis, bool verify_sig
   auto kind = static_cast<BodyKind>(r.U8());
   if (e.network != genesis.network_id())
     return refuse(Fault::kWrongNetwork, "entry belongs to network " + e.network.Short() +
-                                            ", not this one (" +
-                                            genesis.network_id().Short() + ")");
+                                            ", not this one (" + genesis.network_id().Short() +
+                                            ")");
   if (!genesis.IsMember(e.author))
     return refuse(Fault::kUnknownAuthor, "author " + e.author.Short() + " is not a member");
   crypto::Signature sig;

@@ -2,8 +2,8 @@
 #include "keiretsu/protocol/genesis.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <cctype>
+#include <cstdint>
 
 #include "keiretsu/crypto/hash.h"
 #include "keiretsu/crypto/signing.h"

@@ -1,9 +1,9 @@
 // The TOML form of a genesis: what people write, review and share before
 // the ceremony. Its canonical bytes (and so the network id) do not depend on
 // formatting, comments or member order.
+#include <toml++/toml.h>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "keiretsu/protocol/genesis.h"
 
@@ -59,8 +59,7 @@ Result<Genesis> Genesis::ParseToml(std::string_view text) {
     auto key = (*t)["public_key"].value_exact<std::string>();
     if (!mname || !key) return InvalidArgument("each member needs `name` and `public_key`");
     auto pk = PublicKey::FromHex(*key);
-    if (!pk)
-      return InvalidArgument("member " + *mname + ": public_key must be 64 hex characters");
+    if (!pk) return InvalidArgument("member " + *mname + ": public_key must be 64 hex characters");
     spec.members.push_back(Member{*mname, *pk});
   }
   return Create(std::move(spec));

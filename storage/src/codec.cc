@@ -54,7 +54,9 @@ std::string CursorKey(uint64_t cursor) {
   return k;
 }
 
-uint64_t ParseCursorKey(std::string_view key) { return key.size() == 8 ? ReadU64(key) : 0; }
+uint64_t ParseCursorKey(std::string_view key) {
+  return key.size() == 8 ? ReadU64(key) : 0;
+}
 
 std::string BalanceKey(const PublicKey& firm, const PublicKey& other, const std::string& unit) {
   std::string k;
@@ -87,7 +89,9 @@ bool ParseBalanceKey(std::string_view key, PublicKey* firm, PublicKey* other, st
   return true;
 }
 
-std::string EncodeLocation(const PublicKey& author, uint64_t seq) { return FeedKey(author, seq); }
+std::string EncodeLocation(const PublicKey& author, uint64_t seq) {
+  return FeedKey(author, seq);
+}
 
 // head_seq | head_id | stop_seq | stop_reason | effective_id  (81 bytes)
 std::string EncodeFeedState(const FeedState& s) {

@@ -12,8 +12,8 @@ std::string FeedKey(const PublicKey& author, uint64_t seq);  // author|seq
 std::string AuthorPrefix(const PublicKey& author);
 std::string PendingKey(const PublicKey& author, uint64_t seq, const EntryId& id);
 std::string ClaimKey(const PublicKey& debtor, const EntryId& claim);  // debtor|claim
-std::string CursorKey(uint64_t cursor);                                // 8 bytes BE
-uint64_t ParseCursorKey(std::string_view key);                         // 0 if malformed
+std::string CursorKey(uint64_t cursor);                               // 8 bytes BE
+uint64_t ParseCursorKey(std::string_view key);                        // 0 if malformed
 std::string BalanceKey(const PublicKey& firm, const PublicKey& other, const std::string& unit);
 
 bool ParseFeedKey(std::string_view key, PublicKey* author, uint64_t* seq);

@@ -30,9 +30,9 @@ enum Cf : size_t {
   kCfCount
 };
 // "default" is RocksDB's own column family; we keep metadata in it.
-constexpr std::array<const char*, kCfCount> kCfNames = {
-    "default", "entries", "ids",    "heads", "balances",
-    "pending", "evidence", "claims", "answers", "log"};
+constexpr std::array<const char*, kCfCount> kCfNames = {"default",  "entries", "ids",      "heads",
+                                                        "balances", "pending", "evidence", "claims",
+                                                        "answers",  "log"};
 constexpr std::string_view kSchemaVersion = "1";
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -83,7 +83,9 @@ Batch::Batch() : rep_(std::make_unique<Rep>()) {}
 Batch::~Batch() = default;
 Batch::Batch(Batch&&) noexcept = default;
 Batch& Batch::operator=(Batch&&) noexcept = default;
-size_t Batch::size() const { return rep_->ops.size(); }
+size_t Batch::size() const {
+  return rep_->ops.size();
+}
 
 void Batch::PutEntry(const PublicKey& author, uint64_t seq, const EntryId& id, ByteView record) {
   rep_->Put(kEntries, codec::FeedKey(author, seq), std::string(AsChars(record)));
@@ -119,8 +121,11 @@ void Batch::IndexAnswer(const PublicKey& debtor, const EntryId& claim, const Ent
   rep_->Put(kAnswers, codec::ClaimKey(debtor, claim) + std::string(AsChars(answer.View())), {});
 }
 void Batch::UnindexAnswer(const PublicKey& debtor, const EntryId& claim, const EntryId& answer) {
-  rep_->ops.push_back({kAnswers, true, false,
-                       codec::ClaimKey(debtor, claim) + std::string(AsChars(answer.View())), {}});
+  rep_->ops.push_back({kAnswers,
+                       true,
+                       false,
+                       codec::ClaimKey(debtor, claim) + std::string(AsChars(answer.View())),
+                       {}});
 }
 void Batch::AppendLog(uint64_t cursor, const EntryId& id) {
   rep_->Put(kLog, codec::CursorKey(cursor), std::string(AsChars(id.View())));
@@ -164,8 +169,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   for (const char* name : kCfNames) {
     rocksdb::ColumnFamilyOptions cf_opts;
     cf_opts.compression = rocksdb::kZSTD;
-    if (std::string_view(name) == "balances")
-      cf_opts.merge_operator = std::make_shared<Add128>();
+    if (std::string_view(name) == "balances") cf_opts.merge_operator = std::make_shared<Add128>();
     descs.emplace_back(name, cf_opts);
   }
   auto impl = std::make_unique<Impl>();
@@ -243,8 +247,8 @@ Result<std::optional<Bytes>> Store::GetEntry(const PublicKey& author, uint64_t s
 
 Result<std::optional<Store::Location>> Store::FindEntry(const EntryId& id) const {
   std::string v;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kIds),
-                                     std::string(AsChars(id.View())), &v);
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kIds), std::string(AsChars(id.View())), &v);
   if (s.IsNotFound()) return std::optional<Location>();
   KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read id index"));
   Location loc;
@@ -282,16 +286,17 @@ namespace {
 Status CollectBalances(const Store::Impl& impl, std::string_view prefix,
                        std::vector<BalanceRow>* out) {
   bool bad = false;
-  KEIRETSU_RETURN_IF_ERROR(impl.Scan(kBalances, prefix, [&](std::string_view k, std::string_view v) {
-    BalanceRow row;
-    if (!codec::ParseBalanceKey(k, &row.firm, &row.counterparty, &row.unit) ||
-        !codec::DecodeAmount(v, &row.net)) {
-      bad = true;
-      return false;
-    }
-    if (row.net != 0) out->push_back(std::move(row));
-    return true;
-  }));
+  KEIRETSU_RETURN_IF_ERROR(
+      impl.Scan(kBalances, prefix, [&](std::string_view k, std::string_view v) {
+        BalanceRow row;
+        if (!codec::ParseBalanceKey(k, &row.firm, &row.counterparty, &row.unit) ||
+            !codec::DecodeAmount(v, &row.net)) {
+          bad = true;
+          return false;
+        }
+        if (row.net != 0) out->push_back(std::move(row));
+        return true;
+      }));
   return bad ? Corruption("bad balance record") : Status::Ok();
 }
 }  // namespace
@@ -360,8 +365,8 @@ Result<std::vector<Evidence>> Store::ListEvidence() const {
 
 Result<std::vector<Store::ClaimRef>> Store::ListOpenClaims(const PublicKey& debtor) const {
   std::vector<ClaimRef> out;
-  KEIRETSU_RETURN_IF_ERROR(
-      impl_->Scan(kClaims, codec::AuthorPrefix(debtor), [&](std::string_view k, std::string_view v) {
+  KEIRETSU_RETURN_IF_ERROR(impl_->Scan(
+      kClaims, codec::AuthorPrefix(debtor), [&](std::string_view k, std::string_view v) {
         ClaimRef c;
         if (k.size() == 64 && codec::ParseFeedKey(v, &c.creditor, &c.seq)) {
           std::memcpy(c.claim.bytes.data(), k.data() + 32, 32);
@@ -381,14 +386,14 @@ Result<std::vector<Store::ClaimRef>> Store::ListOpenClaims(const PublicKey& debt
 Result<std::optional<EntryId>> Store::FindAnswer(const PublicKey& debtor,
                                                  const EntryId& claim) const {
   std::optional<EntryId> found;
-  KEIRETSU_RETURN_IF_ERROR(
-      impl_->Scan(kAnswers, codec::ClaimKey(debtor, claim), [&](std::string_view k, std::string_view) {
-        if (k.size() == 96) {
-          found.emplace();
-          std::memcpy(found->bytes.data(), k.data() + 64, 32);
-        }
-        return false;  // the first (lowest id) is enough
-      }));
+  KEIRETSU_RETURN_IF_ERROR(impl_->Scan(kAnswers, codec::ClaimKey(debtor, claim),
+                                       [&](std::string_view k, std::string_view) {
+                                         if (k.size() == 96) {
+                                           found.emplace();
+                                           std::memcpy(found->bytes.data(), k.data() + 64, 32);
+                                         }
+                                         return false;  // the first (lowest id) is enough
+                                       }));
   return found;
 }
 
@@ -429,9 +434,10 @@ Status Store::CheckConsistency() const {
       if (!head) return fail("head entry " + std::to_string(st.head_seq) + " is missing");
     }
     KEIRETSU_ASSIGN_OR_RETURN(auto next, GetEntry(author, st.head_seq + 1));
-    if (next) return fail("an entry beyond the head (" + std::to_string(st.head_seq + 1) + ") is stored");
-    for (auto [seq, id] : {std::pair{st.head_seq, st.head_id},
-                           std::pair{st.effective_seq(), st.effective_id}}) {
+    if (next)
+      return fail("an entry beyond the head (" + std::to_string(st.head_seq + 1) + ") is stored");
+    for (auto [seq, id] :
+         {std::pair{st.head_seq, st.head_id}, std::pair{st.effective_seq(), st.effective_id}}) {
       if (seq == 0) {
         if (!id.IsZero()) return fail("empty feed with a non-zero id");
         continue;
@@ -446,9 +452,8 @@ Status Store::CheckConsistency() const {
 
 Status Store::CompactForTest() {
   for (auto* h : impl_->cfs) {
-    KEIRETSU_RETURN_IF_ERROR(
-        FromRocks(impl_->db->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr),
-                  "compact"));
+    KEIRETSU_RETURN_IF_ERROR(FromRocks(
+        impl_->db->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr), "compact"));
   }
   return Status::Ok();
 }

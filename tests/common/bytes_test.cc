@@ -11,8 +11,8 @@ TEST(Hex, RoundTripsAndRejectsGarbage) {
   Bytes b = {0x00, 0x7f, 0xab, 0xff};
   EXPECT_EQ(ToHex(b), "007fabff");
   EXPECT_EQ(*FromHex("007FABff"), b);
-  EXPECT_FALSE(FromHex("abc").has_value());   // odd length
-  EXPECT_FALSE(FromHex("zz").has_value());    // not hex
+  EXPECT_FALSE(FromHex("abc").has_value());  // odd length
+  EXPECT_FALSE(FromHex("zz").has_value());   // not hex
   EXPECT_FALSE(Hash32FromHex(std::string(62, 'a')).has_value());
   EXPECT_TRUE(Hash32FromHex(std::string(64, 'a')).has_value());
 }

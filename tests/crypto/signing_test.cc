@@ -60,10 +60,9 @@ TEST(Ed25519, RejectsNonCanonicalS) {
   SigningKey key = SigningKey::FromSeed(*FromHex(kVectors[0].seed));
   Bytes msg;
   Signature sig = key.Sign(msg);
-  static const uint8_t kL[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
-                                 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-                                 0,    0,    0,    0,    0,    0,    0,    0,
-                                 0,    0,    0,    0,    0,    0,    0,    0x10};
+  static const uint8_t kL[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+                                 0xa2, 0xde, 0xf9, 0xde, 0x14, 0,    0,    0,    0,    0,    0,
+                                 0,    0,    0,    0,    0,    0,    0,    0,    0,    0x10};
   unsigned carry = 0;
   for (int i = 0; i < 32; ++i) {  // little-endian S += L
     unsigned sum = sig[32 + i] + kL[i] + carry;

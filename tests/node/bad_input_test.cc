@@ -34,7 +34,10 @@ class BadInputTest : public ::testing::Test {
     ASSERT_EQ(ledger->Feed(net.pk(0)).head_seq, 1u);
   }
   Snapshot Snap() {
-    Snapshot s{ledger->StateDigest(), ledger->Feeds(), {}, ledger->PendingCount(),
+    Snapshot s{ledger->StateDigest(),
+               ledger->Feeds(),
+               {},
+               ledger->PendingCount(),
                ledger->ListEvidence()->size()};
     auto rows = ledger->ListAllBalances();
     for (const auto& r : *rows)
@@ -89,8 +92,7 @@ TEST_F(BadInputTest, BitFlippedRecord) {
 TEST_F(BadInputTest, WrongNetwork) {
   auto other = testing::MakeNetwork(3, "other");
   Entry e{other.id(), net.pk(0), 2, e1.id, 5, Owe(net.pk(1), 1)};
-  ExpectRefused(FeedBuilder::SignRaw(e, net.key(0)).record, Code::kInvalidArgument,
-                "not this one");
+  ExpectRefused(FeedBuilder::SignRaw(e, net.key(0)).record, Code::kInvalidArgument, "not this one");
 }
 
 TEST_F(BadInputTest, UnknownAuthor) {

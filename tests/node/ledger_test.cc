@@ -56,7 +56,7 @@ TEST_F(LedgerTest, ObligationMovesBalanceBothWays) {
   auto e = fb.Next(0, Owe(net.pk(1), 70));
   auto r = One(e.record);
   EXPECT_EQ(r.outcome, Outcome::kApplied) << r.status.ToString();
-  EXPECT_TRUE(Net(1, 0) == 70);   // firm0 owes firm1 70
+  EXPECT_TRUE(Net(1, 0) == 70);  // firm0 owes firm1 70
   EXPECT_TRUE(Net(0, 1) == -70);
   EXPECT_EQ(ledger->Feed(net.pk(0)).head_seq, 1u);
   ExpectBalancesMatchRecompute();
@@ -182,9 +182,8 @@ TEST_F(LedgerTest, WrongPrevProvesAForkInEitherOrder) {
   protocol::Entry x{net.id(), net.pk(0), 2, EntryId{e1.id.bytes}, 0, Owe(net.pk(2), 1)};
   x.prev.bytes[0] ^= 1;
   Bytes bad = FeedBuilder::SignRaw(x, net.key(0)).record;
-  std::vector<std::vector<Bytes>> orders = {{e1.record, bad, e2.record},
-                                            {e1.record, e2.record, bad},
-                                            {bad, e2.record, e1.record}};
+  std::vector<std::vector<Bytes>> orders = {
+      {e1.record, bad, e2.record}, {e1.record, e2.record, bad}, {bad, e2.record, e1.record}};
   std::optional<Snapshot> first;
   for (const auto& order : orders) {
     testing::TempDir d;

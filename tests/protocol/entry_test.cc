@@ -16,8 +16,9 @@ class EntryTest : public ::testing::Test {
  protected:
   testing::TestNetwork net = testing::MakeNetwork(3);
   Entry Base() {
-    return Entry{net.id(), net.pk(0), 1, EntryId{}, 1'790'000'000'000,
-                 Obligation{net.pk(1), 250, "hours", "crane, two days"}};
+    return Entry{
+        net.id(),  net.pk(0),         1,
+        EntryId{}, 1'790'000'000'000, Obligation{net.pk(1), 250, "hours", "crane, two days"}};
   }
   SignedEntry Signed(const Entry& e) {
     auto se = SignEntry(e, net.key(0), net.genesis);
@@ -49,7 +50,8 @@ TEST_F(EntryTest, EveryBodyKindRoundTrips) {
     RecordCheck c = CheckRecord(se.record, net.genesis);
     ASSERT_EQ(c.fault, Fault::kNone) << c.status.ToString();
     EXPECT_EQ(c.signed_entry->id, se.id);
-    EXPECT_EQ(EncodeContent(c.signed_entry->entry), Bytes(se.content().begin(), se.content().end()));
+    EXPECT_EQ(EncodeContent(c.signed_entry->entry),
+              Bytes(se.content().begin(), se.content().end()));
     EXPECT_EQ(KindOf(c.signed_entry->entry.body), KindOf(body));
     EXPECT_LE(se.record.size(), kMaxEntryBytes);
   }
@@ -62,8 +64,8 @@ TEST_F(EntryTest, ContentLayoutIsFixed) {
   EXPECT_EQ(r[0], kEntryVersion);
   EXPECT_TRUE(std::equal(net.id().bytes.begin(), net.id().bytes.end(), r.begin() + 1));
   EXPECT_TRUE(std::equal(net.pk(0).bytes.begin(), net.pk(0).bytes.end(), r.begin() + 33));
-  EXPECT_EQ(r[72], 1);     // seq (u64 BE) low byte
-  EXPECT_EQ(r[113], 4);    // body kind: obligation
+  EXPECT_EQ(r[72], 1);   // seq (u64 BE) low byte
+  EXPECT_EQ(r[113], 4);  // body kind: obligation
   EXPECT_EQ(r.size(), 114u + 32 + 8 + 1 + 5 + 2 + 15 + 64);
 }
 
@@ -175,8 +177,7 @@ TEST_F(EntryTest, BodyRulesRefuseBadInput) {
       {"not valid UTF-8", [](Entry& e) { std::get<Obligation>(e.body).memo = "\xed\xa0\x80"; }},
       {"unit must be", [](Entry& e) { std::get<Obligation>(e.body).unit = ""; }},
       {"unit must be", [](Entry& e) { std::get<Obligation>(e.body).unit = "hours!"; }},
-      {"unit must be",
-       [](Entry& e) { std::get<Obligation>(e.body).unit = std::string(17, 'u'); }},
+      {"unit must be", [](Entry& e) { std::get<Obligation>(e.body).unit = std::string(17, 'u'); }},
       {"cannot owe itself", [&](Entry& e) { std::get<Obligation>(e.body).creditor = net.pk(0); }},
       {"not a member",
        [](Entry& e) {
@@ -185,8 +186,14 @@ TEST_F(EntryTest, BodyRulesRefuseBadInput) {
       {"seq must start at 1", [](Entry& e) { e.seq = 0; }},
       {"first entry must have a zero prev", [](Entry& e) { e.prev.bytes[3] = 1; }},
       {"needs a prev", [](Entry& e) { e.seq = 2; }},
-      {"names no claim", [&](Entry& e) { e.body = Accept{EntryId{}, net.pk(1), 1, "kg", ""}; }},
-      {"cannot owe itself", [&](Entry& e) { e.body = Release{net.pk(0), 1, "kg", ""}; }},
+      {"names no claim",
+       [&](Entry& e) {
+         e.body = Accept{EntryId{}, net.pk(1), 1, "kg", ""};
+       }},
+      {"cannot owe itself",
+       [&](Entry& e) {
+         e.body = Release{net.pk(0), 1, "kg", ""};
+       }},
   };
   for (const auto& c : cases) {
     Entry e = Base();

@@ -70,7 +70,7 @@ class FeedBuilder {
   // Signs the next entry of firm `i` with `body`. Throws if the rules refuse.
   protocol::SignedEntry Next(int i, protocol::Body body) {
     auto& h = heads_[static_cast<size_t>(i)];
-    protocol::Entry e{net_.id(), net_.pk(i), h.seq + 1, h.id, 1'790'000'000'000 + h.seq,
+    protocol::Entry e{net_.id(),      net_.pk(i), h.seq + 1, h.id, 1'790'000'000'000 + h.seq,
                       std::move(body)};
     auto se = protocol::SignEntry(e, net_.key(i), net_.genesis);
     if (!se.ok()) throw std::runtime_error(se.status().ToString());

@@ -188,8 +188,8 @@ void AddEntries(Builder& b) {
   b.AddCopy("b4-wrong-signer", "b4's content signed with cobalt's key: same id, refused", "b4",
             SignedBy(kCobalt));
   b.AddCopy("b4-version-2", "b4's fields with content version 2: malformed", "b4", Version(2));
-  b.Add("a5-wrong-prev", "atlas seq 5 naming a3, not a4, as prev: kept without effect", kAtlas, 5, "a3",
-        Obligation{C, 7, "hours", "wrong link"});
+  b.Add("a5-wrong-prev", "atlas seq 5 naming a3, not a4, as prev: kept without effect", kAtlas, 5,
+        "a3", Obligation{C, 7, "hours", "wrong link"});
 }
 
 void AddIngestOrder(Builder& b) {

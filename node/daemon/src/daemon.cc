@@ -143,11 +143,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
     d->peer_status_ = std::make_unique<ReplicatorStatus>(*d->replicator_);
   }
   // Every commit wakes the Watch streams and tells replication what to push.
-  d->ledger_->SetListener([hub = d->hub_, rep = d->replicator_.get()](
-                              const std::vector<node::AppliedEntry>& applied) {
-    hub->OnApplied(applied);
-    if (rep != nullptr) rep->OnApplied(applied);
-  });
+  d->ledger_->SetListener(
+      [hub = d->hub_, rep = d->replicator_.get()](const std::vector<node::AppliedEntry>& applied) {
+        hub->OnApplied(applied);
+        if (rep != nullptr) rep->OnApplied(applied);
+      });
   if (replicate) {
     // Before the API: Start closes the write gate until this firm's head is
     // learned, so no API write can slip in ahead of it.

@@ -20,17 +20,17 @@ namespace keiretsu {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,    // caller-supplied input is malformed or out of range
-  kNotFound,           // the thing asked for does not exist
-  kAlreadyExists,      // it exists and may not be created again
-  kPermissionDenied,   // the caller may not do this
-  kUnauthenticated,    // the caller did not prove who it is
-  kFailedPrecondition, // the system is not in a state that allows this
-  kResourceExhausted,  // a limit was reached (size, count, rate)
-  kCorruption,         // stored or received data fails an integrity check
-  kIOError,            // the operating system or disk failed
-  kUnavailable,        // try again later (peer gone, node not ready)
-  kInternal,           // a bug: an invariant of our own was broken
+  kInvalidArgument,     // caller-supplied input is malformed or out of range
+  kNotFound,            // the thing asked for does not exist
+  kAlreadyExists,       // it exists and may not be created again
+  kPermissionDenied,    // the caller may not do this
+  kUnauthenticated,     // the caller did not prove who it is
+  kFailedPrecondition,  // the system is not in a state that allows this
+  kResourceExhausted,   // a limit was reached (size, count, rate)
+  kCorruption,          // stored or received data fails an integrity check
+  kIOError,             // the operating system or disk failed
+  kUnavailable,         // try again later (peer gone, node not ready)
+  kInternal,            // a bug: an invariant of our own was broken
 };
 
 // The name of a code, e.g. "INVALID_ARGUMENT", for logs and CLI output.
@@ -63,26 +63,46 @@ class [[nodiscard]] Status {
 };
 
 // Shorthands: keiretsu::InvalidArgument("memo longer than 512 bytes").
-inline Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
-inline Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
-inline Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
-inline Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
-inline Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {Code::kInvalidArgument, std::move(m)};
+}
+inline Status NotFound(std::string m) {
+  return {Code::kNotFound, std::move(m)};
+}
+inline Status AlreadyExists(std::string m) {
+  return {Code::kAlreadyExists, std::move(m)};
+}
+inline Status PermissionDenied(std::string m) {
+  return {Code::kPermissionDenied, std::move(m)};
+}
+inline Status Unauthenticated(std::string m) {
+  return {Code::kUnauthenticated, std::move(m)};
+}
 inline Status FailedPrecondition(std::string m) {
   return {Code::kFailedPrecondition, std::move(m)};
 }
-inline Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
-inline Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
-inline Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
-inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
-inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) {
+  return {Code::kResourceExhausted, std::move(m)};
+}
+inline Status Corruption(std::string m) {
+  return {Code::kCorruption, std::move(m)};
+}
+inline Status IOError(std::string m) {
+  return {Code::kIOError, std::move(m)};
+}
+inline Status Unavailable(std::string m) {
+  return {Code::kUnavailable, std::move(m)};
+}
+inline Status Internal(std::string m) {
+  return {Code::kInternal, std::move(m)};
+}
 
 // Result<T>: either a T or a non-OK Status. A small stand-in for C++23
 // std::expected<T, Status>.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status");
   }
@@ -110,10 +130,10 @@ class [[nodiscard]] Result {
 }  // namespace keiretsu
 
 // Propagates a non-OK Status from an expression returning Status.
-#define KEIRETSU_RETURN_IF_ERROR(expr)            \
-  do {                                            \
-    ::keiretsu::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                    \
+#define KEIRETSU_RETURN_IF_ERROR(expr) \
+  do {                                 \
+    ::keiretsu::Status _st = (expr);   \
+    if (!_st.ok()) return _st;         \
   } while (0)
 
 #define KEIRETSU_CONCAT_INNER(a, b) a##b

@@ -91,8 +91,8 @@ class Ledger {
   // Appends a new entry to the feed of `key`'s firm: builds it at the next
   // seq, checks the rules, signs it and commits it synced: when this returns
   // OK the entry survives a crash. Concurrent calls are group-committed:
-  // one synced batch carries every entry queued meanwhile. Errors: kInvalidArgument (a rule; nothing
-  // signed), kFailedPrecondition (own feed stopped, or writes gated), kIOError.
+  // one synced batch carries every entry queued meanwhile. Errors: kInvalidArgument (a rule;
+  // nothing signed), kFailedPrecondition (own feed stopped, or writes gated), kIOError.
   Result<protocol::SignedEntry> Append(const crypto::SigningKey& key, protocol::Body body,
                                        uint64_t timestamp_ms);
 
@@ -161,9 +161,9 @@ class Ledger {
   // mu_ is taken by the same thread's caller, and is released before the
   // leader takes mu_.
   std::mutex append_mu_;
-  std::condition_variable append_cv_;          // GUARDED_BY(append_mu_)
-  std::vector<QueuedAppend*> append_queue_;    // GUARDED_BY(append_mu_)
-  bool append_leader_ = false;                 // GUARDED_BY(append_mu_)
+  std::condition_variable append_cv_;        // GUARDED_BY(append_mu_)
+  std::vector<QueuedAppend*> append_queue_;  // GUARDED_BY(append_mu_)
+  bool append_leader_ = false;               // GUARDED_BY(append_mu_)
 };
 
 }  // namespace keiretsu::node

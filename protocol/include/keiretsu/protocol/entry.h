@@ -62,16 +62,22 @@ struct Release {
 using Body = std::variant<Claim, Accept, Decline, Obligation, Release>;
 
 // Body kind bytes on the wire; never reused.
-enum class BodyKind : uint8_t { kClaim = 1, kAccept = 2, kDecline = 3, kObligation = 4, kRelease = 5 };
+enum class BodyKind : uint8_t {
+  kClaim = 1,
+  kAccept = 2,
+  kDecline = 3,
+  kObligation = 4,
+  kRelease = 5
+};
 BodyKind KindOf(const Body& body);
 std::string_view KindName(BodyKind kind);  // "claim", "accept", ...
 
 struct Entry {
   NetworkId network;
   PublicKey author;
-  uint64_t seq = 0;          // 1, 2, 3... within the author's feed
-  EntryId prev;              // id of entry seq-1; all zero for seq 1
-  uint64_t timestamp_ms = 0; // author's clock, advisory only
+  uint64_t seq = 0;           // 1, 2, 3... within the author's feed
+  EntryId prev;               // id of entry seq-1; all zero for seq 1
+  uint64_t timestamp_ms = 0;  // author's clock, advisory only
   Body body;
 };
 
@@ -120,7 +126,7 @@ std::string_view FaultName(Fault fault);
 // they may end the author's feed; every other fault is refused outright.
 struct RecordCheck {
   Fault fault = Fault::kNone;
-  Status status;                      // OK, or what is wrong, for people
+  Status status;                            // OK, or what is wrong, for people
   std::optional<SignedEntry> signed_entry;  // set for kNone and kInvalidBody
 };
 

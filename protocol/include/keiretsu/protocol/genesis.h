@@ -24,10 +24,10 @@ struct Member {
 };
 
 struct GenesisSpec {
-  std::string network_name;  // 1-64 bytes of [A-Za-z0-9._-]
-  uint64_t created_unix = 0;  // seconds; distinguishes re-founded networks
+  std::string network_name;       // 1-64 bytes of [A-Za-z0-9._-]
+  uint64_t created_unix = 0;      // seconds; distinguishes re-founded networks
   uint16_t admission_quorum = 1;  // policy: 1..members (used by admission)
-  std::vector<Member> members;  // any order; stored sorted by key
+  std::vector<Member> members;    // any order; stored sorted by key
 };
 
 class Genesis {

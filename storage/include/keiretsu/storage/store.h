@@ -60,8 +60,8 @@ struct Evidence {
   PublicKey author;
   uint64_t seq = 0;
   StopReason kind = StopReason::kFork;
-  Bytes first;   // kFork: the record with the lower id; kInvalidEntry: the record
-  Bytes second;  // kFork: the other record; kInvalidEntry: empty
+  Bytes first;         // kFork: the record with the lower id; kInvalidEntry: the record
+  Bytes second;        // kFork: the other record; kInvalidEntry: empty
   std::string reason;  // for kInvalidEntry: the broken rule
 };
 
@@ -74,7 +74,7 @@ struct BalanceRow {
 
 struct StoreOptions {
   std::string path;
-  NetworkId network;             // a store belongs to one network for life
+  NetworkId network;  // a store belongs to one network for life
   bool create_if_missing = true;
 };
 
