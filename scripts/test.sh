@@ -25,7 +25,8 @@ if [ "$mode" = sanitize ]; then
   # Build just the single-process test programs (each test is named after
   # its executable), not the daemons and tools the unit tests do not run.
   targets=$(cd "$dir" && ctest -N -L unit | awk '/Test +#[0-9]+:/ {print $3}' |
-    while read -r t; do ninja -C "$dir" -t query "$t" >/dev/null 2>&1 && echo "$t"; done)
+    while read -r t; do ninja -t query "$t" >/dev/null 2>&1 && echo "$t"; done)
+  [ -n "$targets" ] || { echo "test.sh: found no unit-test targets in $dir" >&2; exit 1; }
 else
   dir=build
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
