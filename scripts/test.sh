@@ -21,6 +21,7 @@ if [ "$mode" = sanitize ]; then
     -DKEIRETSU_SANITIZE=ON -DKEIRETSU_BUILD_BENCH=OFF >/dev/null
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS=suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0
   labels=(-L unit)  # multi-process tests run in the normal build only
   # Build just the single-process test programs (each test is named after
   # its executable), not the daemons and tools the unit tests do not run.
