@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "fuzz_input.h"
 #include "keiretsu/crypto/noise.h"
 
 namespace {
@@ -52,11 +53,6 @@ struct Fixture {
   }
 };
 
-// A message that is not the genuine one was accepted: authentication broke.
-void Check(bool accepted, const Bytes& msg, const Bytes& genuine) {
-  if (accepted && msg != genuine) std::abort();
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -65,25 +61,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int stage = data[0] & 3;
   const bool xor_mode = (data[0] & 4) != 0;
   const ByteView in(data + 1, size - 1);
-  Bytes msg;
-  if (xor_mode) {
-    msg = fx.genuine[stage];
-    for (size_t i = 0; i < in.size(); ++i) {
-      if (i < msg.size()) {
-        msg[i] ^= in[i];
-      } else {
-        msg.push_back(in[i]);
-      }
-    }
-  } else {
-    msg.assign(in.begin(), in.end());
-  }
+  const Bytes msg = keiretsu::fuzz::MessageFrom(in, fx.genuine[stage], xor_mode);
 
   switch (stage) {
     case 0: {  // message 1 at a fresh responder
       NoiseHandshake r = fx.Responder();
       auto p = r.ReadMessage(msg);
-      Check(p.ok(), msg, fx.genuine[0]);
+      keiretsu::fuzz::Check(p.ok(), msg, fx.genuine[0]);
       if (p.ok()) (void)r.WriteMessage(*p);
       (void)r.ReadMessage(msg);  // out of turn / after failure
       break;
@@ -92,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       NoiseHandshake i = fx.Initiator();
       (void)i.WriteMessage(Bytes{'h', 'i'});
       auto p = i.ReadMessage(msg);
-      Check(p.ok(), msg, fx.genuine[1]);
+      keiretsu::fuzz::Check(p.ok(), msg, fx.genuine[1]);
       if (p.ok()) {
         (void)i.WriteMessage(*p);
         (void)i.Split();
@@ -105,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)r.ReadMessage(fx.genuine[0]);
       (void)r.WriteMessage(Bytes{'m', '2'});
       auto p = r.ReadMessage(msg);
-      Check(p.ok(), msg, fx.genuine[2]);
+      keiretsu::fuzz::Check(p.ok(), msg, fx.genuine[2]);
       auto c = r.Split();
       if (c.ok() && p.ok()) (void)c->send.Encrypt(*p);
       break;
@@ -118,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto c = r.Split();
       if (!c.ok()) std::abort();  // the genuine handshake must complete
       auto p = c->receive.Decrypt(msg);
-      Check(p.ok(), msg, fx.genuine[3]);
+      keiretsu::fuzz::Check(p.ok(), msg, fx.genuine[3]);
       c->receive.Rekey();
       (void)c->receive.Decrypt(msg);
       break;

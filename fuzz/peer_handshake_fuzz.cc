@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "fuzz_input.h"
 #include "fuzz_network.h"
 #include "keiretsu/net/peer_handshake.h"
 
@@ -48,10 +49,6 @@ struct Fixture {
   }
 };
 
-void Check(bool accepted, const Bytes& msg, const Bytes& genuine) {
-  if (accepted && msg != genuine) std::abort();
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -60,25 +57,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int stage = data[0] % 3;
   const bool xor_mode = (data[0] & 4) != 0;
   const ByteView in(data + 1, size - 1);
-  Bytes msg;
-  if (xor_mode) {
-    msg = fx.genuine[stage];
-    for (size_t k = 0; k < in.size(); ++k) {
-      if (k < msg.size()) {
-        msg[k] ^= in[k];
-      } else {
-        msg.push_back(in[k]);
-      }
-    }
-  } else {
-    msg.assign(in.begin(), in.end());
-  }
+  const Bytes msg = keiretsu::fuzz::MessageFrom(in, fx.genuine[stage], xor_mode);
 
   switch (stage) {
     case 0: {  // message 1 at a responder
       PeerHandshake r = fx.Responder();
       auto reply = r.Receive(msg);
-      Check(reply.ok(), msg, fx.genuine[0]);
+      keiretsu::fuzz::Check(reply.ok(), msg, fx.genuine[0]);
       if (!reply.ok() && r.Receive(fx.genuine[0]).ok()) std::abort();  // refusal is final
       break;
     }
@@ -86,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       PeerHandshake i = fx.Initiator();
       (void)i.Start();
       auto reply = i.Receive(msg);
-      Check(reply.ok(), msg, fx.genuine[1]);
+      keiretsu::fuzz::Check(reply.ok(), msg, fx.genuine[1]);
       if (reply.ok() && (!i.complete() || !i.Split().ok())) std::abort();
       if (!reply.ok() && (i.complete() || i.Split().ok())) std::abort();
       break;
@@ -95,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       PeerHandshake r = fx.Responder();
       (void)r.Receive(fx.genuine[0]);
       auto done = r.Receive(msg);
-      Check(done.ok(), msg, fx.genuine[2]);
+      keiretsu::fuzz::Check(done.ok(), msg, fx.genuine[2]);
       if (done.ok() != r.complete()) std::abort();
       break;
     }

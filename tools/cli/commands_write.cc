@@ -29,43 +29,36 @@ struct AmountArgs {
   std::string firm, amount, unit, memo;
 };
 
-Status Claim(Context& ctx, const AmountArgs& a) {
+// Sends one amount-carrying write: `set_firm` names the counterparty field
+// of `Request` (debtor or creditor); `method` is the RPC.
+template <typename Request, typename Method, typename SetFirm>
+Status WriteAmount(Context& ctx, const AmountArgs& a, Method method, SetFirm set_firm) {
   KEIRETSU_ASSIGN_OR_RETURN(uint64_t amount, ParseAmount(a.amount));
-  v1::ClaimRequest req;
-  req.set_debtor(a.firm);
+  Request req;
+  set_firm(req, a.firm);
   req.set_amount(amount);
   req.set_unit(a.unit);
   req.set_memo(a.memo);
   KEIRETSU_ASSIGN_OR_RETURN(auto client, ConnectFromContext(ctx));
   v1::WriteResponse r;
-  KEIRETSU_RETURN_IF_ERROR(client->Call(&Stub::Claim, req, &r));
+  KEIRETSU_RETURN_IF_ERROR(client->Call(method, req, &r));
   return Report(ctx, r);
+}
+
+Status Claim(Context& ctx, const AmountArgs& a) {
+  return WriteAmount<v1::ClaimRequest>(ctx, a, &Stub::Claim,
+                                       [](auto& req, const std::string& f) { req.set_debtor(f); });
 }
 
 Status Owe(Context& ctx, const AmountArgs& a) {
-  KEIRETSU_ASSIGN_OR_RETURN(uint64_t amount, ParseAmount(a.amount));
-  v1::RecordObligationRequest req;
-  req.set_creditor(a.firm);
-  req.set_amount(amount);
-  req.set_unit(a.unit);
-  req.set_memo(a.memo);
-  KEIRETSU_ASSIGN_OR_RETURN(auto client, ConnectFromContext(ctx));
-  v1::WriteResponse r;
-  KEIRETSU_RETURN_IF_ERROR(client->Call(&Stub::RecordObligation, req, &r));
-  return Report(ctx, r);
+  return WriteAmount<v1::RecordObligationRequest>(
+      ctx, a, &Stub::RecordObligation,
+      [](auto& req, const std::string& f) { req.set_creditor(f); });
 }
 
 Status Release(Context& ctx, const AmountArgs& a) {
-  KEIRETSU_ASSIGN_OR_RETURN(uint64_t amount, ParseAmount(a.amount));
-  v1::RecordReleaseRequest req;
-  req.set_debtor(a.firm);
-  req.set_amount(amount);
-  req.set_unit(a.unit);
-  req.set_memo(a.memo);
-  KEIRETSU_ASSIGN_OR_RETURN(auto client, ConnectFromContext(ctx));
-  v1::WriteResponse r;
-  KEIRETSU_RETURN_IF_ERROR(client->Call(&Stub::RecordRelease, req, &r));
-  return Report(ctx, r);
+  return WriteAmount<v1::RecordReleaseRequest>(
+      ctx, a, &Stub::RecordRelease, [](auto& req, const std::string& f) { req.set_debtor(f); });
 }
 
 struct AnswerArgs {
