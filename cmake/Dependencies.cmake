@@ -13,7 +13,7 @@ if(KEIRETSU_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
 if(KEIRETSU_BUILD_BENCH)
-  find_package(benchmark CONFIG REQUIRED)
+  find_package(nlohmann_json CONFIG REQUIRED)  # the benchmark's JSON report
 endif()
 # Asio (standalone) and CLI11 are header-only.
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build clang libclang-rt-14-dev clang-format pkg-config
   # libraries
   libasio-dev libsodium-dev libprotobuf-dev protobuf-compiler libgrpc++-dev
-  protobuf-compiler-grpc librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev
+  protobuf-compiler-grpc librocksdb-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   # tests: the Python example client, Noise test vectors, systemd unit checks
   python3 python3-grpcio python3-protobuf python3-nacl golang-github-flynn-noise-dev systemd

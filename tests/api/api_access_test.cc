@@ -2,8 +2,10 @@
 // against every method of keiretsu.v1.Ledger, through a real channel. The
 // expected codes are written out by hand: they are the policy.
 #include <set>
+#include <thread>
 
 #include "api_fixture.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace keiretsu::api {
 namespace {
@@ -210,6 +212,43 @@ TEST_F(ApiAccessTest, NoTokenOrAWrongTokenIsUnauthenticatedEverywhere) {
       }
     }
   }
+}
+
+// The standard health service needs no token (probes carry none), answers
+// SERVING for the server and for keiretsu.v1.Ledger, NOT_FOUND for a service
+// the node does not have, and NOT_SERVING once the server shuts down.
+TEST_F(ApiAccessTest, HealthCheckNeedsNoTokenAndFollowsTheServerLifetime) {
+  namespace health = ::grpc::health::v1;
+  auto stub = health::Health::NewStub(
+      grpc::CreateChannel(node->server->address(), grpc::InsecureChannelCredentials()));
+  auto check = [&](const std::string& service, health::HealthCheckResponse* resp) {
+    health::HealthCheckRequest req;
+    req.set_service(service);
+    auto ctx = Ctx("");
+    return stub->Check(ctx.get(), req, resp);
+  };
+  health::HealthCheckResponse resp;
+  grpc::Status s = check("", &resp);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(resp.status(), health::HealthCheckResponse::SERVING);
+  s = check("keiretsu.v1.Ledger", &resp);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(resp.status(), health::HealthCheckResponse::SERVING);
+  s = check("no.such.Service", &resp);
+  EXPECT_EQ(s.error_code(), StatusCode::NOT_FOUND) << Describe(s);
+
+  // A Watch opened before shutdown sees the switch to NOT_SERVING.
+  health::HealthCheckRequest req;
+  auto ctx = Ctx("");
+  auto watch = stub->Watch(ctx.get(), req);
+  ASSERT_TRUE(watch->Read(&resp));
+  EXPECT_EQ(resp.status(), health::HealthCheckResponse::SERVING);
+  std::thread stopper([&] { node->server->Shutdown(std::chrono::milliseconds(2000)); });
+  bool saw_not_serving = false;
+  while (watch->Read(&resp))
+    if (resp.status() == health::HealthCheckResponse::NOT_SERVING) saw_not_serving = true;
+  stopper.join();
+  EXPECT_TRUE(saw_not_serving);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Writes through the API: each appends one signed entry; each bad input
 // gets its status code and a message a person understands, and leaves the
 // ledger exactly as it was.
+#include <algorithm>
 #include <thread>
 
 #include "api_fixture.h"
@@ -175,6 +176,67 @@ TEST_F(ApiWriteTest, ConcurrentAcceptsOfOneClaimLetOneThrough) {
   EXPECT_EQ(ok.load(), 1);
   EXPECT_EQ(refused.load(), 5);
   EXPECT_EQ(Balance(1, 0), "7");
+}
+
+// Obligations, claims and releases are not serialised by the service (only
+// answers are), so concurrent writers meet in the ledger's group commit:
+// every write must still get its own seq on one unbroken chain, and every
+// effect must count exactly once.
+TEST_F(ApiWriteTest, ConcurrentWritesOfEveryKindChainAndCountOnce) {
+  auto claim = fb.Next(1, Claim{net.pk(0), 5, "hours", ""});
+  Put(claim);
+  constexpr int kThreads = 12, kEach = 10;
+  std::vector<std::vector<uint64_t>> seqs(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        v1::WriteResponse resp;
+        grpc::Status s;
+        if (t == 0 && i == 0) {
+          s = DoAccept(claim.id.Hex(), &resp);  // an answer among the others
+        } else if (i % 3 == 0) {
+          s = DoClaim("firm2", 1, "hours", "c", &resp);
+        } else if (i % 3 == 1) {
+          v1::RecordObligationRequest ob;
+          ob.set_creditor("firm1");
+          ob.set_amount(2);
+          ob.set_unit("hours");
+          s = stub().RecordObligation(Ctx(kOperatorToken).get(), ob, &resp);
+        } else {
+          v1::RecordReleaseRequest rel;
+          rel.set_debtor("firm2");
+          rel.set_amount(3);
+          rel.set_unit("hours");
+          s = stub().RecordRelease(Ctx(kOperatorToken).get(), rel, &resp);
+        }
+        ASSERT_TRUE(s.ok()) << Describe(s);
+        seqs[static_cast<size_t>(t)].push_back(resp.entry().seq());
+      }
+    });
+  for (auto& th : threads) th.join();
+  std::vector<uint64_t> all;
+  for (const auto& v : seqs) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), size_t{kThreads * kEach});
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], i + 1);  // 1..N, none twice
+  auto feed = ledger().ReadFeed(net.pk(0), 1, all.size() + 1);
+  ASSERT_TRUE(feed.ok());
+  ASSERT_EQ(feed->size(), all.size());
+  EntryId prev{};
+  for (size_t i = 0; i < feed->size(); ++i) {  // one unbroken chain, every signature good
+    auto check = protocol::CheckRecord((*feed)[i], net.genesis);
+    ASSERT_EQ(check.fault, protocol::Fault::kNone) << check.status.ToString();
+    EXPECT_EQ(check.signed_entry->entry.seq, i + 1);
+    EXPECT_EQ(check.signed_entry->entry.prev, prev) << "seq " << i + 1;
+    prev = check.signed_entry->id;
+  }
+  // Per thread: i % 3 == 1 are obligations of 2 to firm1 (3 each for 10
+  // writes), i % 3 == 2 releases of 3 from firm2 (3 each), and one accept of 5.
+  const int obligations = kThreads * 3, releases = kThreads * 3;
+  EXPECT_EQ(Balance(1, 0), std::to_string(obligations * 2 + 5));
+  EXPECT_EQ(Balance(0, 2), "-" + std::to_string(releases * 3));
+  testing::ExpectBalancesMatchRecompute(ledger());
 }
 
 TEST_F(ApiWriteTest, AcceptOfAClaimAddressedToAnotherFirmIsRefused) {

@@ -4,6 +4,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <spdlog/spdlog.h>
@@ -76,10 +77,14 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
   if (policy.size() == 0) spdlog::warn("api: no tokens configured: every call will be refused");
   KEIRETSU_ASSIGN_OR_RETURN(auto creds, Credentials(options.tls));
 
-  // Registers reflection with every ServerBuilder created from now on.
-  static std::once_flag reflection_once;
-  std::call_once(reflection_once,
-                 [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
+  // Registers reflection and the standard health service
+  // (grpc.health.v1.Health, no token needed) with every ServerBuilder
+  // created from now on.
+  static std::once_flag plugins_once;
+  std::call_once(plugins_once, [] {
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::EnableDefaultHealthCheckService(true);
+  });
 
   auto impl = std::make_unique<Impl>();
   impl->hub = hub;
@@ -99,6 +104,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
   if (impl->server == nullptr || impl->port == 0)
     return Unavailable("cannot listen on " + options.listen +
                        " (address in use, or not an address of this host?)");
+  if (auto* health = impl->server->GetHealthCheckService())
+    health->SetServingStatus(v1::Ledger::service_full_name(), true);
   impl->address = HostOf(options.listen) + ":" + std::to_string(impl->port);
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
@@ -107,6 +114,8 @@ void ApiServer::Shutdown(std::chrono::milliseconds grace) {
   std::lock_guard lock(impl_->mu);
   if (impl_->stopped) return;
   impl_->stopped = true;
+  // Health checks answer NOT_SERVING while the node drains.
+  if (auto* health = impl_->server->GetHealthCheckService()) health->SetServingStatus(false);
   // Watch streams would otherwise run until the deadline cancels them.
   impl_->hub->Close();
   impl_->server->Shutdown(std::chrono::system_clock::now() + grace);

@@ -1,7 +1,9 @@
 // Private: the keiretsu.v1.Ledger service implementation (grpc++ sync API).
 // Handlers run on gRPC's thread pool, concurrently; the ledger is
-// thread-safe, and write_mu_ makes each write's check-then-append atomic
+// thread-safe, and answer_mu_ makes each answer's check-then-append atomic
 // (so two concurrent Accepts of one claim cannot both pass the check).
+// Other writes check nothing but the rules and run concurrently, so the
+// ledger can commit them together.
 // Split by family: service_read.cc, service_write.cc, service_stream.cc.
 #pragma once
 
@@ -78,7 +80,7 @@ class LedgerService final : public v1::Ledger::Service {
   // The write path: checks the node may write, appends `body`, fills `resp`.
   Status Write(const Principal& who, protocol::Body body, v1::WriteResponse* resp);
   // The stored claim `claim_hex` after checking it may be answered by this
-  // firm now. REQUIRES: write_mu_ held.
+  // firm now. REQUIRES: answer_mu_ held.
   Result<protocol::SignedEntry> AnswerableClaim(const std::string& claim_hex) const;
 
   node::Ledger& ledger_;
@@ -87,7 +89,7 @@ class LedgerService final : public v1::Ledger::Service {
   const PeerStatusSource* peers_;  // may be null
   const AccessPolicy policy_;
   const ApiServerOptions options_;
-  std::mutex write_mu_;
+  std::mutex answer_mu_;
   std::atomic<size_t> watchers_{0};
 };
 

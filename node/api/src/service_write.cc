@@ -1,5 +1,7 @@
 // Write methods (operator only): each appends one entry to this node's feed,
-// signed with its key and synced before the reply. The ledger's rules check
+// signed with its key and synced before the reply. Concurrent writes share
+// synced batches (the ledger's group commit); only answers (Accept,
+// Decline) are serialised, by answer_mu_, because they check state first. The ledger's rules check
 // amounts, units and memos (protocol/src/rules.cc) before anything is
 // signed; refused writes change nothing.
 #include <spdlog/spdlog.h>
@@ -59,7 +61,6 @@ grpc::Status LedgerService::Claim(grpc::ServerContext* ctx, const v1::ClaimReque
   if (!who.ok()) return ToGrpc(who.status());
   auto debtor = Firm(req->debtor(), "debtor");
   if (!debtor.ok()) return ToGrpc(debtor.status());
-  std::lock_guard lock(write_mu_);
   return ToGrpc(
       Write(*who, protocol::Claim{*debtor, req->amount(), req->unit(), req->memo()}, resp));
 }
@@ -70,7 +71,7 @@ grpc::Status LedgerService::Accept(grpc::ServerContext* ctx, const v1::AcceptReq
   if (!who.ok()) return ToGrpc(who.status());
   // Held across check and append: the answer index only sees committed
   // entries, so two concurrent accepts must not both pass the check.
-  std::lock_guard lock(write_mu_);
+  std::lock_guard lock(answer_mu_);
   auto claim = AnswerableClaim(req->claim_id());
   if (!claim.ok()) return ToGrpc(claim.status());
   const auto& c = std::get<protocol::Claim>(claim->entry.body);
@@ -83,7 +84,7 @@ grpc::Status LedgerService::Decline(grpc::ServerContext* ctx, const v1::DeclineR
                                     v1::WriteResponse* resp) {
   auto who = Authorize(ctx, Method::kDecline);
   if (!who.ok()) return ToGrpc(who.status());
-  std::lock_guard lock(write_mu_);
+  std::lock_guard lock(answer_mu_);
   auto claim = AnswerableClaim(req->claim_id());
   if (!claim.ok()) return ToGrpc(claim.status());
   return ToGrpc(
@@ -97,7 +98,6 @@ grpc::Status LedgerService::RecordObligation(grpc::ServerContext* ctx,
   if (!who.ok()) return ToGrpc(who.status());
   auto creditor = Firm(req->creditor(), "creditor");
   if (!creditor.ok()) return ToGrpc(creditor.status());
-  std::lock_guard lock(write_mu_);
   return ToGrpc(
       Write(*who, protocol::Obligation{*creditor, req->amount(), req->unit(), req->memo()}, resp));
 }
@@ -109,7 +109,6 @@ grpc::Status LedgerService::RecordRelease(grpc::ServerContext* ctx,
   if (!who.ok()) return ToGrpc(who.status());
   auto debtor = Firm(req->debtor(), "debtor");
   if (!debtor.ok()) return ToGrpc(debtor.status());
-  std::lock_guard lock(write_mu_);
   return ToGrpc(
       Write(*who, protocol::Release{*debtor, req->amount(), req->unit(), req->memo()}, resp));
 }

@@ -1,0 +1,51 @@
+// The benchmark scenarios. Each starts real keiretsud processes in its own
+// directory under the work directory, drives them through the gRPC API, the
+// peer protocol or the command-line tools, stops them, and returns its
+// section of the report as JSON (figures, goals, whether each goal is met).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "bench/src/limits.h"
+#include "keiretsu/common/status.h"
+
+namespace keiretsu::bench {
+
+using Json = nlohmann::ordered_json;
+
+struct BenchEnv {
+  std::string keiretsud;  // binaries under test
+  std::string cli;
+  std::string audit;
+  std::string work;                               // scratch root, one subdirectory per scenario
+  std::chrono::milliseconds load_seconds{10000};  // measured window of each load
+  uint64_t catchup_entries = 100000;
+  uint64_t large_entries = 1000000;
+  int writers = 10;                // firms with entries in generated ledgers
+  double propagation_rate = 1000;  // entries/s written at A during propagation
+};
+
+// Logs a progress line to stderr ("[bench  12.3s] ...").
+void Progress(const std::string& line);
+
+// 2. A fresh node pulls a generated ledger from a running peer.
+Result<Json> RunCatchUp(const BenchEnv& env, const Limits& limits);
+// 3 and 5, and the empty-call limit: writes from 32 clients to one node,
+// then GetBalance and empty (health) calls from the same clients. Sets
+// `limits_json["grpc_empty_unary_per_s"]`.
+Result<Json> RunApi(const BenchEnv& env, const Limits& limits, Json& limits_json);
+// 4. A -> B -> C: from A's reply to arrival at C, under a steady load.
+Result<Json> RunPropagation(const BenchEnv& env);
+// 6 and 7: a node holding a large ledger: its memory, its export audited,
+// its size on disk after compaction.
+Result<Json> RunLargeLedger(const BenchEnv& env, const Limits& limits);
+
+// A goal line: {"goal": "...", "met": bool}.
+Json Goal(const std::string& text, bool met);
+
+}  // namespace keiretsu::bench
