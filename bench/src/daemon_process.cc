@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,14 +151,26 @@ Result<ToolRun> RunTool(const std::vector<std::string>& argv, const std::string&
   ::close(out);
   ::close(err);
   if (!pid.ok()) return pid.status();
-  int status = 0;
-  rusage usage{};
-  if (::wait4(*pid, &status, 0, &usage) != *pid) return Internal("wait for " + argv[0] + " failed");
+  // Peak RSS is sampled from /proc while the tool runs: posix_spawn's
+  // child shares this process's memory until exec, so the rusage high-water
+  // mark would report the benchmark's own size instead of the tool's.
   ToolRun run;
+  int status = 0;
+  const std::string status_path = "/proc/" + std::to_string(*pid) + "/status";
+  for (;;) {
+    const pid_t done = ::waitpid(*pid, &status, WNOHANG);
+    if (done == *pid) break;
+    if (done < 0) return Internal("wait for " + argv[0] + " failed");
+    std::ifstream in(status_path);
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("VmHWM:", 0) == 0)
+        run.peak_rss_bytes =
+            std::max<uint64_t>(run.peak_rss_bytes, std::stoull(line.substr(6)) * 1024);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   run.output = ReadFile(out_path);
-  run.peak_rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux: kB
   return run;
 }
 

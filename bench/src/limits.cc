@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -76,19 +77,35 @@ Limits MeasureLimits(double seconds, int repeats, const std::string& scratch) {
   Limits l;
   l.cores = std::max(1u, std::thread::hardware_concurrency());
   l.entry_bytes = kEntryBytes;
-  unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-  crypto_sign_keypair(pk, sk);
-  std::vector<unsigned char> msg(kEntryBytes);
-  randombytes_buf(msg.data(), msg.size());
-  unsigned char sig[crypto_sign_BYTES];
-  crypto_sign_detached(sig, nullptr, msg.data(), msg.size(), sk);
-
-  auto verify = [&](unsigned) -> uint64_t {
+  // Distinct signatures by distinct keys, as a node verifies them: the same
+  // signature over and over would flatter the limit with warm caches.
+  struct Signed {
+    std::array<unsigned char, crypto_sign_PUBLICKEYBYTES> pk;
+    std::array<unsigned char, kEntryBytes> msg;
+    std::array<unsigned char, crypto_sign_BYTES> sig;
+  };
+  constexpr size_t kKeys = 10, kSigned = 4096;
+  std::vector<std::array<unsigned char, crypto_sign_SECRETKEYBYTES>> sks(kKeys);
+  std::vector<Signed> pool(kSigned);
+  std::vector<std::array<unsigned char, crypto_sign_PUBLICKEYBYTES>> pks(kKeys);
+  for (size_t k = 0; k < kKeys; ++k) crypto_sign_keypair(pks[k].data(), sks[k].data());
+  for (size_t i = 0; i < kSigned; ++i) {
+    Signed& s = pool[i];
+    s.pk = pks[i % kKeys];
+    randombytes_buf(s.msg.data(), s.msg.size());
+    crypto_sign_detached(s.sig.data(), nullptr, s.msg.data(), s.msg.size(), sks[i % kKeys].data());
+  }
+  std::vector<size_t> cursor(8 * (l.cores + 1), 0);  // per thread, a cache line apart
+  auto verify = [&](unsigned t) -> uint64_t {
     uint64_t ok = 0;
-    for (int i = 0; i < 16; ++i)
-      ok += crypto_sign_verify_detached(sig, msg.data(), msg.size(), pk) == 0 ? 1 : 0;
+    for (int i = 0; i < 16; ++i) {
+      const Signed& s = pool[(cursor[t * 8]++ + t * 997) % kSigned];
+      ok += crypto_sign_verify_detached(s.sig.data(), s.msg.data(), s.msg.size(), s.pk.data()) == 0;
+    }
     return ok;
   };
+  const unsigned char* sk = sks[0].data();
+  std::vector<unsigned char> msg(pool[0].msg.begin(), pool[0].msg.end());
   l.verify_per_s_all_cores = Best(repeats, [&] { return Rate(l.cores, seconds, verify); });
   l.verify_per_s_one_core = Best(repeats, [&] { return Rate(1, seconds, verify); });
   l.sign_per_s_one_core = Best(repeats, [&] {
@@ -98,7 +115,7 @@ Limits MeasureLimits(double seconds, int repeats, const std::string& scratch) {
       return 16;
     });
   });
-  sodium_memzero(sk, sizeof sk);
+  for (auto& k : sks) sodium_memzero(k.data(), k.size());
 
   std::vector<unsigned char> big(1 << 20);
   randombytes_buf(big.data(), big.size());

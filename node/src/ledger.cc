@@ -99,30 +99,46 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
 // fast (bench/), while each caller still returns only once its entry is on
 // stable storage.
 struct Ledger::QueuedAppend {
-  const crypto::SigningKey* key;
+  const crypto::SigningKey* key = nullptr;
   protocol::Body body;
-  uint64_t timestamp_ms;
-  std::optional<Result<protocol::SignedEntry>> result;
+  uint64_t timestamp_ms = 0;
+  std::optional<Result<protocol::SignedEntry>> result;  // written by the group's leader
+  // GUARDED_BY(append_mu_): the result is final (set after the leader
+  // wrote it, so a waiter never reads it while it is being written).
+  bool done = false;
+  bool lead = false;  // GUARDED_BY(append_mu_): commit the queue next
+  std::condition_variable wake;
 };
 
 Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, protocol::Body body,
                                              uint64_t timestamp_ms) {
-  QueuedAppend me{&key, std::move(body), timestamp_ms, std::nullopt};
+  QueuedAppend me;
+  me.key = &key;
+  me.body = std::move(body);
+  me.timestamp_ms = timestamp_ms;
   std::unique_lock lock(append_mu_);
   append_queue_.push_back(&me);
-  while (!me.result) {
-    if (append_leader_) {
-      append_cv_.wait(lock);
-      continue;
-    }
-    append_leader_ = true;
-    std::vector<QueuedAppend*> group;
-    group.swap(append_queue_);
-    lock.unlock();
-    CommitAppends(group);
-    lock.lock();
+  if (append_leader_) {
+    // Woken only for this entry: when its group committed (done) or when
+    // the previous leader hands the queue over (lead). No thundering herd.
+    me.wake.wait(lock, [&] { return me.done || me.lead; });
+    if (me.done) return std::move(*me.result);
+  }
+  append_leader_ = true;
+  std::vector<QueuedAppend*> group;
+  group.swap(append_queue_);
+  lock.unlock();
+  CommitAppends(group);  // sets every result in the group
+  lock.lock();
+  for (QueuedAppend* q : group) {
+    q->done = true;
+    if (q != &me) q->wake.notify_one();
+  }
+  if (append_queue_.empty()) {
     append_leader_ = false;
-    append_cv_.notify_all();
+  } else {  // those who queued meanwhile form the next group, led by the first
+    append_queue_.front()->lead = true;
+    append_queue_.front()->wake.notify_one();
   }
   return std::move(*me.result);
 }

@@ -161,7 +161,6 @@ class Ledger {
   // mu_ is taken by the same thread's caller, and is released before the
   // leader takes mu_.
   std::mutex append_mu_;
-  std::condition_variable append_cv_;        // GUARDED_BY(append_mu_)
   std::vector<QueuedAppend*> append_queue_;  // GUARDED_BY(append_mu_)
   bool append_leader_ = false;               // GUARDED_BY(append_mu_)
 };
