@@ -156,11 +156,14 @@ TEST_F(ByzantineTest, ProtocolViolationsEndTheSession) {
         ASSERT_TRUE(s.Send(testing::EntriesOf(1, {feed.begin(), feed.begin() + 49})).ok());
       },
       1);
-  // More than 4 batches without waiting for acks (flow control).
+  // More than kMaxInFlightBatches batches without waiting for acks (flow
+  // control).
+  constexpr uint64_t kBurst = kMaxInFlightBatches + 4;
+  static_assert(kBurst <= 60, "the feed above has 60 records");
   violation(
       [&](PeerClient& s) {  // in one write, so no Ack can come in between
         Bytes burst;
-        for (uint64_t k = 0; k < 6; ++k) {
+        for (uint64_t k = 0; k < kBurst; ++k) {
           Bytes f = s.Seal(testing::EntriesOf(k + 1, {feed[k]})).value();
           burst.insert(burst.end(), f.begin(), f.end());
         }
@@ -186,7 +189,7 @@ TEST_F(ByzantineTest, ProtocolViolationsEndTheSession) {
       5);
   // The flow-control test may have let a few in-order records through
   // before the violation; nothing else of firm 3 is stored.
-  EXPECT_LE(a.ledger().Feed(net.pk(kEvil)).head_seq, 4u);
+  EXPECT_LE(a.ledger().Feed(net.pk(kEvil)).head_seq, kBurst);
   EXPECT_EQ(a.ledger().PendingCount(), 0u);
   EXPECT_FALSE(a.Peer(kEvil)->banned_until_unix_ms > 0);  // 5 < threshold 10
 }

@@ -29,8 +29,10 @@ inline constexpr size_t kMaxBatchRecords = 48;
 // Evidence items in one EvidenceBatch (each carries up to two records).
 inline constexpr size_t kMaxBatchEvidence = 16;
 // Batches (Entries + EvidenceBatch) a sender may have unacknowledged. A
-// receiver that sees more drops the session.
-inline constexpr size_t kMaxInFlightBatches = 4;
+// receiver that sees more drops the session. 16 keeps the receiver's next
+// ingest queued while it commits the current one (4 left it idle between
+// Ack and refill: catch-up 15,100 -> 17,900 entries/s in bench/).
+inline constexpr size_t kMaxInFlightBatches = 16;
 // FeedHave items in one Have message (a Have of more feeds is chunked).
 inline constexpr size_t kMaxHaveFeeds = 512;
 // Each direction of a session rekeys (Noise spec 11.3) after every this many
