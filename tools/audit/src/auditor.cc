@@ -149,7 +149,7 @@ void Auditor::EnterSection(Section s, uint64_t chunk) {
   section_ = std::max(section_, s);
 }
 
-bool Auditor::ReadBatch(Source& src, std::vector<Slot>* batch, std::vector<RecordCheck>* checks) {
+bool Auditor::ReadSlots(Source& src, std::vector<Slot>* batch) {
   batch->clear();
   bool more = true;
   while (batch->size() < kBatch) {
@@ -167,6 +167,11 @@ bool Auditor::ReadBatch(Source& src, std::vector<Slot>* batch, std::vector<Recor
     }
     batch->push_back(std::move(slot));
   }
+  return more;
+}
+
+bool Auditor::ReadBatch(Source& src, std::vector<Slot>* batch, std::vector<RecordCheck>* checks) {
+  const bool more = ReadSlots(src, batch);
   std::vector<const Bytes*> records;
   std::vector<size_t> where;
   for (size_t i = 0; i < batch->size(); ++i)
@@ -181,15 +186,51 @@ bool Auditor::ReadBatch(Source& src, std::vector<Slot>* batch, std::vector<Recor
   return more;
 }
 
+// A batch on its way through Pass1: read, verified in the background,
+// handled.
+struct Auditor::Pending {
+  std::vector<Slot> slots;
+  std::vector<const Bytes*> records;  // the entries' records among slots ...
+  std::vector<size_t> where;          // ... and their places in slots
+  std::vector<RecordCheck> found;     // the verifier's results, per record
+  bool more = false;                  // the input goes on after this batch
+
+  void Read(Auditor& a, Source& src) {
+    more = a.ReadSlots(src, &slots);
+    records.clear();
+    where.clear();
+    for (size_t i = 0; i < slots.size(); ++i)
+      if (slots[i].item.kind == Item::Kind::kEntry) {
+        records.push_back(&slots[i].item.record);
+        where.push_back(i);
+      }
+  }
+};
+
 void Auditor::Pass1(Source& src) {
-  std::vector<Slot> batch;
-  std::vector<RecordCheck> checks;
-  bool more = read_error_.ok();
-  while (more) {
-    more = ReadBatch(src, &batch, &checks);
-    for (size_t i = 0; i < batch.size(); ++i) Handle(batch[i], checks[i]);
-    report_->chunks = batch.empty() ? report_->chunks : batch.back().item.chunk;
-    Progress(false);
+  // Two batches in turn, so no core waits on another: while the workers
+  // verify one batch, this thread reads the next and then handles the one
+  // verified before it. Items are still handled strictly in input order.
+  Pending a, b;
+  Pending* cur = &a;
+  Pending* next = &b;
+  if (read_error_.ok()) {
+    cur->Read(*this, src);
+    verifier_->Start(cur->records, &cur->found);
+    for (;;) {
+      const bool read_next = cur->more;
+      if (read_next) next->Read(*this, src);  // while `cur` is verified
+      verifier_->Wait();
+      std::vector<RecordCheck> checks(cur->slots.size());
+      for (size_t k = 0; k < cur->where.size(); ++k)
+        checks[cur->where[k]] = std::move(cur->found[k]);
+      if (read_next) verifier_->Start(next->records, &next->found);
+      for (size_t i = 0; i < cur->slots.size(); ++i) Handle(cur->slots[i], checks[i]);
+      if (!cur->slots.empty()) report_->chunks = cur->slots.back().item.chunk;
+      Progress(false);
+      if (!read_next) break;
+      std::swap(cur, next);
+    }
   }
   if (!read_error_.ok())
     AddIssue(Severity::kProblem, "unreadable", std::nullopt, 0, read_error_chunk_,

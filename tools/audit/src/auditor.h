@@ -119,6 +119,10 @@ class Auditor {
   // Returns false at the end of the input (or after a read error, which is
   // stored in read_error_).
   bool ReadBatch(Source& src, std::vector<Slot>* batch, std::vector<protocol::RecordCheck>* checks);
+  // ReadBatch's halves, for Pass1's pipeline: reading a batch's items,
+  // and the records among them (with their places) for the verifier.
+  bool ReadSlots(Source& src, std::vector<Slot>* batch);
+  struct Pending;
 
   void Handle(const Slot& slot, const protocol::RecordCheck& check);
   void HandleHeader(const Item& item);

@@ -27,7 +27,8 @@ Verifier::Verifier(const protocol::Genesis& genesis, unsigned threads,
                    std::shared_ptr<SignatureCache> cache)
     : genesis_(genesis), cache_(std::move(cache)) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 1; i < threads; ++i) workers_.emplace_back([this] { Work(); });
+  if (threads > 1)
+    for (unsigned i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
 }
 
 Verifier::~Verifier() {
@@ -87,12 +88,17 @@ void Verifier::Work() {
   }
 }
 
-void Verifier::CheckAll(const std::vector<const Bytes*>& records,
+void Verifier::Start(const std::vector<const Bytes*>& records,
+                     std::vector<protocol::RecordCheck>* out) {
+  (void)Dispatch(records, out);
+}
+
+bool Verifier::Dispatch(const std::vector<const Bytes*>& records,
                         std::vector<protocol::RecordCheck>* out) {
   out->assign(records.size(), protocol::RecordCheck{});
   if (workers_.empty() || records.size() < kMinParallel) {
     for (size_t i = 0; i < records.size(); ++i) (*out)[i] = Check(*records[i]);
-    return;
+    return false;  // done already: Wait() returns at once
   }
   job_ = &records;
   out_ = out;
@@ -103,9 +109,20 @@ void Verifier::CheckAll(const std::vector<const Bytes*>& records,
     ++generation_;
   }
   wake_.notify_all();
-  RunShare();
+  return true;
+}
+
+void Verifier::Wait() {
   std::unique_lock lock(mu_);
   done_.wait(lock, [&] { return busy_ == 0; });
+}
+
+void Verifier::CheckAll(const std::vector<const Bytes*>& records,
+                        std::vector<protocol::RecordCheck>* out) {
+  if (Dispatch(records, out)) {
+    RunShare();  // the calling thread helps
+    Wait();
+  }
 }
 
 }  // namespace keiretsu::audit

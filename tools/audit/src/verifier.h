@@ -18,8 +18,8 @@ namespace keiretsu::audit {
 
 class Verifier {
  public:
-  // `threads` workers in all (the calling thread is one of them); 0: one
-  // per core. `cache` may be null.
+  // `threads` worker threads (0: one per core); the calling thread helps
+  // in CheckAll. `cache` may be null.
   Verifier(const protocol::Genesis& genesis, unsigned threads,
            std::shared_ptr<SignatureCache> cache);
   ~Verifier();
@@ -33,9 +33,19 @@ class Verifier {
   // Check() of every record in `records`, in parallel; out[i] for records[i].
   void CheckAll(const std::vector<const Bytes*>& records, std::vector<protocol::RecordCheck>* out);
 
+  // The same in the background: Start returns at once, and the workers fill
+  // `out` while the caller does other work (the auditor reads and handles
+  // the neighbouring batch meanwhile). `records`, the bytes they point to
+  // and `out` must stay untouched until Wait() returns. One job at a time.
+  void Start(const std::vector<const Bytes*>& records, std::vector<protocol::RecordCheck>* out);
+  void Wait();
+
  private:
   void Work();
   void RunShare();
+  // Start's body; false when `records` were checked inline (too few, or
+  // no workers) and nothing runs in the background.
+  bool Dispatch(const std::vector<const Bytes*>& records, std::vector<protocol::RecordCheck>* out);
 
   const protocol::Genesis& genesis_;
   std::shared_ptr<SignatureCache> cache_;
