@@ -1,6 +1,7 @@
 #include "keiretsu/node/ledger.h"
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "keiretsu/protocol/balance.h"
@@ -50,19 +51,24 @@ std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> recor
   constexpr size_t kMinPerThread = 32;
   threads = static_cast<unsigned>(
       std::min<size_t>(threads, std::max<size_t>(1, records.size() / kMinPerThread)));
-  auto work = [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) checks[i] = protocol::CheckRecord(records[i], genesis_);
-  };
   if (threads <= 1) {
-    work(0, records.size());
+    for (size_t i = 0; i < records.size(); ++i)
+      checks[i] = protocol::CheckRecord(records[i], genesis_);
     return checks;
   }
+  // Threads take small grains from a shared counter rather than a fixed
+  // share each: when one is descheduled (the peer's session, the commit of
+  // another ingest), the others take over its part instead of waiting.
+  constexpr size_t kGrain = 16;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t begin; (begin = next.fetch_add(kGrain)) < records.size();)
+      for (size_t i = begin; i < std::min(records.size(), begin + kGrain); ++i)
+        checks[i] = protocol::CheckRecord(records[i], genesis_);
+  };
   std::vector<std::thread> pool;
-  size_t chunk = (records.size() + threads - 1) / threads;
-  for (unsigned t = 1; t < threads; ++t)
-    pool.emplace_back(work, std::min(records.size(), t * chunk),
-                      std::min(records.size(), (t + 1) * chunk));
-  work(0, std::min(records.size(), chunk));
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
   for (auto& th : pool) th.join();
   return checks;
 }
