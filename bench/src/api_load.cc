@@ -74,6 +74,8 @@ ApiClient::ApiClient(const std::string& address, int id) {
   // A distinct argument gives each client its own subchannel (connection).
   args.SetInt("keiretsu.bench.client", id);
   auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  // Connect before any load starts, so connection set-up is not measured.
+  channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10));
   ledger = keiretsu::v1::Ledger::NewStub(channel);
   health = grpc::health::v1::Health::NewStub(channel);
 }
@@ -82,6 +84,9 @@ std::unique_ptr<grpc::ClientContext> Context() {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->AddMetadata("authorization", std::string("Bearer ") + kBenchToken);
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  // A connection refused or reset under load is retried (within the
+  // deadline) rather than failing the call at once.
+  ctx->set_wait_for_ready(true);
   return ctx;
 }
 

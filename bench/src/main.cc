@@ -89,7 +89,8 @@ int Main(int argc, char** argv) {
   BenchEnv env;
   app.add_option("--bin-dir", bin_dir, "Build directory holding the binaries under test")
       ->required();
-  app.add_option("--work-dir", work, "Scratch directory (emptied first; needs ~2 GB)")
+  app.add_option("--work-dir", work,
+                 "Scratch directory (needs ~3 GB; must be new, empty, or an earlier run's)")
       ->capture_default_str();
   app.add_option("--out", out_file, "Also write the JSON to this file");
   app.add_option("--load-seconds", load_s, "Measured window of each API load")
@@ -129,8 +130,21 @@ int Main(int argc, char** argv) {
     }
   env.work = work;
   env.load_seconds = std::chrono::milliseconds(static_cast<int64_t>(load_s * 1000));
+  // Only a directory this program made (it leaves a marker) is emptied: a
+  // mistyped --work-dir must not delete someone's files.
+  const std::string marker = work + "/.keiretsu-bench";
+  std::error_code ec;
+  if (std::filesystem::exists(work) && !std::filesystem::is_empty(work, ec) &&
+      !std::filesystem::exists(marker)) {
+    std::fprintf(stderr,
+                 "keiretsu-bench: %s is not empty and not an earlier benchmark's work directory; "
+                 "choose another --work-dir\n",
+                 work.c_str());
+    return 1;
+  }
   std::filesystem::remove_all(work);
   std::filesystem::create_directories(work);
+  std::ofstream(marker) << "keiretsu-bench work directory; deleted by the next run\n";
   auto wanted = [&](const std::string& s) {
     return only.empty() || std::find(only.begin(), only.end(), s) != only.end();
   };
