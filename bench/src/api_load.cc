@@ -90,10 +90,10 @@ std::unique_ptr<grpc::ClientContext> Context() {
   return ctx;
 }
 
-double LoadResult::Percentile(double p) const {
-  if (latencies_ms.empty()) return 0;
-  const double rank = p / 100.0 * static_cast<double>(latencies_ms.size() - 1);
-  return latencies_ms[static_cast<size_t>(rank + 0.5)];
+double PercentileOf(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const double rank = p / 100.0 * static_cast<double>(sorted.size() - 1);
+  return sorted[static_cast<size_t>(rank + 0.5)];
 }
 
 LoadResult ClosedLoop(const std::string& address, int clients, std::chrono::milliseconds warmup,

@@ -25,6 +25,10 @@ struct ApiClient {
 // A ClientContext carrying the benchmark token, with a 30 s deadline.
 std::unique_ptr<grpc::ClientContext> Context();
 
+// The p-th percentile (p in [0, 100], nearest rank) of `sorted`; 0 when
+// it is empty.
+double PercentileOf(const std::vector<double>& sorted, double p);
+
 struct LoadResult {
   uint64_t calls = 0;  // completed OK within the measured window
   uint64_t errors = 0;
@@ -33,7 +37,7 @@ struct LoadResult {
   std::vector<double> latencies_ms;  // of the OK calls, sorted
 
   double rate() const { return seconds > 0 ? static_cast<double>(calls) / seconds : 0; }
-  double Percentile(double p) const;  // p in [0, 100]; 0 when empty
+  double Percentile(double p) const { return PercentileOf(latencies_ms, p); }
 };
 
 // One call by client `client`; its `n`th. Returns the call's status.

@@ -35,6 +35,14 @@ Result<pid_t> Spawn(const std::vector<std::string>& argv, int out_fd, int err_fd
   return pid;
 }
 
+// VmHWM of a running process, in bytes; 0 if unreadable.
+uint64_t PeakRssOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "  123 kB"
+  return 0;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -100,10 +108,7 @@ DaemonProcess::~DaemonProcess() {
 }
 
 uint64_t DaemonProcess::PeakRssBytes() const {
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "  123 kB"
-  return 0;
+  return PeakRssOf(pid_);
 }
 
 double DaemonProcess::CpuSeconds() const {
@@ -156,16 +161,11 @@ Result<ToolRun> RunTool(const std::vector<std::string>& argv, const std::string&
   // mark would report the benchmark's own size instead of the tool's.
   ToolRun run;
   int status = 0;
-  const std::string status_path = "/proc/" + std::to_string(*pid) + "/status";
   for (;;) {
     const pid_t done = ::waitpid(*pid, &status, WNOHANG);
     if (done == *pid) break;
     if (done < 0) return Internal("wait for " + argv[0] + " failed");
-    std::ifstream in(status_path);
-    for (std::string line; std::getline(in, line);)
-      if (line.rfind("VmHWM:", 0) == 0)
-        run.peak_rss_bytes =
-            std::max<uint64_t>(run.peak_rss_bytes, std::stoull(line.substr(6)) * 1024);
+    run.peak_rss_bytes = std::max(run.peak_rss_bytes, PeakRssOf(*pid));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -116,17 +116,12 @@ Result<Json> RunPropagation(const BenchEnv& env) {
     }
   }
   std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double p) {
-    return latencies.empty() ? 0.0
-                             : latencies[static_cast<size_t>(
-                                   p / 100.0 * static_cast<double>(latencies.size() - 1) + 0.5)];
-  };
   KEIRETSU_RETURN_IF_ERROR(c.Stop());
   KEIRETSU_RETURN_IF_ERROR(a.Stop());
   KEIRETSU_RETURN_IF_ERROR(b.Stop());
   if (latencies.empty()) return Internal("no entry of A's arrived at C");
 
-  const double p99 = pct(99);
+  const double p99 = PercentileOf(latencies, 99);
   Json j;
   j["topology"] = "A - B - C (A and C dial B)";
   j["write_rate_target_per_s"] = env.propagation_rate;
@@ -134,7 +129,7 @@ Result<Json> RunPropagation(const BenchEnv& env) {
   j["write_reply_p99_ms"] = load.Percentile(99);
   j["entries_measured"] = latencies.size();
   j["entries_missing_at_c"] = missing;
-  j["p50_ms"] = pct(50);
+  j["p50_ms"] = PercentileOf(latencies, 50);
   j["p99_ms"] = p99;
   j["max_ms"] = latencies.back();
   j["goals"] = Json::array({Goal("p99_ms < 50", p99 < 50 && missing == 0)});

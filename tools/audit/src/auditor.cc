@@ -170,23 +170,7 @@ bool Auditor::ReadSlots(Source& src, std::vector<Slot>* batch) {
   return more;
 }
 
-bool Auditor::ReadBatch(Source& src, std::vector<Slot>* batch, std::vector<RecordCheck>* checks) {
-  const bool more = ReadSlots(src, batch);
-  std::vector<const Bytes*> records;
-  std::vector<size_t> where;
-  for (size_t i = 0; i < batch->size(); ++i)
-    if ((*batch)[i].item.kind == Item::Kind::kEntry) {
-      records.push_back(&(*batch)[i].item.record);
-      where.push_back(i);
-    }
-  std::vector<RecordCheck> found;
-  verifier_->CheckAll(records, &found);
-  checks->assign(batch->size(), RecordCheck{});
-  for (size_t k = 0; k < where.size(); ++k) (*checks)[where[k]] = std::move(found[k]);
-  return more;
-}
-
-// A batch on its way through Pass1: read, verified in the background,
+// A batch on its way through: read, verified (in the background in Pass1),
 // handled.
 struct Auditor::Pending {
   std::vector<Slot> slots;
@@ -205,7 +189,22 @@ struct Auditor::Pending {
         where.push_back(i);
       }
   }
+  // The verifier's results placed by slot (default checks for non-entries).
+  std::vector<RecordCheck> TakeChecks() {
+    std::vector<RecordCheck> checks(slots.size());
+    for (size_t k = 0; k < where.size(); ++k) checks[where[k]] = std::move(found[k]);
+    return checks;
+  }
 };
+
+bool Auditor::ReadBatch(Source& src, std::vector<Slot>* batch, std::vector<RecordCheck>* checks) {
+  Pending p;
+  p.Read(*this, src);
+  verifier_->CheckAll(p.records, &p.found);
+  *checks = p.TakeChecks();
+  *batch = std::move(p.slots);
+  return p.more;
+}
 
 void Auditor::Pass1(Source& src) {
   // Two batches in turn, so no core waits on another: while the workers
@@ -221,9 +220,7 @@ void Auditor::Pass1(Source& src) {
       const bool read_next = cur->more;
       if (read_next) next->Read(*this, src);  // while `cur` is verified
       verifier_->Wait();
-      std::vector<RecordCheck> checks(cur->slots.size());
-      for (size_t k = 0; k < cur->where.size(); ++k)
-        checks[cur->where[k]] = std::move(cur->found[k]);
+      std::vector<RecordCheck> checks = cur->TakeChecks();
       if (read_next) verifier_->Start(next->records, &next->found);
       for (size_t i = 0; i < cur->slots.size(); ++i) Handle(cur->slots[i], checks[i]);
       if (!cur->slots.empty()) report_->chunks = cur->slots.back().item.chunk;

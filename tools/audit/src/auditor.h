@@ -119,9 +119,10 @@ class Auditor {
   // Returns false at the end of the input (or after a read error, which is
   // stored in read_error_).
   bool ReadBatch(Source& src, std::vector<Slot>* batch, std::vector<protocol::RecordCheck>* checks);
-  // ReadBatch's halves, for Pass1's pipeline: reading a batch's items,
-  // and the records among them (with their places) for the verifier.
+  // Reads up to a batch of items, unchecked (same return as ReadBatch).
   bool ReadSlots(Source& src, std::vector<Slot>* batch);
+  // A batch's items with the records the verifier checks (auditor.cc);
+  // ReadBatch and Pass1's pipeline both go through it.
   struct Pending;
 
   void Handle(const Slot& slot, const protocol::RecordCheck& check);
