@@ -84,6 +84,10 @@ class FaultInjector {
   void PowerOn();
   // Mutating file operations seen so far (refused ones included).
   uint64_t mutating_ops() const;
+  // Where the last cut fell: the operation and the kind of file it was on,
+  // e.g. "sync wal", "write table", "create manifest"; "between
+  // operations" after PowerCut(); empty before any cut.
+  std::string last_cut() const;
 
   struct Impl;
 
