@@ -15,6 +15,8 @@ packages=(
   python3 python3-grpcio python3-protobuf python3-nacl golang-github-flynn-noise-dev systemd
   # tools the scripts use
   procps psmisc openssl
+  # the partition test (network namespaces, veth, bridge)
+  iproute2
 )
 
 missing=()
