@@ -19,7 +19,8 @@
 // committed atomically (one RocksDB WriteBatch), synced when asked.
 //
 // Thread-safety: all methods may be called from any thread; commits are
-// atomic with respect to reads (RocksDB). Deciding what to write from what
+// atomic with respect to reads (RocksDB), and a reopen by Refresh waits for
+// the reads and commits in progress. Deciding what to write from what
 // was read is the caller's to serialise (node::Ledger holds one mutex).
 #pragma once
 
@@ -33,6 +34,7 @@
 #include "keiretsu/common/id32.h"
 #include "keiretsu/common/status.h"
 #include "keiretsu/protocol/balance.h"
+#include "keiretsu/storage/disk_space.h"
 
 namespace keiretsu::storage {
 
@@ -73,9 +75,21 @@ struct BalanceRow {
 };
 
 struct StoreOptions {
+  StoreOptions() = default;
+  StoreOptions(std::string path_, NetworkId network_, bool create_if_missing_ = true)
+      : path(std::move(path_)), network(network_), create_if_missing(create_if_missing_) {}
+
   std::string path;
   NetworkId network;  // a store belongs to one network for life
   bool create_if_missing = true;
+  // Commits are refused (kResourceExhausted) while the filesystem holding
+  // `path` has less than this many bytes available, so RocksDB never meets
+  // a full disk half-way through a write; 0: no reserve (RocksDB's own
+  // out-of-space errors still become kResourceExhausted). keiretsud uses
+  // kDefaultReserveBytes unless configured otherwise.
+  uint64_t reserve_bytes = 0;
+  // How free space is measured; empty: StatFilesystem. Tests inject one.
+  DiskSpaceProbe probe;
 };
 
 // A set of writes committed atomically by Store::Commit.
@@ -111,8 +125,12 @@ class Batch {
 
 class Store {
  public:
-  // Opens (or creates) the store at options.path. Errors: kFailedPrecondition
-  // (locked by another process, or belongs to another network),
+  // Opens (or creates) the store at options.path and locks it for this
+  // process. An existing store on a disk below the reserve (or one that
+  // fills up during the open) opens read-only: every read works, commits
+  // are refused until Refresh finds space again. Errors:
+  // kFailedPrecondition (locked by another process, or belongs to another
+  // network), kNotFound (no directory and !create_if_missing),
   // kCorruption, kIOError.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~Store();
@@ -121,7 +139,22 @@ class Store {
 
   // Applies `batch` atomically. With sync, returns only after the write is
   // on stable storage (WAL fsync): what it reports stored survives power loss.
+  // First measures free space (when a reserve is set). Errors, with nothing
+  // written: kResourceExhausted (below the reserve, disk full, or opened
+  // read-only; the message names the path and the free space), kIOError
+  // (a storage failure; further commits are refused until Refresh).
   Status Commit(Batch& batch, bool sync);
+
+  // --- Writability (a full disk, storage errors)
+  // OK when commits are possible as far as the store knows (no I/O: the
+  // state left by the last commit, RocksDB's background errors and
+  // Refresh); otherwise why not, as Commit would say it.
+  Status Writable() const;
+  // Measures free space again and recovers what can be: reopens a
+  // read-only store read-write, resumes a database stopped by a storage
+  // error (RocksDB's Resume) once the reserve is free. Returns Writable().
+  // Cheap when all is well (one statvfs); keiretsud calls it every second.
+  Status Refresh();
 
   // --- Feeds
   std::map<PublicKey, FeedState> LoadFeedStates() const;
