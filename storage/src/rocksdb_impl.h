@@ -52,6 +52,10 @@ struct Store::Impl {
   StoreOptions options;
   DiskSpaceProbe probe;  // options.probe or StatFilesystem
   int lock_fd = -1;      // flock(2) on <path>/keiretsu.lock, held for the store's life
+  // A commit (or a RocksDB background job) failed: RocksDB refuses writes
+  // from then on (a failed WAL write or sync is fatal to the open instance)
+  // until Recover reopens it.
+  std::atomic<bool> broken{false};
 
   mutable std::shared_mutex db_mu;
   std::unique_ptr<rocksdb::DB> db;                // GUARDED_BY(db_mu)
@@ -72,6 +76,12 @@ struct Store::Impl {
 
   ~Impl();
 
+  // What every use of db meets when a Recover failed and left it closed.
+  static rocksdb::Status ClosedError() {
+    return rocksdb::Status::IOError(
+        "the database is closed: recovery after a failed commit failed");
+  }
+
   // Reads and writes, each under a shared lock on db_mu.
   rocksdb::Status Get(Cf c, const std::string& key, std::string* value) const;
   rocksdb::Status Write(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* wb);
@@ -79,6 +89,7 @@ struct Store::Impl {
   template <typename F>
   Status Scan(Cf c, std::string_view prefix, F&& visit, std::string_view start = {}) const {
     std::shared_lock lock(db_mu);
+    if (!db) return FromRocks(ClosedError(), "scan");
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cfs[c]));
     for (it->Seek(start.empty() ? prefix : start); it->Valid(); it->Next()) {
       if (!it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
@@ -86,10 +97,11 @@ struct Store::Impl {
     }
     return FromRocks(it->status(), "scan");
   }
-  // Runs `f(db, cfs)` under a shared lock.
-  template <typename F>
-  auto WithDb(F&& f) const {
+  // Runs `f(db, cfs)` under a shared lock; `closed` when there is no db.
+  template <typename F, typename R>
+  R WithDb(F&& f, R closed) const {
     std::shared_lock lock(db_mu);
+    if (!db) return closed;
     return f(*db, cfs);
   }
 

@@ -1,6 +1,6 @@
 // Store on RocksDB: opening (read-write, or read-only on a disk below the
 // reserve), the data directory lock, the free-space reserve, and recovery
-// from storage errors (Store::Refresh).
+// from storage errors (Store::Refresh, Store::Recover).
 #include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "storage/src/codec.h"
+#include "storage/src/fault_fs.h"
 #include "storage/src/rocksdb_impl.h"
 
 namespace keiretsu::storage {
@@ -35,7 +36,7 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 // RocksDB reports errors of its own threads (flush, compaction, the log)
 // here; the store remembers them so GetStatus can say why writes stop, and
-// Refresh resumes the database once the cause is gone. The database stays
+// Recover reopens the database once the cause is gone. The database stays
 // stopped meanwhile (RocksDB's choice for a hard error): nothing half-
 // written is built on.
 class BackgroundErrors : public rocksdb::EventListener {
@@ -44,6 +45,9 @@ class BackgroundErrors : public rocksdb::EventListener {
   const char* Name() const override { return "keiretsu.BackgroundErrors"; }
   void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override {
     if (error == nullptr || error->ok()) return;
+    // A soft error (a compaction that failed and will be retried) leaves
+    // writes going; a full disk or a hard error stops them until Recover.
+    if (!error->IsNoSpace() && error->severity() < rocksdb::Status::Severity::kHardError) return;
     static constexpr const char* kWhat[] = {"flush",
                                             "compaction",
                                             "write",
@@ -54,6 +58,7 @@ class BackgroundErrors : public rocksdb::EventListener {
     const auto i = static_cast<size_t>(reason);
     std::string what = std::string("storage error in the background (") +
                        (i < std::size(kWhat) ? kWhat[i] : "unknown") + ")";
+    impl_->broken = true;  // writes stop until Recover reopens the database
     impl_->SetState(FromRocks(*error, what), /*refresh_needed=*/true);
   }
 
@@ -101,6 +106,11 @@ void SetRocksOptions(const StoreOptions& options, Store::Impl& impl) {
   db_opts.max_background_jobs = 2;
   db_opts.keep_log_file_num = 5;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Open table files on the opening thread: the default (16) starts 16
+  // threads per column family at every open, 160 here, which costs more
+  // than opening a node's few tables (power-cut tests open ~10,000 times).
+  db_opts.max_file_opening_threads = 1;
+  if (options.faults_for_test) db_opts.env = FaultInjectorAccess::Env(*options.faults_for_test);
   impl.bg_errors = std::make_shared<BackgroundErrors>(&impl);
   db_opts.listeners.push_back(impl.bg_errors);
   // Memory: one budget for every column family's memtables (else each of
@@ -219,11 +229,13 @@ Store::Impl::~Impl() {
 
 rocksdb::Status Store::Impl::Get(Cf c, const std::string& key, std::string* value) const {
   std::shared_lock lock(db_mu);
+  if (!db) return ClosedError();
   return db->Get(rocksdb::ReadOptions(), cfs[c], key, value);
 }
 
 rocksdb::Status Store::Impl::Write(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* wb) {
   std::shared_lock lock(db_mu);
+  if (!db) return ClosedError();
   return db->Write(wo, wb);
 }
 
@@ -261,6 +273,7 @@ Status Store::Impl::OnWriteFailure(const rocksdb::Status& s) {
                                       "); writes are refused until space is freed "
                                       "(reads go on)")
                   : FromRocks(s, "commit");
+  broken = true;
   SetState(st, /*refresh_needed=*/true);
   return st;
 }
@@ -273,14 +286,17 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   impl->options = options;
   impl->probe = options.probe ? options.probe : DiskSpaceProbe(StatFilesystem);
   SetRocksOptions(options, *impl);
-  KEIRETSU_RETURN_IF_ERROR(LockDirectory(options, *impl));
+  // A fault injector's file system may not be the operating system's: it
+  // has RocksDB's own lock, and no reserve.
+  if (!options.faults_for_test) KEIRETSU_RETURN_IF_ERROR(LockDirectory(options, *impl));
 
   // Below the reserve, an existing store opens read-only: a read-write open
   // writes (a new log, a manifest, a flush of the old log) and could meet a
   // full disk half-way. Reads are served; Refresh reopens it once space is
   // back.
   std::error_code ec;
-  const bool existing = std::filesystem::exists(options.path + "/CURRENT", ec);
+  const bool existing =
+      !options.faults_for_test && std::filesystem::exists(options.path + "/CURRENT", ec);
   Status low;
   if (options.reserve_bytes > 0) {
     auto space = impl->probe(options.path);
@@ -310,45 +326,68 @@ Status Store::Writable() const {
   return impl_->State();
 }
 
+namespace {
+// Below the reserve: the state says so, and nothing is touched.
+Status MeasureReserve(Store::Impl& m) {
+  if (m.options.reserve_bytes == 0) return Status::Ok();
+  auto space = m.probe(m.options.path);
+  if (!space.ok()) return Status::Ok();
+  Status low = CheckReserve(m.options.path, *space, m.options.reserve_bytes);
+  if (!low.ok()) {
+    // Low space is what the operator must act on, whatever failed before;
+    // a read-only or broken store still needs Refresh or Recover after.
+    std::lock_guard lock(m.state_mu);
+    m.writable = low;
+  }
+  return low;
+}
+
+// Replaces the database with a read-write instance (under the exclusive
+// lock). On failure a read-only instance is kept or tried, so reads go on.
+Status Reopen(Store::Impl& m) {
+  std::unique_lock lock(m.db_mu);
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  m.db_options.create_if_missing = false;
+  m.db_options.create_missing_column_families = false;
+  // A broken read-write instance is closed first: RocksDB must not see two
+  // writers. A read-only one stays until the new one is open, so reads
+  // always find a database (nothing reads the old one meanwhile).
+  if (!m.read_only) CloseRocks(m.db, m.cfs);
+  rocksdb::Status s = OpenRocks(m, false, &db, &cfs);
+  if (s.ok()) {
+    CloseRocks(m.db, m.cfs);
+    m.db = std::move(db);
+    m.cfs = std::move(cfs);
+    m.read_only = false;
+    return Status::Ok();
+  }
+  CloseRocks(db, cfs);
+  Status st = FromRocks(s, "reopen for writing");
+  if (!m.db && OpenRocks(m, true, &db, &cfs).ok()) {
+    m.db = std::move(db);
+    m.cfs = std::move(cfs);
+    m.read_only = true;
+  } else {
+    CloseRocks(db, cfs);
+  }
+  return st;
+}
+}  // namespace
+
 Status Store::Refresh() {
   Impl& m = *impl_;
-  if (m.options.reserve_bytes > 0) {
-    auto space = m.probe(m.options.path);
-    if (space.ok()) {
-      Status low = CheckReserve(m.options.path, *space, m.options.reserve_bytes);
-      if (!low.ok()) {
-        // A read-only store or a stopped database keeps needing this
-        // Refresh once space is back; the message says the space now.
-        std::lock_guard lock(m.state_mu);
-        if (!m.needs_refresh || m.writable.code() == Code::kResourceExhausted) m.writable = low;
-        return m.writable;
-      }
-    }
-  }
+  KEIRETSU_RETURN_IF_ERROR(MeasureReserve(m));
+  if (m.broken) return m.State();  // Recover's, through the ledger
+  bool read_only;
   {
-    std::unique_lock lock(m.db_mu);
-    if (m.read_only) {
-      // Open read-write before closing the read-only instance, so reads
-      // always find a database; nothing reads the old one meanwhile.
-      std::unique_ptr<rocksdb::DB> db;
-      std::vector<rocksdb::ColumnFamilyHandle*> cfs;
-      rocksdb::Status s = OpenRocks(m, false, &db, &cfs);
-      if (!s.ok()) {
-        CloseRocks(db, cfs);
-        Status st = FromRocks(s, "reopen for writing");
-        m.SetState(ResourceExhausted("still read-only: " + st.message()), true);
-        return m.State();
-      }
-      CloseRocks(m.db, m.cfs);
-      m.db = std::move(db);
-      m.cfs = std::move(cfs);
-      m.read_only = false;
-    }
+    std::shared_lock lock(m.db_mu);
+    read_only = m.read_only;
   }
-  if (!m.State().ok()) {
-    rocksdb::Status s = m.WithDb([](rocksdb::DB& db, auto&) { return db.Resume(); });
+  if (read_only) {
+    Status s = Reopen(m);
     if (!s.ok()) {
-      m.SetState(FromRocks(s, "resume after a storage error"), true);
+      m.SetState(ResourceExhausted("still read-only: " + s.message()), true);
       return m.State();
     }
   }
@@ -356,14 +395,34 @@ Status Store::Refresh() {
   return Status::Ok();
 }
 
+bool Store::NeedsRecovery() const {
+  return impl_->broken;
+}
+
+Status Store::Recover() {
+  Impl& m = *impl_;
+  KEIRETSU_RETURN_IF_ERROR(MeasureReserve(m));
+  Status s = Reopen(m);
+  if (!s.ok()) {
+    Status st = s.WithContext("recover after a failed commit");
+    m.SetState(st, true);
+    return st;
+  }
+  m.broken = false;
+  m.SetState(Status::Ok(), false);
+  return Status::Ok();
+}
+
 Status Store::Compact() {
-  return impl_->WithDb([](rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
-    for (auto* h : cfs) {
-      KEIRETSU_RETURN_IF_ERROR(FromRocks(
-          db.CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr), "compact"));
-    }
-    return Status::Ok();
-  });
+  return impl_->WithDb(
+      [](rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+        for (auto* h : cfs) {
+          KEIRETSU_RETURN_IF_ERROR(FromRocks(
+              db.CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr), "compact"));
+        }
+        return Status::Ok();
+      },
+      FromRocks(Impl::ClosedError(), "compact"));
 }
 
 }  // namespace keiretsu::storage

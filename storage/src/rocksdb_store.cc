@@ -84,8 +84,8 @@ Status Store::Commit(Batch& batch, bool sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   // Built and written under one shared lock: a reopen replaces the handles.
-  rocksdb::Status s =
-      impl_->WithDb([&](rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+  rocksdb::Status s = impl_->WithDb(
+      [&](rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
         rocksdb::WriteBatch wb;
         for (const Op& op : batch.rep_->ops) {
           auto* h = cfs[op.cf];
@@ -95,7 +95,8 @@ Status Store::Commit(Batch& batch, bool sync) {
           if (!b.ok()) return b;
         }
         return db.Write(wo, &wb);
-      });
+      },
+      Impl::ClosedError());
   if (!s.ok()) return impl_->OnWriteFailure(s);
   return Status::Ok();
 }
@@ -291,11 +292,13 @@ Result<std::vector<std::pair<uint64_t, EntryId>>> Store::ReadLog(uint64_t after,
 }
 
 uint64_t Store::LastLogCursor() const {
-  return impl_->WithDb([](rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
-    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), cfs[kLog]));
-    it->SeekToLast();
-    return it->Valid() ? codec::ParseCursorKey(it->key().ToStringView()) : uint64_t{0};
-  });
+  return impl_->WithDb(
+      [](rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+        std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), cfs[kLog]));
+        it->SeekToLast();
+        return it->Valid() ? codec::ParseCursorKey(it->key().ToStringView()) : uint64_t{0};
+      },
+      uint64_t{0});
 }
 
 Status Store::CheckConsistency() const {

@@ -126,7 +126,7 @@ def notify_run(tools, keiretsud, work, config):
     node = Node(keiretsud, config, env, nofile=(low // 2, low))
     try:
         check(sock.wait_for("READY=1", 30), "READY=1 once the API serves")
-        check(node.ready.is_set() and node.proc.poll() is None, "the ready line was logged")
+        check(node.ready.wait(10) and node.proc.poll() is None, "the ready line was logged")
         check(any("open files limit raised from %d to %d" % (low // 2, low) in l
                   for l in node.lines), "the open-files soft limit is raised to the hard limit")
         check(sock.wait_for("WATCHDOG=1", 10), "WATCHDOG=1 while the self-check passes")

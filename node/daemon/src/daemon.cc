@@ -207,13 +207,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
 }
 
 void Daemon::StartHealthChecks(const Config& config, DaemonHooks hooks) {
-  // The disk: every second, measure and recover (reopen read-write, resume
-  // RocksDB after an error); log only changes.
+  // The disk: every second, measure free space and recover (reopen a store
+  // opened read-only, or one that failed a commit); log only changes.
   auto log = std::make_shared<WritabilityLog>();
   log->Observe(ledger_->store().Writable());
-  disk_watch_ = std::make_unique<Periodic>(
-      std::chrono::seconds(1),
-      [log, store = &ledger_->store()] { log->Observe(store->Refresh()); });
+  disk_watch_ = std::make_unique<Periodic>(std::chrono::seconds(1), [log, ledger = ledger_.get()] {
+    log->Observe(ledger->RefreshStorage());
+  });
 
   std::chrono::milliseconds every = std::chrono::seconds(config.api.self_check_seconds);
   if (hooks.self_check_interval.count() > 0 &&

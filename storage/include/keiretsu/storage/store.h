@@ -74,10 +74,16 @@ struct BalanceRow {
   Amount128 net = 0;  // > 0: counterparty owes firm
 };
 
+class FaultInjector;  // keiretsu/storage/fault_injector.h
+
 struct StoreOptions {
   StoreOptions() = default;
-  StoreOptions(std::string path_, NetworkId network_, bool create_if_missing_ = true)
-      : path(std::move(path_)), network(network_), create_if_missing(create_if_missing_) {}
+  StoreOptions(std::string path_, NetworkId network_, bool create_if_missing_ = true,
+               std::shared_ptr<FaultInjector> faults = nullptr)
+      : path(std::move(path_)),
+        network(network_),
+        create_if_missing(create_if_missing_),
+        faults_for_test(std::move(faults)) {}
 
   std::string path;
   NetworkId network;  // a store belongs to one network for life
@@ -90,6 +96,10 @@ struct StoreOptions {
   uint64_t reserve_bytes = 0;
   // How free space is measured; empty: StatFilesystem. Tests inject one.
   DiskSpaceProbe probe;
+  // Tests only: read and write through this injector's file system (in
+  // memory or on disk) instead of the operating system's, so that writes
+  // and syncs can fail and power can be cut. Null in production.
+  std::shared_ptr<FaultInjector> faults_for_test = nullptr;
 };
 
 // A set of writes committed atomically by Store::Commit.
@@ -140,20 +150,36 @@ class Store {
   // Applies `batch` atomically. With sync, returns only after the write is
   // on stable storage (WAL fsync): what it reports stored survives power loss.
   // First measures free space (when a reserve is set). Errors, with nothing
-  // written: kResourceExhausted (below the reserve, disk full, or opened
-  // read-only; the message names the path and the free space), kIOError
-  // (a storage failure; further commits are refused until Refresh).
+  // visible: kResourceExhausted (below the reserve, disk full, or opened
+  // read-only; the message names the path and the free space), kIOError,
+  // kCorruption. After a failed write, whether the batch reached the disk is
+  // unknown: it is not visible now, but a failed sync may still have
+  // written it, and RocksDB refuses every later write of this open
+  // instance. Every later Commit then fails until Recover succeeds.
   Status Commit(Batch& batch, bool sync);
+
+  // True after a failed Commit (or a RocksDB background error), until
+  // Recover succeeds.
+  bool NeedsRecovery() const;
+  // Closes and reopens the database after a failed commit (RocksDB cannot
+  // resume from a failed WAL write in place). The failed batch is then
+  // either wholly there or wholly absent: callers reload whatever they
+  // cached from the store. Reads wait meanwhile. Below the free-space
+  // reserve it touches nothing and fails kResourceExhausted. Errors: as
+  // Open (the fault persists); the store then stays read-only (or, if even
+  // that fails, unusable) and Recover may be tried again.
+  Status Recover();
 
   // --- Writability (a full disk, storage errors)
   // OK when commits are possible as far as the store knows (no I/O: the
-  // state left by the last commit, RocksDB's background errors and
-  // Refresh); otherwise why not, as Commit would say it.
+  // state left by the last commit, RocksDB's background errors, Refresh
+  // and Recover); otherwise why not, as Commit would say it.
   Status Writable() const;
-  // Measures free space again and recovers what can be: reopens a
-  // read-only store read-write, resumes a database stopped by a storage
-  // error (RocksDB's Resume) once the reserve is free. Returns Writable().
-  // Cheap when all is well (one statvfs); keiretsud calls it every second.
+  // Measures free space again, records whether it is below the reserve, and
+  // reopens a store opened read-only (on a full disk) for writing once it
+  // is not. A store that NeedsRecovery is left to Recover (its callers
+  // must reload their caches). Returns Writable(). Cheap when all is well
+  // (one statvfs); keiretsud calls it, through the ledger, every second.
   Status Refresh();
 
   // --- Feeds
