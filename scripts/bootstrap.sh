@@ -11,6 +11,8 @@ packages=(
   libasio-dev libsodium-dev libprotobuf-dev protobuf-compiler libgrpc++-dev
   protobuf-compiler-grpc librocksdb-dev libgtest-dev libgmock-dev nlohmann-json3-dev
   libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev liblemon-dev
+  # keiretsud tells systemd it is ready and alive (sd_notify)
+  libsystemd-dev
   # tests: the Python example client, Noise test vectors, systemd unit checks
   python3 python3-grpcio python3-protobuf python3-nacl golang-github-flynn-noise-dev systemd
   # tools the scripts use

@@ -59,6 +59,14 @@ Status Ledger::RecoverIfNeeded() {
   return LoadFromStore();
 }
 
+Status Ledger::RefreshStorage() {
+  std::lock_guard lock(mu_);
+  // Recover touches nothing while the disk is below the reserve.
+  (void)store_->Refresh();
+  KEIRETSU_RETURN_IF_ERROR(RecoverIfNeeded());
+  return store_->Writable();
+}
+
 std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> records) const {
   std::vector<protocol::RecordCheck> checks(records.size());
   unsigned threads = options_.verify_threads != 0

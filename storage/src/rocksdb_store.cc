@@ -1,71 +1,14 @@
-// Store on RocksDB: the adapter. rocksdb::Status becomes our Status here and
-// nowhere else; no RocksDB type leaves this file.
-#include <rocksdb/cache.h>
-#include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/merge_operator.h>
-#include <rocksdb/options.h>
-#include <rocksdb/table.h>
-#include <rocksdb/utilities/options_util.h>
+// Store on RocksDB: batches, commits and queries (opening and recovery are
+// in rocksdb_open.cc). No RocksDB type leaves storage/src.
 #include <rocksdb/write_batch.h>
 
-#include <array>
-#include <atomic>
 #include <cstring>
-#include <shared_mutex>
 
-#include "keiretsu/storage/store.h"
 #include "storage/src/codec.h"
-#include "storage/src/fault_fs.h"
+#include "storage/src/rocksdb_impl.h"
 
 namespace keiretsu::storage {
 namespace {
-
-enum Cf : size_t {
-  kMeta = 0,
-  kEntries,
-  kIds,
-  kHeads,
-  kBalances,
-  kPending,
-  kEvidence,
-  kClaims,
-  kAnswers,
-  kLog,
-  kCfCount
-};
-// "default" is RocksDB's own column family; we keep metadata in it.
-constexpr std::array<const char*, kCfCount> kCfNames = {"default",  "entries", "ids",      "heads",
-                                                        "balances", "pending", "evidence", "claims",
-                                                        "answers",  "log"};
-constexpr std::string_view kSchemaVersion = "1";
-
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::Ok();
-  std::string m = std::string(what) + ": " + s.ToString();
-  if (s.IsNotFound()) return NotFound(m);
-  if (s.IsCorruption()) return Corruption(m);
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
-    return FailedPrecondition(std::string(what) +
-                              ": the data directory is locked by another process (is another "
-                              "keiretsud running on it?)");
-  return IOError(m);
-}
-
-// Balances are sums: merge operands are 16-byte two's-complement deltas and
-// the merge adds them, so applying an entry never needs a read.
-class Add128 : public rocksdb::AssociativeMergeOperator {
- public:
-  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
-             std::string* new_value, rocksdb::Logger*) const override {
-    Amount128 a = 0, b = 0;
-    if (existing != nullptr && !codec::DecodeAmount(existing->ToStringView(), &a)) return false;
-    if (!codec::DecodeAmount(value.ToStringView(), &b)) return false;
-    *new_value = codec::EncodeAmount(a + b);
-    return true;
-  }
-  const char* Name() const override { return "keiretsu.Add128"; }
-};
 
 struct Op {
   Cf cf;
@@ -136,172 +79,25 @@ void Batch::AppendLog(uint64_t cursor, const EntryId& id) {
   rep_->Put(kLog, codec::CursorKey(cursor), std::string(AsChars(id.View())));
 }
 
-struct Store::Impl {
-  std::shared_ptr<FaultInjector> faults;  // tests only; outlives db
-  StoreOptions options;
-  // Shared by every use of db; exclusive while Recover replaces it.
-  mutable std::shared_mutex mu;
-  std::unique_ptr<rocksdb::DB> db;
-  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
-  std::string path;
-  // A commit failed: RocksDB refuses writes from then on (a failed WAL
-  // write or sync is fatal to the open instance) until Recover reopens it.
-  std::atomic<bool> broken{false};
-
-  ~Impl() { CloseDb(); }
-  void CloseDb() {
-    if (!db) return;
-    for (auto* h : cfs) db->DestroyColumnFamilyHandle(h);
-    cfs.clear();
-    (void)db->Close();  // after a failure it reports the failure again
-    db.reset();
-  }
-  Status OpenDb();
-  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
-  // What every use of db meets when a Recover failed and left it closed.
-  static rocksdb::Status ClosedError() {
-    return rocksdb::Status::IOError(
-        "the database is closed: recovery after a failed commit failed");
-  }
-
-  rocksdb::Status Get(Cf c, std::string_view key, std::string* value) const {
-    std::shared_lock lock(mu);
-    if (!db) return ClosedError();
-    return db->Get(rocksdb::ReadOptions(), cf(c), rocksdb::Slice(key.data(), key.size()), value);
-  }
-
-  // Visits every key/value of `c` starting with `prefix`; stop by returning false.
-  template <typename F>
-  Status Scan(Cf c, std::string_view prefix, F&& visit, std::string_view start = {}) const {
-    std::shared_lock lock(mu);
-    if (!db) return FromRocks(ClosedError(), "scan");
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(c)));
-    for (it->Seek(start.empty() ? prefix : start); it->Valid(); it->Next()) {
-      if (!it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
-      if (!visit(it->key().ToStringView(), it->value().ToStringView())) break;
-    }
-    return FromRocks(it->status(), "scan");
-  }
-};
-
-Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Store::~Store() = default;
-
-// Sized for a node holding millions of entries in well under 300 MiB
-// (bench/: footprint); RocksDB flushes the largest memtable when the
-// budget is reached.
-constexpr size_t kMemtableBudgetBytes = 64 << 20;
-constexpr size_t kBlockCacheBytes = 32 << 20;
-
-Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->faults = options.faults_for_test;
-  impl->options = options;
-  impl->path = options.path;
-  KEIRETSU_RETURN_IF_ERROR(impl->OpenDb());
-  return std::unique_ptr<Store>(new Store(std::move(impl)));
-}
-
-Status Store::Impl::OpenDb() {
-  rocksdb::DBOptions db_opts;
-  db_opts.create_if_missing = options.create_if_missing;
-  db_opts.create_missing_column_families = options.create_if_missing;
-  db_opts.max_background_jobs = 2;
-  db_opts.keep_log_file_num = 5;
-  db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  // Open table files on the opening thread: the default (16) starts 16
-  // threads per column family at every open, 160 here, which costs more
-  // than opening a node's few tables (power-cut tests open ~10,000 times).
-  db_opts.max_file_opening_threads = 1;
-  if (options.faults_for_test) db_opts.env = FaultInjectorAccess::Env(*options.faults_for_test);
-  // Memory: one budget for every column family's memtables (else each of
-  // the ten may grow to 64 MiB, and a node catching up peaks at several
-  // hundred MiB), and one block cache shared by all of them.
-  db_opts.db_write_buffer_size = kMemtableBudgetBytes;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  std::shared_ptr<rocksdb::TableFactory> table_factory(rocksdb::NewBlockBasedTableFactory(table));
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (const char* name : kCfNames) {
-    rocksdb::ColumnFamilyOptions cf_opts;
-    cf_opts.compression = rocksdb::kZSTD;
-    cf_opts.table_factory = table_factory;
-    cf_opts.write_buffer_size = kMemtableBudgetBytes / 4;
-    if (std::string_view(name) == "balances") {
-      cf_opts.merge_operator = std::make_shared<Add128>();
-      // A busy pair collects one merge operand per entry in the memtable,
-      // and every read of it would add them all up. Past this many, the
-      // write folds them into one value instead, so a balance read costs
-      // a bounded amount however hot the pair is (bench: balance queries).
-      cf_opts.max_successive_merges = 16;
-    }
-    descs.emplace_back(name, cf_opts);
-  }
-  rocksdb::DB* raw = nullptr;
-  cfs.clear();
-  rocksdb::Status s = rocksdb::DB::Open(db_opts, options.path, descs, &cfs, &raw);
-  if (!s.ok()) {
-    if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos)
-      return NotFound("no keiretsu data directory at " + options.path);
-    return FromRocks(s, "cannot open data directory " + options.path);
-  }
-  db.reset(raw);
-
-  // A store belongs to one network: refuse to mix.
-  std::string stored;
-  s = raw->Get(rocksdb::ReadOptions(), cf(kMeta), "network_id", &stored);
-  if (s.IsNotFound()) {
-    rocksdb::WriteBatch wb;
-    wb.Put(cf(kMeta), "network_id", std::string(AsChars(options.network.View())));
-    wb.Put(cf(kMeta), "schema_version", std::string(kSchemaVersion));
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    KEIRETSU_RETURN_IF_ERROR(FromRocks(raw->Write(wo, &wb), "initialise data directory"));
-  } else if (!s.ok()) {
-    return FromRocks(s, "read data directory metadata");
-  } else if (stored != AsChars(options.network.View())) {
-    return FailedPrecondition("data directory " + options.path + " belongs to network " +
-                              ToHex(AsBytes(stored)).substr(0, 8) + ", not " +
-                              options.network.Short());
-  }
-  std::string version;
-  s = raw->Get(rocksdb::ReadOptions(), cf(kMeta), "schema_version", &version);
-  if (!s.ok() || version != kSchemaVersion)
-    return FailedPrecondition("data directory " + options.path +
-                              " has an unknown schema version '" + version + "'");
-  return Status::Ok();
-}
-
 Status Store::Commit(Batch& batch, bool sync) {
-  std::shared_lock lock(impl_->mu);
-  if (impl_->broken || !impl_->db)
-    return IOError("the store refuses writes after a failed commit until it recovers");
-  rocksdb::WriteBatch wb;
-  for (const Op& op : batch.rep_->ops) {
-    auto* h = impl_->cf(op.cf);
-    rocksdb::Status s = op.is_delete  ? wb.Delete(h, op.key)
-                        : op.is_merge ? wb.Merge(h, op.key, op.value)
-                                      : wb.Put(h, op.key, op.value);
-    KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "build write batch"));
-  }
+  KEIRETSU_RETURN_IF_ERROR(impl_->CheckBeforeWrite());
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  Status s = FromRocks(impl_->db->Write(wo, &wb), "commit");
-  if (!s.ok()) impl_->broken = true;
-  return s;
-}
-
-bool Store::NeedsRecovery() const {
-  return impl_->broken;
-}
-
-Status Store::Recover() {
-  std::unique_lock lock(impl_->mu);
-  impl_->CloseDb();
-  impl_->options.create_if_missing = false;
-  KEIRETSU_RETURN_IF_ERROR(impl_->OpenDb().WithContext("recover after a failed commit"));
-  impl_->broken = false;
+  // Built and written under one shared lock: a reopen replaces the handles.
+  rocksdb::Status s = impl_->WithDb(
+      [&](rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+        rocksdb::WriteBatch wb;
+        for (const Op& op : batch.rep_->ops) {
+          auto* h = cfs[op.cf];
+          rocksdb::Status b = op.is_delete  ? wb.Delete(h, op.key)
+                              : op.is_merge ? wb.Merge(h, op.key, op.value)
+                                            : wb.Put(h, op.key, op.value);
+          if (!b.ok()) return b;
+        }
+        return db.Write(wo, &wb);
+      },
+      Impl::ClosedError());
+  if (!s.ok()) return impl_->OnWriteFailure(s);
   return Status::Ok();
 }
 
@@ -329,7 +125,7 @@ Result<std::optional<Bytes>> Store::GetEntry(const PublicKey& author, uint64_t s
 
 Result<std::optional<Store::Location>> Store::FindEntry(const EntryId& id) const {
   std::string v;
-  rocksdb::Status s = impl_->Get(kIds, AsChars(id.View()), &v);
+  rocksdb::Status s = impl_->Get(kIds, std::string(AsChars(id.View())), &v);
   if (s.IsNotFound()) return std::optional<Location>();
   KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read id index"));
   Location loc;
@@ -496,12 +292,13 @@ Result<std::vector<std::pair<uint64_t, EntryId>>> Store::ReadLog(uint64_t after,
 }
 
 uint64_t Store::LastLogCursor() const {
-  std::shared_lock lock(impl_->mu);
-  if (!impl_->db) return 0;
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kLog)));
-  it->SeekToLast();
-  return it->Valid() ? codec::ParseCursorKey(it->key().ToStringView()) : 0;
+  return impl_->WithDb(
+      [](rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+        std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), cfs[kLog]));
+        it->SeekToLast();
+        return it->Valid() ? codec::ParseCursorKey(it->key().ToStringView()) : uint64_t{0};
+      },
+      uint64_t{0});
 }
 
 Status Store::CheckConsistency() const {
@@ -528,16 +325,6 @@ Status Store::CheckConsistency() const {
       if (!loc || loc->author != author || loc->seq != seq)
         return fail("id index does not place " + id.Short() + " at seq " + std::to_string(seq));
     }
-  }
-  return Status::Ok();
-}
-
-Status Store::Compact() {
-  std::shared_lock lock(impl_->mu);
-  if (!impl_->db) return FromRocks(Impl::ClosedError(), "compact");
-  for (auto* h : impl_->cfs) {
-    KEIRETSU_RETURN_IF_ERROR(FromRocks(
-        impl_->db->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr), "compact"));
   }
   return Status::Ok();
 }

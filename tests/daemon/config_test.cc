@@ -47,6 +47,9 @@ listen = "[::]:7700"
 [[peer.peers]]
 firm = "kobe"
 address = "kobe.example.net:7700"
+
+[storage]
+free_space_reserve_mib = 64
 )");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->file, "/srv/osaka/keiretsud.toml");
@@ -56,6 +59,7 @@ address = "kobe.example.net:7700"
   EXPECT_EQ(c->log_level, "warn");
   EXPECT_EQ(c->api.listen, "0.0.0.0:9000");
   EXPECT_EQ(c->api.max_message_bytes, 1048576u);
+  EXPECT_EQ(c->storage.free_space_reserve_mib, 64u);
   EXPECT_EQ(c->api.tls_cert, "/srv/osaka/tls/server.crt");
   EXPECT_EQ(c->api.tls_key, "/srv/osaka/tls/server.key");
   EXPECT_EQ(c->api.tls_client_ca, "/etc/ssl/partners.pem");
@@ -78,6 +82,11 @@ TEST(ConfigTest, DefaultsForOptionalSettings) {
   EXPECT_TRUE(c->api.tls_cert.empty());
   EXPECT_TRUE(c->api.tokens.empty());
   EXPECT_TRUE(c->peer.listen.empty());
+  EXPECT_EQ(c->storage.free_space_reserve_mib, 256u);
+  EXPECT_EQ(c->api.idle_timeout_seconds, 300);
+  EXPECT_EQ(c->api.max_connection_age_seconds, 3600);
+  EXPECT_EQ(c->api.max_connection_age_grace_seconds, 300);
+  EXPECT_EQ(c->api.self_check_seconds, 10);
 }
 
 TEST(ConfigTest, EachBadConfigNamesFileKeyAndProblem) {
@@ -129,6 +138,20 @@ TEST(ConfigTest, EachBadConfigNamesFileKeyAndProblem) {
       {std::string(kBase) + tok + "role = \"auditor\"\nsecret = 1\n",
        f + ":7: api.tokens[0].secret: unknown key (see deploy/keiretsud.example.toml for the "
            "options)"},
+      {std::string(kBase) + "[api]\nidle_timeout_seconds = 0\n",
+       f + ":5: api.idle_timeout_seconds: must be a whole number from 1 to 86400"},
+      {std::string(kBase) + "[api]\nmax_connection_age_seconds = \"1h\"\n",
+       f + ":5: api.max_connection_age_seconds: must be a whole number from 1 to 2592000"},
+      {std::string(kBase) + "[api]\nmax_connection_age_grace_seconds = -1\n",
+       f + ":5: api.max_connection_age_grace_seconds: must be a whole number from 1 to 86400"},
+      {std::string(kBase) + "[api]\nself_check_seconds = 3601\n",
+       f + ":5: api.self_check_seconds: must be a whole number from 0 to 3600"},
+      {std::string(kBase) + "[storage]\nfree_space_reserve_mib = -1\n",
+       f + ":5: storage.free_space_reserve_mib: must be a whole number from 0 to 1048576"},
+      {std::string(kBase) + "[storage]\nreserve = 1\n",
+       f + ":5: storage.reserve: unknown key (see deploy/keiretsud.example.toml for the "
+           "options)"},
+      {std::string(kBase) + "storage = 1\n", f + ":4: storage: must be a table ([storage])"},
       {std::string(kBase) + "[peer]\nlisten = \"nowhere\"\n",
        f + ":5: peer.listen: must be host:port (e.g. 0.0.0.0:7700)"},
       {std::string(kBase) + "[[peer.peers]]\nfirm = \"kobe\"\n",

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
 
 #include "keiretsu/storage/store.h"
@@ -106,7 +107,7 @@ TEST_P(FaultInjectorTest, AFailedSyncLeavesTheBatchWhollyThereOrAbsent) {
   EXPECT_EQ(CheckedHead(*store), head + 1);
 }
 
-TEST_P(FaultInjectorTest, RecoverFailsWhileTheFaultLastsAndReadsStayErrors) {
+TEST_P(FaultInjectorTest, RecoverFailsWhileTheFaultLastsAndReadsGoOn) {
   auto store = Open();
   ASSERT_TRUE(CommitEntry(*store, 1, true).ok());
   faults->FailEverySync();
@@ -114,11 +115,44 @@ TEST_P(FaultInjectorTest, RecoverFailsWhileTheFaultLastsAndReadsStayErrors) {
   Status s = store->Recover();  // reopening writes and syncs a new manifest
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(store->NeedsRecovery());
-  EXPECT_FALSE(store->GetEntry(Author(), 1).ok());  // an error, not a crash
+  // Served by a read-only instance meanwhile (opening one writes nothing).
+  EXPECT_TRUE(HasEntry(*store, 1));
   EXPECT_EQ(CommitEntry(*store, 2, true).code(), Code::kIOError);
   faults->Clear();
   ASSERT_TRUE(store->Recover().ok()) << store->Recover().ToString();
   EXPECT_GE(CheckedHead(*store), 1);
+}
+
+// A node whose commit failed on a full disk must not reopen its database
+// (which writes a manifest and a log) until there is room again.
+TEST_P(FaultInjectorTest, RecoverWaitsUntilTheDiskIsAboveTheReserve) {
+  auto available = std::make_shared<std::atomic<uint64_t>>(uint64_t{1} << 40);
+  StoreOptions o = Options();
+  o.reserve_bytes = 64 << 20;
+  o.probe = [available](const std::string&) -> Result<DiskSpace> {
+    return DiskSpace{available->load(), uint64_t{1} << 41};
+  };
+  auto opened = Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto store = std::move(opened).value();
+  ASSERT_TRUE(CommitEntry(*store, 1, true).ok());
+  faults->FailEverySync();
+  EXPECT_FALSE(CommitEntry(*store, 2, true).ok());
+  EXPECT_TRUE(store->NeedsRecovery());
+  EXPECT_FALSE(store->Writable().ok());
+  faults->Clear();
+  available->store(1 << 20);
+  Status below = store->Recover();
+  EXPECT_EQ(below.code(), Code::kResourceExhausted) << below.ToString();
+  EXPECT_TRUE(store->NeedsRecovery());
+  EXPECT_EQ(CommitEntry(*store, 2, true).code(), Code::kResourceExhausted);
+  EXPECT_TRUE(HasEntry(*store, 1));  // reads go on
+  available->store(uint64_t{1} << 40);
+  ASSERT_TRUE(store->Recover().ok());
+  EXPECT_FALSE(store->NeedsRecovery());
+  EXPECT_TRUE(store->Writable().ok());
+  const uint8_t head = CheckedHead(*store);
+  EXPECT_TRUE(CommitEntry(*store, static_cast<uint8_t>(head + 1), true).ok());
 }
 
 TEST_P(FaultInjectorTest, OpenFailsWhenFilesCannotBeCreated) {

@@ -7,11 +7,15 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <climits>
 #include <mutex>
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "node/api/src/service.h"
 
 namespace keiretsu::api {
@@ -22,6 +26,7 @@ struct ApiServer::Impl {
   std::unique_ptr<grpc::Server> server;
   std::string address;
   int port = 0;
+  std::optional<TlsOptions> tls;  // for SelfCheck's credentials
   std::mutex mu;
   bool stopped = false;  // GUARDED_BY(mu)
 };
@@ -45,6 +50,42 @@ Result<std::shared_ptr<grpc::ServerCredentials>> Credentials(const std::optional
   opts.pem_root_certs = tls->client_ca_pem;
   opts.pem_key_cert_pairs.push_back({tls->private_key_pem, tls->cert_chain_pem});
   return grpc::SslServerCredentials(opts);
+}
+
+int Ms(std::chrono::milliseconds d) {
+  return static_cast<int>(std::clamp<int64_t>(d.count(), 1, INT_MAX));
+}
+
+void SetConnectionArgs(const ApiServerOptions& o, grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, Ms(o.max_connection_idle));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, Ms(o.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, Ms(o.max_connection_age_grace));
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, Ms(o.handshake_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Ms(o.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Ms(o.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             Ms(o.min_client_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+}
+
+// The loopback address of the same family for a wildcard listen address.
+std::string LoopbackTarget(const std::string& address) {
+  size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "[::]") host = "[::1]";
+  return host + address.substr(colon);
+}
+
+// TLS without verifying the certificate: the point is whether this very
+// process accepts and answers, not who it is (a loopback call to itself).
+std::shared_ptr<grpc::ChannelCredentials> SelfTls() {
+  grpc::experimental::TlsChannelCredentialsOptions o;
+  o.set_verify_server_certs(false);
+  o.set_check_call_host(false);
+  o.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  return grpc::experimental::TlsCredentials(o);
 }
 
 std::string HostOf(const std::string& listen) {
@@ -97,6 +138,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
   // gRPC sets SO_REUSEPORT by default: a second node on the same address
   // would then start and share the port. Binding must fail instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  SetConnectionArgs(options, builder);
   grpc::ResourceQuota quota("keiretsu-api");
   quota.SetMaxThreads(static_cast<int>(options.max_watchers) + kSpareThreads);
   builder.SetResourceQuota(quota);
@@ -107,7 +149,34 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
   if (auto* health = impl->server->GetHealthCheckService())
     health->SetServingStatus(v1::Ledger::service_full_name(), true);
   impl->address = HostOf(options.listen) + ":" + std::to_string(impl->port);
+  impl->tls = options.tls;
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
+}
+
+Status ApiServer::SelfCheck(std::chrono::milliseconds timeout) const {
+  const std::optional<TlsOptions>& tls = impl_->tls;
+  if (tls && !tls->client_ca_pem.empty())
+    return FailedPrecondition(
+        "mutual TLS: this process holds no client certificate to call its API with");
+  grpc::ChannelArguments args;
+  // A connection of its own, never one shared with an earlier check: a
+  // listener that stopped accepting must fail the check.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("keiretsu.self_check", 1);
+  auto channel = grpc::CreateCustomChannel(
+      LoopbackTarget(address()), tls ? SelfTls() : grpc::InsecureChannelCredentials(), args);
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status s = stub->Check(&ctx, req, &resp);
+  if (!s.ok())
+    return Unavailable("the API at " + address() +
+                       " did not answer a health check: " + s.error_message());
+  if (resp.status() != grpc::health::v1::HealthCheckResponse::SERVING)
+    return Unavailable("the API at " + address() + " is not serving");
+  return Status::Ok();
 }
 
 void ApiServer::Shutdown(std::chrono::milliseconds grace) {

@@ -11,14 +11,16 @@
 namespace keiretsu::api {
 
 Status LedgerService::Write(const Principal& who, protocol::Body body, v1::WriteResponse* resp) {
-  if (peers_ != nullptr) {
-    std::string blocked = peers_->WriteBlockReason();
-    if (!blocked.empty()) return Unavailable("this node cannot write yet: " + blocked);
-  }
+  if (peers_ != nullptr) KEIRETSU_RETURN_IF_ERROR(peers_->CheckWritable());
   uint64_t now = NowMs();
   auto se = ledger_.Append(key_, std::move(body), now);
   if (!se.ok()) {
-    spdlog::info("api: {} write refused: {}", who.label, se.status().ToString());
+    // A node that cannot write (a full disk, the restore gate) logs that
+    // once when it happens, not once per refused call.
+    const Code c = se.status().code();
+    const bool node_state = c == Code::kResourceExhausted || c == Code::kUnavailable;
+    spdlog::log(node_state ? spdlog::level::debug : spdlog::level::info,
+                "api: {} write refused: {}", who.label, se.status().ToString());
     return se.status();
   }
   const protocol::Entry& e = se->entry;

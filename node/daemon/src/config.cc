@@ -67,6 +67,20 @@ class Reader {
     return Status::Ok();
   }
 
+  // Sets `out` when `t` has `name` as an integer from lo to hi.
+  template <typename T>
+  Status Int(const toml::table& t, const std::string& prefix, std::string_view name, int64_t lo,
+             int64_t hi, T* out) const {
+    const toml::node* n = t.get(name);
+    if (n == nullptr) return Status::Ok();
+    if (!n->is_integer() || n->as_integer()->get() < lo || n->as_integer()->get() > hi)
+      return Fail(
+          *n, prefix + std::string(name),
+          "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    *out = static_cast<T>(n->as_integer()->get());
+    return Status::Ok();
+  }
+
   const toml::table* Table(const toml::table& t, std::string_view name, Status* error) const {
     const toml::node* n = t.get(name);
     if (n == nullptr) return nullptr;
@@ -101,8 +115,8 @@ class Reader {
 };
 
 Status ReadRoot(const Reader& r, const toml::table& doc, Config& c, const std::string& base) {
-  KEIRETSU_RETURN_IF_ERROR(
-      r.OnlyKeys(doc, "", {"data_dir", "key_file", "genesis_file", "log", "api", "peer"}));
+  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(
+      doc, "", {"data_dir", "key_file", "genesis_file", "log", "api", "peer", "storage"}));
   for (auto [name, out] : {std::pair{"data_dir", &c.data_dir}, std::pair{"key_file", &c.key_file},
                            std::pair{"genesis_file", &c.genesis_file}}) {
     KEIRETSU_RETURN_IF_ERROR(r.Str(doc, "", name, out));
@@ -152,9 +166,20 @@ Status ReadToken(const Reader& r, const toml::table& t, const std::string& where
 }
 
 Status ReadApi(const Reader& r, const toml::table& api, Config& c, const std::string& base) {
-  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(
-      api, "api.",
-      {"listen", "max_message_bytes", "tls_cert", "tls_key", "tls_client_ca", "tokens"}));
+  KEIRETSU_RETURN_IF_ERROR(
+      r.OnlyKeys(api, "api.",
+                 {"listen", "max_message_bytes", "tls_cert", "tls_key", "tls_client_ca", "tokens",
+                  "idle_timeout_seconds", "max_connection_age_seconds",
+                  "max_connection_age_grace_seconds", "self_check_seconds"}));
+  constexpr int64_t kDay = 86400;
+  KEIRETSU_RETURN_IF_ERROR(
+      r.Int(api, "api.", "idle_timeout_seconds", 1, kDay, &c.api.idle_timeout_seconds));
+  KEIRETSU_RETURN_IF_ERROR(r.Int(api, "api.", "max_connection_age_seconds", 1, 30 * kDay,
+                                 &c.api.max_connection_age_seconds));
+  KEIRETSU_RETURN_IF_ERROR(r.Int(api, "api.", "max_connection_age_grace_seconds", 1, kDay,
+                                 &c.api.max_connection_age_grace_seconds));
+  KEIRETSU_RETURN_IF_ERROR(
+      r.Int(api, "api.", "self_check_seconds", 0, 3600, &c.api.self_check_seconds));
   KEIRETSU_RETURN_IF_ERROR(r.Str(api, "api.", "listen", &c.api.listen));
   if (!IsHostPort(c.api.listen))
     return r.Fail(*api.get("listen"), "api.listen", "must be host:port (e.g. 127.0.0.1:7701)");
@@ -235,6 +260,12 @@ Result<Config> ParseConfig(std::string_view text, const std::string& file,
   KEIRETSU_RETURN_IF_ERROR(err);
   if (const toml::table* peer = r.Table(doc, "peer", &err))
     KEIRETSU_RETURN_IF_ERROR(ReadPeer(r, *peer, c));
+  KEIRETSU_RETURN_IF_ERROR(err);
+  if (const toml::table* storage = r.Table(doc, "storage", &err)) {
+    KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(*storage, "storage.", {"free_space_reserve_mib"}));
+    KEIRETSU_RETURN_IF_ERROR(r.Int(*storage, "storage.", "free_space_reserve_mib", 0,
+                                   int64_t{1} << 20, &c.storage.free_space_reserve_mib));
+  }
   KEIRETSU_RETURN_IF_ERROR(err);
   return c;
 }

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/genesis.h"
 #include "keiretsu/storage/store.h"
+#include "node/daemon/src/health.h"
 
 namespace keiretsu::daemon {
 
@@ -68,22 +70,34 @@ Result<std::optional<api::TlsOptions>> Tls(const Config& c) {
   return std::optional<api::TlsOptions>(std::move(tls));
 }
 
-// GetStatus' view of replication.
-class ReplicatorStatus : public api::PeerStatusSource {
+// GetStatus' view of the node: replication (when on) and whether it may
+// write. The disk comes first: while it is below the reserve writes fail
+// RESOURCE_EXHAUSTED whatever the restore gate says.
+class NodeStatus : public api::PeerStatusSource {
  public:
-  explicit ReplicatorStatus(const net::Replicator& r) : r_(r) {}
+  NodeStatus(const net::Replicator* r, storage::Store& store) : r_(r), store_(store) {}
   std::vector<api::PeerInfo> Peers() const override {
     std::vector<api::PeerInfo> out;
-    for (const net::PeerStatus& p : r_.Peers())
+    if (r_ == nullptr) return out;
+    for (const net::PeerStatus& p : r_->Peers())
       out.push_back(api::PeerInfo{p.firm, p.address, p.connected, p.last_seen_unix_ms,
                                   p.entries_sent, p.entries_received, p.behind,
                                   p.invalid_received});
     return out;
   }
-  std::string WriteBlockReason() const override { return r_.WriteBlockReason(); }
+  std::string WriteBlockReason() const override {
+    Status disk = store_.Writable();
+    if (!disk.ok()) return disk.message();
+    return r_ != nullptr ? r_->WriteBlockReason() : std::string();
+  }
+  Status CheckWritable() const override {
+    KEIRETSU_RETURN_IF_ERROR(store_.Writable());
+    return api::PeerStatusSource::CheckWritable();
+  }
 
  private:
-  const net::Replicator& r_;
+  const net::Replicator* r_;  // null: replication off
+  storage::Store& store_;
 };
 
 // One warning per stored proof: which firm's feed stopped, where, and why.
@@ -106,6 +120,17 @@ void LogStop(const protocol::Genesis& g, const storage::Evidence& e) {
         e.seq, ids, e.reason);
 }
 
+void LogDiskSpace(const Config& c) {
+  auto space = storage::StatFilesystem(c.data_dir);
+  const std::string reserve = c.storage.free_space_reserve_mib == 0
+                                  ? std::string("none")
+                                  : storage::FormatBytes(c.storage.free_space_reserve_mib << 20);
+  if (space.ok())
+    spdlog::info("data directory {}: {} free of {}, write reserve {}", c.data_dir,
+                 storage::FormatBytes(space->available_bytes),
+                 storage::FormatBytes(space->total_bytes), reserve);
+}
+
 Result<net::ReplicatorOptions> ReplicationOptions(const Config& c, const protocol::Genesis& g) {
   net::ReplicatorOptions o;
   o.listen = c.peer.listen;
@@ -120,7 +145,8 @@ Result<net::ReplicatorOptions> ReplicationOptions(const Config& c, const protoco
 
 }  // namespace
 
-Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::string& version) {
+Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::string& version,
+                                              DaemonHooks hooks) {
   KEIRETSU_ASSIGN_OR_RETURN(protocol::Genesis genesis,
                             protocol::Genesis::LoadTomlFile(config.genesis_file));
   spdlog::info("network {} ({})", genesis.network_name(), genesis.network_id().Hex());
@@ -136,6 +162,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   api::ApiServerOptions opts;
   opts.listen = config.api.listen;
   opts.max_message_bytes = config.api.max_message_bytes;
+  opts.max_connection_idle = std::chrono::seconds(config.api.idle_timeout_seconds);
+  opts.max_connection_age = std::chrono::seconds(config.api.max_connection_age_seconds);
+  opts.max_connection_age_grace = std::chrono::seconds(config.api.max_connection_age_grace_seconds);
   opts.version = version;
   KEIRETSU_ASSIGN_OR_RETURN(opts.tokens, Tokens(config, genesis));
   KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, self));
@@ -145,7 +174,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   storage::StoreOptions so;
   so.path = config.data_dir;
   so.network = genesis.network_id();
+  so.reserve_bytes = config.storage.free_space_reserve_mib << 20;
   KEIRETSU_ASSIGN_OR_RETURN(auto store, storage::Store::Open(so));
+  LogDiskSpace(config);
   KEIRETSU_ASSIGN_OR_RETURN(auto ledger, node::Ledger::Open(genesis, std::move(store)));
   spdlog::info("data directory {}: {} feeds, state digest {}", config.data_dir,
                ledger->Feeds().size(), ledger->StateDigest().Hex());
@@ -161,8 +192,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   if (replicate) {
     KEIRETSU_ASSIGN_OR_RETURN(d->replicator_,
                               net::Replicator::Create(*d->ledger_, *d->key_, std::move(rep_opts)));
-    d->peer_status_ = std::make_unique<ReplicatorStatus>(*d->replicator_);
   }
+  d->peer_status_ = std::make_unique<NodeStatus>(d->replicator_.get(), d->ledger_->store());
   // Every commit wakes the Watch streams and tells replication what to push.
   d->ledger_->SetListener(
       [hub = d->hub_, rep = d->replicator_.get()](const std::vector<node::AppliedEntry>& applied) {
@@ -199,7 +230,44 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   d->api_address_ = d->api_->address();
   spdlog::info("api listening on {} (tls {}; tokens: {} operator, {} auditor, {} partner)",
                d->api_->address(), tls_mode, roles[0], roles[1], roles[2]);
+  d->StartHealthChecks(config, std::move(hooks));
   return d;
+}
+
+void Daemon::StartHealthChecks(const Config& config, DaemonHooks hooks) {
+  // The disk: every second, measure free space and recover (reopen a store
+  // opened read-only, or one that failed a commit); log only changes.
+  auto log = std::make_shared<WritabilityLog>();
+  log->Observe(ledger_->store().Writable());
+  disk_watch_ = std::make_unique<Periodic>(std::chrono::seconds(1), [log, ledger = ledger_.get()] {
+    log->Observe(ledger->RefreshStorage());
+  });
+
+  std::chrono::milliseconds every = std::chrono::seconds(config.api.self_check_seconds);
+  if (hooks.self_check_interval.count() > 0 &&
+      (every.count() == 0 || hooks.self_check_interval < every))
+    every = hooks.self_check_interval;
+  if (every.count() == 0) {
+    spdlog::warn("api self-check off (api.self_check_seconds = 0)");
+    return;
+  }
+  Status probe = api_->SelfCheck(std::chrono::seconds(5));
+  if (probe.code() == Code::kFailedPrecondition) {
+    spdlog::warn("api self-check off: {}", probe.message());
+    if (hooks.api_alive) {
+      api_watch_ = std::make_unique<Periodic>(every, hooks.api_alive);
+    }
+    return;
+  }
+  const auto timeout = std::clamp<std::chrono::milliseconds>(every / 2, std::chrono::seconds(1),
+                                                             std::chrono::seconds(5));
+  auto watch = std::make_shared<ApiWatch>(kApiSelfCheckFailures, std::move(hooks.api_alive),
+                                          std::move(hooks.api_dead));
+  watch->Observe(probe);
+  spdlog::info("api self-check every {} ms (a health check over a new loopback connection)",
+               every.count());
+  api_watch_ = std::make_unique<Periodic>(
+      every, [watch, api = api_.get(), timeout] { watch->Observe(api->SelfCheck(timeout)); });
 }
 
 Daemon::~Daemon() {
@@ -207,6 +275,8 @@ Daemon::~Daemon() {
 }
 
 void Daemon::Stop(std::chrono::milliseconds grace) {
+  api_watch_.reset();  // before the API goes: a stopping API is not a dead one
+  disk_watch_.reset();
   if (api_) {
     api_->Shutdown(grace);
     api_.reset();

@@ -332,6 +332,7 @@ asio::awaitable<void> Session::TickLoop() {
       last_ping_ = now;
     }
     if (now - last_have_ >= o.anti_entropy_interval) SendHave();
+    MaybeStartIngest();  // resumes an ingest paused by a full disk
   }
 }
 

@@ -14,7 +14,19 @@ struct Session::IngestOutcome {
   std::string first_invalid;
   std::vector<std::pair<PublicKey, uint64_t>> holds;
   Status failure;
+  // The store refused the commit for want of disk space: nothing was
+  // applied; `job` goes back to the queue, unacknowledged.
+  std::shared_ptr<Received> paused;
 };
+
+namespace {
+// False while the local store refuses writes (a disk below its reserve):
+// ingest pauses, batches stay unacknowledged so the peer's flow control
+// holds it back, and the session stays up. TickLoop tries again.
+bool StoreWritable(Replicator::Core& core) {
+  return core.ledger.store().Writable().ok();
+}
+}  // namespace
 
 void Session::OnBatch(Received r) {
   if (r.batch != last_recv_batch_ + 1) {
@@ -32,7 +44,7 @@ void Session::OnBatch(Received r) {
 }
 
 void Session::MaybeStartIngest() {
-  if (ingesting_ || ingest_queue_.empty() || closed_) return;
+  if (ingesting_ || ingest_queue_.empty() || closed_ || !StoreWritable(core_)) return;
   ingesting_ = true;
   // Everything received so far goes into one Ingest: larger batches verify
   // in parallel better.
@@ -47,6 +59,7 @@ void Session::MaybeStartIngest() {
   ingest_queue_.clear();
   asio::post(core_.ingest_pool(), [self = shared_from_this(), job] {
     IngestOutcome out = RunIngest(self->core_, *job);
+    if (out.paused != nullptr) out.paused = job;
     asio::post(self->executor(),
                [self, out = std::move(out)]() mutable { self->OnIngested(std::move(out)); });
   });
@@ -112,8 +125,10 @@ Session::IngestOutcome Session::RunIngest(Replicator::Core& core, const Received
         case node::Outcome::kFeedEnded: changed.push_back(r.author); break;
         case node::Outcome::kRejected:
           // Storage failures are ours, not the peer's.
-          if (r.status.code() == Code::kIOError || r.status.code() == Code::kCorruption ||
-              r.status.code() == Code::kInternal) {
+          if (r.status.code() == Code::kResourceExhausted && !StoreWritable(core)) {
+            out.paused = std::make_shared<Received>();  // replaced by the job
+          } else if (r.status.code() == Code::kIOError || r.status.code() == Code::kCorruption ||
+                     r.status.code() == Code::kInternal) {
             out.failure = r.status;
           } else {
             note_invalid(r.status);
@@ -133,6 +148,10 @@ Session::IngestOutcome Session::RunIngest(Replicator::Core& core, const Received
 void Session::OnIngested(IngestOutcome out) {
   ingesting_ = false;
   if (closed_) return;
+  if (out.paused != nullptr) {
+    ingest_queue_.push_front(std::move(*out.paused));
+    return;
+  }
   if (!out.failure.ok()) {
     spdlog::error("ingest of entries from peer {} failed: {}", core_.Name(firm_),
                   out.failure.ToString());

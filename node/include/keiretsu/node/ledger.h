@@ -152,6 +152,12 @@ class Ledger {
   Result<std::vector<BalanceRow>> RecomputeBalances() const;
 
   storage::Store& store() { return *store_; }
+  // Measures free space and recovers storage when it can: the store's
+  // Refresh (a read-only store reopened for writing), then, after a failed
+  // commit, the reopen and reload of RecoverIfNeeded once the disk is above
+  // its reserve. Returns the store's writability. keiretsud calls it every
+  // second, so a node recovers from a full disk by itself.
+  Status RefreshStorage();
 
  private:
   class Apply;

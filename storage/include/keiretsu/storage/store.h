@@ -19,7 +19,8 @@
 // committed atomically (one RocksDB WriteBatch), synced when asked.
 //
 // Thread-safety: all methods may be called from any thread; commits are
-// atomic with respect to reads (RocksDB). Deciding what to write from what
+// atomic with respect to reads (RocksDB), and a reopen by Refresh waits for
+// the reads and commits in progress. Deciding what to write from what
 // was read is the caller's to serialise (node::Ledger holds one mutex).
 #pragma once
 
@@ -33,6 +34,7 @@
 #include "keiretsu/common/id32.h"
 #include "keiretsu/common/status.h"
 #include "keiretsu/protocol/balance.h"
+#include "keiretsu/storage/disk_space.h"
 
 namespace keiretsu::storage {
 
@@ -75,9 +77,25 @@ struct BalanceRow {
 class FaultInjector;  // keiretsu/storage/fault_injector.h
 
 struct StoreOptions {
+  StoreOptions() = default;
+  StoreOptions(std::string path_, NetworkId network_, bool create_if_missing_ = true,
+               std::shared_ptr<FaultInjector> faults = nullptr)
+      : path(std::move(path_)),
+        network(network_),
+        create_if_missing(create_if_missing_),
+        faults_for_test(std::move(faults)) {}
+
   std::string path;
   NetworkId network;  // a store belongs to one network for life
   bool create_if_missing = true;
+  // Commits are refused (kResourceExhausted) while the filesystem holding
+  // `path` has less than this many bytes available, so RocksDB never meets
+  // a full disk half-way through a write; 0: no reserve (RocksDB's own
+  // out-of-space errors still become kResourceExhausted). keiretsud uses
+  // kDefaultReserveBytes unless configured otherwise.
+  uint64_t reserve_bytes = 0;
+  // How free space is measured; empty: StatFilesystem. Tests inject one.
+  DiskSpaceProbe probe;
   // Tests only: read and write through this injector's file system (in
   // memory or on disk) instead of the operating system's, so that writes
   // and syncs can fail and power can be cut. Null in production.
@@ -117,8 +135,12 @@ class Batch {
 
 class Store {
  public:
-  // Opens (or creates) the store at options.path. Errors: kFailedPrecondition
-  // (locked by another process, or belongs to another network),
+  // Opens (or creates) the store at options.path and locks it for this
+  // process. An existing store on a disk below the reserve (or one that
+  // fills up during the open) opens read-only: every read works, commits
+  // are refused until Refresh finds space again. Errors:
+  // kFailedPrecondition (locked by another process, or belongs to another
+  // network), kNotFound (no directory and !create_if_missing),
   // kCorruption, kIOError.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~Store();
@@ -127,22 +149,38 @@ class Store {
 
   // Applies `batch` atomically. With sync, returns only after the write is
   // on stable storage (WAL fsync): what it reports stored survives power loss.
-  // When it fails (kIOError, kCorruption), whether the batch reached the
-  // disk is unknown: it is not visible now, but a failed sync may still
-  // have written it, and RocksDB refuses every later write of this open
-  // instance. Every later Commit then fails (kIOError) until Recover
-  // succeeds.
+  // First measures free space (when a reserve is set). Errors, with nothing
+  // visible: kResourceExhausted (below the reserve, disk full, or opened
+  // read-only; the message names the path and the free space), kIOError,
+  // kCorruption. After a failed write, whether the batch reached the disk is
+  // unknown: it is not visible now, but a failed sync may still have
+  // written it, and RocksDB refuses every later write of this open
+  // instance. Every later Commit then fails until Recover succeeds.
   Status Commit(Batch& batch, bool sync);
 
-  // True after a failed Commit, until Recover succeeds.
+  // True after a failed Commit (or a RocksDB background error), until
+  // Recover succeeds.
   bool NeedsRecovery() const;
   // Closes and reopens the database after a failed commit (RocksDB cannot
   // resume from a failed WAL write in place). The failed batch is then
   // either wholly there or wholly absent: callers reload whatever they
-  // cached from the store. Reads wait meanwhile. Errors: as Open (the fault
-  // persists); the store stays unusable for writes and Recover may be tried
-  // again.
+  // cached from the store. Reads wait meanwhile. Below the free-space
+  // reserve it touches nothing and fails kResourceExhausted. Errors: as
+  // Open (the fault persists); the store then stays read-only (or, if even
+  // that fails, unusable) and Recover may be tried again.
   Status Recover();
+
+  // --- Writability (a full disk, storage errors)
+  // OK when commits are possible as far as the store knows (no I/O: the
+  // state left by the last commit, RocksDB's background errors, Refresh
+  // and Recover); otherwise why not, as Commit would say it.
+  Status Writable() const;
+  // Measures free space again, records whether it is below the reserve, and
+  // reopens a store opened read-only (on a full disk) for writing once it
+  // is not. A store that NeedsRecovery is left to Recover (its callers
+  // must reload their caches). Returns Writable(). Cheap when all is well
+  // (one statvfs); keiretsud calls it, through the ledger, every second.
+  Status Refresh();
 
   // --- Feeds
   std::map<PublicKey, FeedState> LoadFeedStates() const;

@@ -12,7 +12,9 @@
 //                        an import from another network, own feed stopped)
 //   UNAUTHENTICATED / PERMISSION_DENIED   see access.h
 //   RESOURCE_EXHAUSTED   message larger than max_message_bytes, too many
-//                        watchers
+//                        watchers; writes while the disk holding the data
+//                        directory is below its free-space reserve (the
+//                        message names the path and the free space)
 //   UNAVAILABLE          writes while the node is not writable (see
 //                        PeerStatusSource::WriteBlockReason)
 //   UNIMPLEMENTED        checkpoints (they arrive with the audit work)
@@ -61,8 +63,16 @@ class PeerStatusSource {
   virtual ~PeerStatusSource() = default;
   virtual std::vector<PeerInfo> Peers() const = 0;
   // Empty when this node may write; otherwise why not, for people
-  // ("learning this firm's own head from peers").
+  // ("learning this firm's own head from peers", "disk space low: ...").
+  // GetStatus reports it as writable / write_block_reason.
   virtual std::string WriteBlockReason() const = 0;
+  // OK when a write may go ahead; otherwise the error the write fails
+  // with. Default: kUnavailable with WriteBlockReason(). keiretsud's
+  // answers kResourceExhausted while the disk is below its reserve.
+  virtual Status CheckWritable() const {
+    std::string blocked = WriteBlockReason();
+    return blocked.empty() ? Status::Ok() : Unavailable("this node cannot write yet: " + blocked);
+  }
 };
 
 // PEM contents (not paths) of the server's TLS material.
@@ -84,6 +94,22 @@ struct ApiServerOptions {
   // Concurrent Watch streams; each holds one server thread. More are
   // refused with RESOURCE_EXHAUSTED.
   size_t max_watchers = 32;
+  // Connections (gRPC channel arguments). One with no call in progress for
+  // max_connection_idle is closed; one older than max_connection_age is
+  // told to reconnect (GOAWAY) and its calls get max_connection_age_grace
+  // to finish. One that has not completed its HTTP/2 (and TLS) handshake
+  // within handshake_timeout is closed. The server pings a connection
+  // silent for keepalive_time and closes it when no answer comes within
+  // keepalive_timeout. A client may ping at most every min_client_ping_-
+  // interval without a call in progress; more often, twice, ends the
+  // connection. So idle or abandoned connections cannot pile up.
+  std::chrono::milliseconds max_connection_idle{300'000};
+  std::chrono::milliseconds max_connection_age{3'600'000};
+  std::chrono::milliseconds max_connection_age_grace{300'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds keepalive_time{60'000};
+  std::chrono::milliseconds keepalive_timeout{20'000};
+  std::chrono::milliseconds min_client_ping_interval{10'000};
   // Reported by GetStatus.
   std::string version;
   // Clock for entry and export timestamps (unix ms); called from handler
@@ -116,6 +142,16 @@ class ApiServer {
   // The address actually bound: the configured host with the real port.
   const std::string& address() const;
   int port() const;
+
+  // Checks that the API accepts a new connection and answers: one standard
+  // health check (grpc.health.v1.Health/Check, no token) over a fresh
+  // connection to its own port on loopback, within `timeout`. A listener
+  // that stopped accepting (gRPC 1.51 stops for good when accept4 fails
+  // with EMFILE) fails it while established connections still work.
+  // Errors: kUnavailable (no answer, or not SERVING), kFailedPrecondition
+  // (mutual TLS: this process holds no client certificate to call with).
+  // Thread-safety: any thread.
+  Status SelfCheck(std::chrono::milliseconds timeout) const;
 
   // Graceful stop: ends Watch streams, stops accepting calls, lets
   // in-flight calls finish for up to `grace`, then cancels the rest.

@@ -27,6 +27,16 @@ inline constexpr std::string_view kDefaultApiListen = "127.0.0.1:7701";
 inline constexpr size_t kDefaultMaxMessageBytes = 4 << 20;
 inline constexpr size_t kMinMaxMessageBytes = 64 << 10;  // an export chunk must fit
 inline constexpr size_t kMaxMaxMessageBytes = 64 << 20;
+inline constexpr uint64_t kDefaultFreeSpaceReserveMib = 256;
+// API connections: closed after this long without a call in progress, and
+// told to reconnect (GOAWAY) after this age; calls still running then get
+// the grace period to finish.
+inline constexpr int kDefaultApiIdleTimeoutSeconds = 300;
+inline constexpr int kDefaultApiMaxConnectionAgeSeconds = 3600;
+inline constexpr int kDefaultApiMaxConnectionAgeGraceSeconds = 300;
+// The daemon calls its own API (health check over loopback) this often;
+// after kApiSelfCheckFailures failures in a row it exits non-zero.
+inline constexpr int kDefaultApiSelfCheckSeconds = 10;
 
 struct TokenConfig {
   std::string token;  // secret: never logged
@@ -58,7 +68,17 @@ struct Config {
     std::string tls_key;        // path
     std::string tls_client_ca;  // path; mutual TLS when set
     std::vector<TokenConfig> tokens;
+    int idle_timeout_seconds = kDefaultApiIdleTimeoutSeconds;
+    int max_connection_age_seconds = kDefaultApiMaxConnectionAgeSeconds;
+    int max_connection_age_grace_seconds = kDefaultApiMaxConnectionAgeGraceSeconds;
+    int self_check_seconds = kDefaultApiSelfCheckSeconds;  // 0: no self-check
   } api;
+
+  struct Storage {
+    // Writes are refused while the data directory's filesystem has less
+    // free space than this (docs/OPERATIONS.md "A full disk"). 0: none.
+    uint64_t free_space_reserve_mib = kDefaultFreeSpaceReserveMib;
+  } storage;
 
   struct Peer {
     std::string listen;  // host:port; empty: no peer listener

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,11 +32,31 @@
 
 namespace keiretsu::daemon {
 
+class Periodic;
+
+// How many API self-checks in a row may fail before the daemon gives up.
+inline constexpr int kApiSelfCheckFailures = 3;
+
+// What the process around the daemon is told (keiretsud: systemd).
+struct DaemonHooks {
+  // After each API self-check that passed (sd_notify WATCHDOG=1).
+  std::function<void()> api_alive;
+  // Once, when kApiSelfCheckFailures self-checks in a row failed: the API
+  // no longer answers new clients (keiretsud exits non-zero).
+  std::function<void(const Status&)> api_dead;
+  // Self-check interval when shorter than the config's (systemd's
+  // WatchdogSec / 3); zero: the config's.
+  std::chrono::milliseconds self_check_interval{0};
+};
+
 class Daemon {
  public:
   // Opens everything and starts serving. `version` is reported by
-  // GetStatus. Logs (spdlog) what it opens; never a secret.
-  static Result<std::unique_ptr<Daemon>> Start(const Config& config, const std::string& version);
+  // GetStatus. Logs (spdlog) what it opens; never a secret. On a disk below
+  // the free-space reserve it still starts, read-only (docs/OPERATIONS.md
+  // "A full disk"), and every second checks whether writes may resume.
+  static Result<std::unique_ptr<Daemon>> Start(const Config& config, const std::string& version,
+                                               DaemonHooks hooks = {});
   ~Daemon();  // Stop(0) if not done
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -48,13 +69,16 @@ class Daemon {
   const protocol::Genesis& genesis() const { return ledger_->genesis(); }
   node::Ledger& ledger() { return *ledger_; }
 
-  // Stops accepting API calls, lets in-flight calls finish for up to
-  // `grace`, then closes the ledger (RocksDB flushed and unlocked).
-  // Idempotent.
+  // Stops the health checks, stops accepting API calls, lets in-flight
+  // calls finish for up to `grace`, then closes the ledger (RocksDB flushed
+  // and unlocked). Idempotent.
   void Stop(std::chrono::milliseconds grace);
 
  private:
   Daemon() = default;
+  void StartHealthChecks(const Config& config, DaemonHooks hooks);
+  std::unique_ptr<Periodic> disk_watch_;  // store Refresh, every second
+  std::unique_ptr<Periodic> api_watch_;   // API self-check
   std::unique_ptr<crypto::SigningKey> key_;
   std::unique_ptr<node::Ledger> ledger_;
   std::shared_ptr<api::WatchHub> hub_;
