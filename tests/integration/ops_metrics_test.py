@@ -81,9 +81,10 @@ def setup(tools, work):
     for f, other in (("asahi", "biwa"), ("biwa", "asahi")):
         code, out, err = tools.cli(
             "init", "--firm", f, "--genesis", genesis, "--key", os.path.join(work, f + ".key"),
-            "--dir", os.path.join(work, f), "--api-listen", "127.0.0.1:0",
+            "--dir", os.path.join(work, f), "--api-listen", "127.0.0.1:%d" % free_port(),
             "--peer-listen", "127.0.0.1:%d" % ports[f],
-            "--peer", "%s=127.0.0.1:%d" % (other, ports[other]), "--ops-listen", "127.0.0.1:0")
+            "--peer", "%s=127.0.0.1:%d" % (other, ports[other]),
+            "--ops-listen", "127.0.0.1:%d" % free_port())
         check(code == 0, "init %s with an operations listener (%s)" % (f, err.strip()))
         configs[f] = os.path.join(work, f, "keiretsud.toml")
     return configs

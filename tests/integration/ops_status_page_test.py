@@ -104,11 +104,11 @@ class Net:
             ring = [FIRMS[(i + 1) % len(FIRMS)], FIRMS[(i - 1) % len(FIRMS)]]
             args = ["init", "--firm", f, "--genesis", genesis, "--key",
                     os.path.join(work, f + ".key"), "--dir", os.path.join(work, f),
-                    "--api-listen", "127.0.0.1:0", "--peer-listen", "127.0.0.1:%d" % port[f]]
+                    "--api-listen", "127.0.0.1:%d" % free_port(), "--peer-listen", "127.0.0.1:%d" % port[f]]
             for p in ring:
                 args += ["--peer", "%s=127.0.0.1:%d" % (p, port[p])]
             if f == "asahi":  # not loopback-only in spirit: give it a token file
-                args += ["--ops-listen", "127.0.0.1:0"]
+                args += ["--ops-listen", "127.0.0.1:%d" % free_port()]
             code, out, err = tools.cli(*args)
             check(code == 0, "init %s (%s)" % (f, err.strip()))
             self.config[f] = os.path.join(work, f, "keiretsud.toml")
@@ -222,7 +222,7 @@ def main():
                 os.unlink(args.screenshot)
             code, _, err = chromium(browser_args(os.path.join(work, "profile3"), url,
                                                  "--screenshot=" + args.screenshot,
-                                                 "--window-size=1280,1900"))
+                                                 "--window-size=1280,1560"))
             with open(args.screenshot, "rb") as fh:
                 head = fh.read(8)
             check(head == b"\x89PNG\r\n\x1a\n" and os.path.getsize(args.screenshot) > 20000,
