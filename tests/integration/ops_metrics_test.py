@@ -11,7 +11,9 @@ Two firms peered with each other, each with an operations listener:
      counters, by exactly the number of entries written;
   3. a refused API call is counted under its status code;
   4. every metric the Prometheus alerts and the Grafana dashboard in deploy/
-     use is one the node exports.
+     use is one the node exports;
+  5. `keiretsu export` shows a progress line on a terminal (a pseudo-terminal
+     from `script`), and none with --json or when stderr is a pipe.
 
 Prints 'ok:' lines and exits non-zero on the first failure.
 """
@@ -135,6 +137,27 @@ def check_deploy_names(text, deploy_dir):
         check(not unknown, "%s uses only exported metrics %s" % (os.path.basename(path), unknown))
 
 
+def check_progress(tools, config, work):
+    """export on a pseudo-terminal shows progress; with --json or a pipe it does not."""
+    import shlex
+    import subprocess
+    out = os.path.join(work, "tty.export")
+    cmd = " ".join(shlex.quote(x) for x in [tools.cli_bin, "--config", config, "export",
+                                            "--out", out])
+    # Bytes, not text: universal newlines would turn the progress line's \r into \n.
+    p = subprocess.run(["script", "-qefc", cmd, "/dev/null"], capture_output=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    check(p.returncode == 0 and b"\rexporting: " in p.stdout and b" entries (" in p.stdout,
+          "export on a terminal shows a progress line: %r" % p.stdout[-200:])
+    p = subprocess.run(["script", "-qefc", cmd + " --force --json", "/dev/null"],
+                       capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    check(p.returncode == 0 and b"exporting" not in p.stdout,
+          "export --json on a terminal shows none: %r" % p.stdout[-200:])
+    code, _, err = tools.cli("--config", config, "export", "--out", out, "--force")
+    check(code == 0 and "\r" not in err and "exporting:" not in err,
+          "export into a pipe shows none: %r" % err)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--keiretsu", required=True)
@@ -209,6 +232,7 @@ def main():
             check(value(a1, "keiretsu_pending_entries") == 0 and
                   value(b1, "keiretsu_pending_entries") == 0, "nothing pending")
             check_deploy_names(scrape(nodes["asahi"]), args.deploy)
+            check_progress(tools, configs["asahi"], work)
             for d in daemons:
                 check(d.stop() == 0, "%s stops cleanly" % d.name)
         except Exception as e:  # noqa: BLE001 - report and fail
