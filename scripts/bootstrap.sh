@@ -15,6 +15,9 @@ packages=(
   libsystemd-dev
   # tests: the Python example client, Noise test vectors, systemd unit checks
   python3 python3-grpcio python3-protobuf python3-nacl golang-github-flynn-noise-dev systemd
+  # the operations listener: metrics, HTTP server, graph layout; its tests: a
+  # Prometheus text parser and a headless browser
+  prometheus-cpp-dev libmicrohttpd-dev libgraphviz-dev graphviz python3-prometheus-client chromium
   # tools the scripts use
   procps psmisc openssl
   # the partition test (network namespaces, veth, bridge)

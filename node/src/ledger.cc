@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "keiretsu/protocol/balance.h"
@@ -20,6 +21,28 @@ std::string_view OutcomeName(Outcome o) {
     case Outcome::kRejected: return "rejected";
   }
   return "unknown";
+}
+
+namespace {
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One CountEntries call per outcome present in `results`.
+void CountOutcomes(Metrics& metrics, const std::vector<IngestResult>& results) {
+  constexpr size_t kOutcomes = static_cast<size_t>(Outcome::kRejected) + 1;
+  uint64_t counts[kOutcomes] = {};
+  for (const IngestResult& r : results) ++counts[static_cast<size_t>(r.outcome)];
+  for (size_t i = 0; i < kOutcomes; ++i)
+    if (counts[i] > 0) metrics.CountEntries(false, OutcomeName(static_cast<Outcome>(i)), counts[i]);
+}
+}  // namespace
+
+Status Ledger::Commit(storage::Batch& batch, bool sync) {
+  const auto start = std::chrono::steady_clock::now();
+  Status s = store_->Commit(batch, sync);
+  metrics().ObserveCommit(SecondsSince(start), sync);
+  return s;
 }
 
 Ledger::Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store,
@@ -120,9 +143,10 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
     Apply round(*this, feeds_, log_cursor_);
     for (const auto& check : checks) results.push_back(round.Take(check));
     if (round.batch().size() > 0 || !round.error().ok()) {
-      Status s = round.error().ok() ? store_->Commit(round.batch(), sync) : round.error();
+      Status s = round.error().ok() ? Commit(round.batch(), sync) : round.error();
       if (!s.ok()) {
         for (auto& r : results) r = IngestResult{Outcome::kRejected, s, r.id, r.author, r.seq};
+        CountOutcomes(metrics(), results);
         return results;
       }
       for (const auto& [author, st] : round.touched()) feeds_[author] = st;
@@ -133,6 +157,7 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
       stopped = std::move(round.stopped());
     }
   }
+  CountOutcomes(metrics(), results);
   if (listener_ && !applied.empty()) listener_(applied);
   if (stop_listener_ && !stopped.empty()) stop_listener_(stopped);
   return results;
@@ -157,6 +182,7 @@ struct Ledger::QueuedAppend {
 
 Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, protocol::Body body,
                                              uint64_t timestamp_ms) {
+  const auto start = std::chrono::steady_clock::now();
   QueuedAppend me;
   me.key = &key;
   me.body = std::move(body);
@@ -167,7 +193,10 @@ Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, prot
     // Woken only for this entry: when its group committed (done) or when
     // the previous leader hands the queue over (lead). No thundering herd.
     me.wake.wait(lock, [&] { return me.done || me.lead; });
-    if (me.done) return std::move(*me.result);
+    if (me.done) {
+      metrics().ObserveWrite(SecondsSince(start), me.result->ok());
+      return std::move(*me.result);
+    }
   }
   append_leader_ = true;
   std::vector<QueuedAppend*> group;
@@ -185,6 +214,7 @@ Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, prot
     append_queue_.front()->lead = true;
     append_queue_.front()->wake.notify_one();
   }
+  metrics().ObserveWrite(SecondsSince(start), me.result->ok());
   return std::move(*me.result);
 }
 
@@ -239,13 +269,14 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
     }
     Status s = round_broken ? Internal("another write of this group failed; nothing was stored")
                : signed_ok.empty() ? Status::Ok()
-                                   : store_->Commit(round.batch(), /*sync=*/true);
+                                   : Commit(round.batch(), /*sync=*/true);
     if (!s.ok()) {
       for (QueuedAppend* q : group)
         if (!q->result || q->result->ok()) q->result = s;
       return;
     }
     if (signed_ok.empty()) return;
+    metrics().CountEntries(true, "applied", signed_ok.size());
     for (const auto& [a, st] : round.touched()) feeds_[a] = st;
     log_cursor_ = round.log_cursor();
     applied = std::move(round.applied());

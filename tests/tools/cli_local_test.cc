@@ -229,6 +229,32 @@ TEST_F(LocalCommandsTest, InitMakesAFreshTokenEachTime) {
   EXPECT_EQ(a->listen, kDefaultNode);
 }
 
+TEST_F(LocalCommandsTest, InitOpsListenWritesAnOpsTableAndATokenOffLoopback) {
+  std::string genesis = Genesis();
+  std::string k0 = KeyFile(0, "osaka.key"), k1 = KeyFile(1, "kobe.key");
+  auto r = RunKeiretsu({"init", "--firm", "osaka", "--genesis", genesis, "--key", k0, "--dir",
+                        dir.Sub("a"), "--ops-listen", "127.0.0.1:7702"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  toml::table a = toml::parse_file(dir.Sub("a/keiretsud.toml"));
+  EXPECT_EQ(a["ops"]["listen"].value_or<std::string>(""), "127.0.0.1:7702");
+  EXPECT_FALSE(a["ops"]["token_file"]) << "loopback: no token";
+  EXPECT_FALSE(fs::exists(dir.Sub("a/ops.token")));
+
+  r = RunKeiretsu({"init", "--firm", "kobe", "--genesis", genesis, "--key", k1, "--dir",
+                   dir.Sub("b"), "--ops-listen", "0.0.0.0:7702"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  toml::table b = toml::parse_file(dir.Sub("b/keiretsud.toml"));
+  EXPECT_EQ(b["ops"]["token_file"].value_or<std::string>(""), "ops.token");
+  EXPECT_EQ(Mode(dir.Sub("b/ops.token")), 0600u);
+  EXPECT_EQ(Trimmed(ReadFile(dir.Sub("b/ops.token"))).size(), 64u);
+
+  r = RunKeiretsu({"init", "--firm", "nagoya", "--genesis", genesis, "--key", KeyFile(2, "n.key"),
+                   "--dir", dir.Sub("c"), "--ops-listen", "nowhere"});
+  EXPECT_EQ(r.code, kExitInvalid);
+  EXPECT_NE(r.err.find("--ops-listen"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.Sub("c")));
+}
+
 TEST_F(LocalCommandsTest, InitRefusalsCreateNothing) {
   std::string genesis = Genesis();
   std::string k0 = KeyFile(0, "osaka.key");

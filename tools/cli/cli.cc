@@ -96,6 +96,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddWriteCommands(app, ctx);
   AddStreamCommands(app, ctx);
   AddAuditCommands(app, ctx);
+  AddGraphCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

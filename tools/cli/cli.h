@@ -69,6 +69,7 @@ void AddReadCommands(CLI::App& app,
 void AddWriteCommands(CLI::App& app, Context& ctx);   // claim, accept, decline, owe, release
 void AddStreamCommands(CLI::App& app, Context& ctx);  // watch, export, import
 void AddAuditCommands(CLI::App& app, Context& ctx);   // checkpoint, audit
+void AddGraphCommands(CLI::App& app, Context& ctx);   // graph
 
 // Builds the whole command line and runs it: the program's main() minus the
 // real streams. Returns the exit code. Writes results to `out` and the error

@@ -20,6 +20,7 @@
 #include "keiretsu/audit/audit.h"
 #include "keiretsu/protocol/checkpoint.h"
 #include "output.h"
+#include "progress.h"
 
 namespace keiretsu::cli {
 namespace {
@@ -135,7 +136,8 @@ void Audit(Context& ctx, AuditArgs& a) {
       o.tls_ca_file = ctx.node.tls_ca;
     }
   }
-  if (!a.quiet) o.progress = ctx.err;
+  // Progress lines on a terminal only (not in --json mode, not into a pipe).
+  if (!a.quiet && ShowProgress(ctx)) o.progress = ctx.err;
   ctx.exit_status = audit::Run(o, *ctx.out);
 }
 

@@ -165,7 +165,14 @@ struct InitArgs {
   std::string api_listen = kDefaultNode;
   std::string peer_listen = "0.0.0.0:7700";
   std::vector<std::string> peers;
+  std::string ops_listen;  // empty: no operations listener
 };
+
+// A host others cannot reach: the ops listener needs no token there.
+bool IsLoopbackHost(const std::string& host_port) {
+  const std::string host = host_port.substr(0, host_port.rfind(':'));
+  return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
 
 bool SameNameIgnoringCase(const std::string& a, const std::string& b) {
   return a.size() == b.size() && ::strncasecmp(a.c_str(), b.c_str(), a.size()) == 0;
@@ -189,6 +196,8 @@ Status Init(Context& ctx, const InitArgs& a) {
                            "' of the genesis, not '" + a.firm + "'");
   KEIRETSU_RETURN_IF_ERROR(CheckHostPort(a.api_listen, "--api-listen"));
   KEIRETSU_RETURN_IF_ERROR(CheckHostPort(a.peer_listen, "--peer-listen"));
+  if (!a.ops_listen.empty()) KEIRETSU_RETURN_IF_ERROR(CheckHostPort(a.ops_listen, "--ops-listen"));
+  const bool ops_token = !a.ops_listen.empty() && !IsLoopbackHost(a.ops_listen);
   std::vector<std::pair<std::string, std::string>> peers;
   std::set<PublicKey> seen;
   for (const std::string& p : a.peers) {
@@ -236,11 +245,21 @@ Status Init(Context& ctx, const InitArgs& a) {
     t += "\n[[peer.peers]]\nfirm = " + TomlString(name) + "\naddress = " + TomlString(address) +
          "\n";
 
+  if (!a.ops_listen.empty()) {
+    t += "\n# Operations listener: /status (browser), /metrics (Prometheus), /healthz.\n";
+    t += "[ops]\nlisten = " + TomlString(a.ops_listen) + "\n";
+    if (ops_token)
+      t += "# Reachable from other hosts: clients must send this file's token.\n"
+           "token_file = \"ops.token\"\n";
+  }
+
   fs::create_directories(dir, ec);
   if (ec) return IOError("cannot create directory " + dir.string() + ": " + ec.message());
   if (::mkdir(data.c_str(), 0700) != 0 && errno != EEXIST)
     return IOError("cannot create data directory " + data.string() + ": " + std::strerror(errno));
   KEIRETSU_RETURN_IF_ERROR(WriteNewFile(config.string(), t, 0600));
+  if (ops_token)
+    KEIRETSU_RETURN_IF_ERROR(WriteNewFile((dir / "ops.token").string(), NewToken() + "\n", 0600));
 
   if (ctx.json) {
     *ctx.out << FlatJson({{"config", config.string()},
@@ -300,6 +319,9 @@ void AddLocalCommands(CLI::App& app, Context& ctx) {
     sub->add_option("--api-listen", a->api_listen, "API address (default 127.0.0.1:7701)");
     sub->add_option("--peer-listen", a->peer_listen, "Peer address (default 0.0.0.0:7700)");
     sub->add_option("--peer", a->peers, "A peer to dial: name=host:port (repeat)");
+    sub->add_option("--ops-listen", a->ops_listen,
+                    "Serve /status and /metrics on this address (e.g. 127.0.0.1:7702; off "
+                    "when not given; a non-loopback address gets a token file, ops.token)");
     sub->callback([&ctx, a] { ctx.run = [&ctx, a] { return Init(ctx, *a); }; });
   }
 }

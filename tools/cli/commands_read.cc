@@ -1,12 +1,15 @@
 // Read commands: status, balance, balances, pending, entries, entry.
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "args.h"
 #include "cli.h"
 #include "client.h"
 #include "output.h"
+#include "progress.h"
 
 namespace keiretsu::cli {
 namespace {
@@ -14,10 +17,45 @@ namespace {
 namespace v1 = keiretsu::v1;
 using Stub = v1::Ledger::Stub;
 
-Status ShowStatus(Context& ctx) {
+// True when this node holds everything its connected peers reported, has
+// nothing pending and may write (with no peers: when it may write).
+bool CaughtUp(const v1::GetStatusResponse& r, size_t* connected, uint64_t* lacking) {
+  *connected = 0;
+  *lacking = 0;
+  for (const v1::PeerStatus& p : r.peers()) {
+    if (!p.connected()) continue;
+    ++*connected;
+    *lacking += p.behind();
+  }
+  const bool peers_done = r.peers_size() == 0 || (*connected > 0 && *lacking == 0);
+  return peers_done && r.pending_entries() == 0 && r.writable();
+}
+
+// Polls GetStatus once a second until the node caught up (CaughtUp); on a
+// terminal a progress line shows entries held against entries known.
+Status WaitCaughtUp(Context& ctx, Client& client, v1::GetStatusResponse* r) {
+  Progress progress(ctx, "catching up", "entries");
+  for (;;) {
+    KEIRETSU_RETURN_IF_ERROR(client.Call(&Stub::GetStatus, v1::GetStatusRequest(), r));
+    size_t connected = 0;
+    uint64_t lacking = 0;
+    if (CaughtUp(*r, &connected, &lacking)) return Status::Ok();
+    uint64_t held = 0;
+    for (const v1::FeedHead& f : r->feeds()) held += f.head_seq();
+    progress.Update(held, held + lacking,
+                    std::to_string(connected) + "/" + std::to_string(r->peers_size()) +
+                        " peers connected" + (r->writable() ? "" : ", writes paused"));
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // the polling interval
+  }
+}
+
+Status ShowStatus(Context& ctx, bool watch) {
   KEIRETSU_ASSIGN_OR_RETURN(auto client, ConnectFromContext(ctx));
   v1::GetStatusResponse r;
-  KEIRETSU_RETURN_IF_ERROR(client->Call(&Stub::GetStatus, v1::GetStatusRequest(), &r));
+  if (watch)
+    KEIRETSU_RETURN_IF_ERROR(WaitCaughtUp(ctx, *client, &r));
+  else
+    KEIRETSU_RETURN_IF_ERROR(client->Call(&Stub::GetStatus, v1::GetStatusRequest(), &r));
   if (ctx.json)
     *ctx.out << MessageJson(r) << '\n';
   else
@@ -134,8 +172,12 @@ Status Entry(Context& ctx, const std::string& id_text) {
 
 void AddReadCommands(CLI::App& app, Context& ctx) {
   {
+    auto watch = std::make_shared<bool>(false);
     auto* sub = app.add_subcommand("status", "This node: firm, network, digest, feeds, peers");
-    sub->callback([&ctx] { ctx.run = [&ctx] { return ShowStatus(ctx); }; });
+    sub->add_flag("--watch", *watch,
+                  "Wait until the node has caught up with its peers (progress on a terminal), "
+                  "then print the status");
+    sub->callback([&ctx, watch] { ctx.run = [&ctx, watch] { return ShowStatus(ctx, *watch); }; });
   }
   {
     auto a = std::make_shared<BalanceArgs>();

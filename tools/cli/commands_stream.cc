@@ -3,6 +3,7 @@
 // The file format is export_file.h's.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -16,12 +17,14 @@
 #include "client.h"
 #include "export_file.h"
 #include "output.h"
+#include "progress.h"
 
 namespace keiretsu::cli {
 namespace {
 
 namespace v1 = keiretsu::v1;
 namespace fs = std::filesystem;
+using Stub = v1::Ledger::Stub;
 
 struct WatchArgs {
   std::string cursor;
@@ -99,6 +102,13 @@ Status Export(Context& ctx, const ExportArgs& a) {
     return s;
   };
 
+  Progress progress(ctx, "exporting", "entries");
+  uint64_t expected = 0;  // entries the node holds: the progress line's total
+  if (progress.active()) {
+    v1::GetStatusResponse status;
+    if (client->Call(&Stub::GetStatus, v1::GetStatusRequest(), &status).ok())
+      for (const v1::FeedHead& f : status.feeds()) expected += f.head_seq();
+  }
   grpc::ClientContext call;
   client->Prepare(&call, /*deadline=*/false);
   v1::ExportRequest req;
@@ -115,6 +125,7 @@ Status Export(Context& ctx, const ExportArgs& a) {
       case v1::ExportChunk::kCheckpoint: ++checkpoints; break;
       default: break;
     }
+    progress.Update(entries, std::max(expected, entries));
     write_error = WriteExportChunk(out, chunk);
     if (!write_error.ok()) {
       call.TryCancel();
@@ -122,6 +133,7 @@ Status Export(Context& ctx, const ExportArgs& a) {
     }
   }
   grpc::Status st = reader->Finish();
+  progress.Done();
   if (!write_error.ok()) return fail(write_error.WithContext("writing " + tmp));
   if (Status s = FromGrpc(st, client->endpoint()); !s.ok()) return fail(s);
   if (headers != 1) return fail(Internal("node sent an export without exactly one header"));
@@ -179,7 +191,9 @@ Status Import(Context& ctx, const std::string& path) {
   v1::ImportResponse r;
   auto writer = client->stub().Import(&call, &r);
   v1::ExportChunk chunk;
+  Progress progress(ctx, "importing", "chunks");
   for (uint64_t i = 0; i < chunks; ++i) {
+    progress.Update(i, chunks);
     auto more = ReadExportChunk(in, &chunk, i);
     if (!more.ok() || !*more) {
       call.TryCancel();
@@ -189,7 +203,10 @@ Status Import(Context& ctx, const std::string& path) {
     if (!writer->Write(chunk)) break;  // the node ended the call; Finish says why
   }
   writer->WritesDone();
-  KEIRETSU_RETURN_IF_ERROR(FromGrpc(writer->Finish(), client->endpoint()));
+  progress.Update(chunks, chunks, "waiting for the node");
+  grpc::Status finished = writer->Finish();
+  progress.Done();
+  KEIRETSU_RETURN_IF_ERROR(FromGrpc(finished, client->endpoint()));
   if (ctx.json)
     *ctx.out << MessageJson(r) << '\n';
   else

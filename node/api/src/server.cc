@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "node/api/src/metrics_interceptor.h"
 #include "node/api/src/service.h"
 
 namespace keiretsu::api {
@@ -142,6 +143,11 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
   grpc::ResourceQuota quota("keiretsu-api");
   quota.SetMaxThreads(static_cast<int>(options.max_watchers) + kSpareThreads);
   builder.SetResourceQuota(quota);
+  if (options.metrics != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counters;
+    counters.push_back(MetricsInterceptorFactory(*options.metrics));
+    builder.experimental().SetInterceptorCreators(std::move(counters));
+  }
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0)
     return Unavailable("cannot listen on " + options.listen +

@@ -116,7 +116,7 @@ class Reader {
 
 Status ReadRoot(const Reader& r, const toml::table& doc, Config& c, const std::string& base) {
   KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(
-      doc, "", {"data_dir", "key_file", "genesis_file", "log", "api", "peer", "storage"}));
+      doc, "", {"data_dir", "key_file", "genesis_file", "log", "api", "peer", "storage", "ops"}));
   for (auto [name, out] : {std::pair{"data_dir", &c.data_dir}, std::pair{"key_file", &c.key_file},
                            std::pair{"genesis_file", &c.genesis_file}}) {
     KEIRETSU_RETURN_IF_ERROR(r.Str(doc, "", name, out));
@@ -239,6 +239,34 @@ Status ReadPeer(const Reader& r, const toml::table& peer, Config& c) {
   });
 }
 
+// A whole number in [lo, hi] at `name`, when present.
+Status Int(const Reader& r, const toml::table& t, std::string_view name, int lo, int hi, int* out) {
+  const toml::node* n = t.get(name);
+  if (n == nullptr) return Status::Ok();
+  if (!n->is_integer() || n->as_integer()->get() < lo || n->as_integer()->get() > hi)
+    return r.Fail(
+        *n, "ops." + std::string(name),
+        "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  *out = static_cast<int>(n->as_integer()->get());
+  return Status::Ok();
+}
+
+Status ReadOps(const Reader& r, const toml::table& ops, Config& c, const std::string& base) {
+  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(ops, "ops.",
+                                      {"listen", "token_file", "max_connections", "timeout_seconds",
+                                       "max_url_bytes", "status_refresh_seconds"}));
+  c.ops.enabled = true;
+  KEIRETSU_RETURN_IF_ERROR(r.Str(ops, "ops.", "listen", &c.ops.listen));
+  if (!IsHostPort(c.ops.listen))
+    return r.Fail(*ops.get("listen"), "ops.listen", "must be host:port (e.g. 127.0.0.1:7702)");
+  KEIRETSU_RETURN_IF_ERROR(r.Str(ops, "ops.", "token_file", &c.ops.token_file));
+  c.ops.token_file = r.Resolve(base, c.ops.token_file);
+  KEIRETSU_RETURN_IF_ERROR(Int(r, ops, "max_connections", 1, 1024, &c.ops.max_connections));
+  KEIRETSU_RETURN_IF_ERROR(Int(r, ops, "timeout_seconds", 1, 300, &c.ops.timeout_seconds));
+  KEIRETSU_RETURN_IF_ERROR(Int(r, ops, "max_url_bytes", 64, 16384, &c.ops.max_url_bytes));
+  return Int(r, ops, "status_refresh_seconds", 1, 3600, &c.ops.status_refresh_seconds);
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view text, const std::string& file,
@@ -261,11 +289,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& file,
   if (const toml::table* peer = r.Table(doc, "peer", &err))
     KEIRETSU_RETURN_IF_ERROR(ReadPeer(r, *peer, c));
   KEIRETSU_RETURN_IF_ERROR(err);
-  if (const toml::table* storage = r.Table(doc, "storage", &err)) {
-    KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(*storage, "storage.", {"free_space_reserve_mib"}));
-    KEIRETSU_RETURN_IF_ERROR(r.Int(*storage, "storage.", "free_space_reserve_mib", 0,
-                                   int64_t{1} << 20, &c.storage.free_space_reserve_mib));
-  }
+  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(
+      doc, "", {"data_dir", "key_file", "genesis_file", "log", "api", "peer", "storage", "ops"}));
   KEIRETSU_RETURN_IF_ERROR(err);
   return c;
 }

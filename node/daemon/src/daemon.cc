@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -12,6 +14,10 @@
 #include "keiretsu/protocol/genesis.h"
 #include "keiretsu/storage/store.h"
 #include "node/daemon/src/health.h"
+
+#ifndef KEIRETSU_COMMIT
+#define KEIRETSU_COMMIT "unknown"
+#endif
 
 namespace keiretsu::daemon {
 
@@ -143,6 +149,50 @@ Result<net::ReplicatorOptions> ReplicationOptions(const Config& c, const protoco
   return o;
 }
 
+// The operations listener's token: the file's first line, which must be a
+// token as the API's are (16+ printable characters) in a file only its
+// owner can read.
+Result<std::string> ReadOpsToken(const Config& c) {
+  const std::string& path = c.ops.token_file;
+  if (path.empty()) return std::string();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return c.Error("ops.token_file", "cannot read " + path);
+  if ((st.st_mode & 077) != 0)
+    return c.Error("ops.token_file", path + " is readable by group or others (chmod 600 it)");
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) return c.Error("ops.token_file", "cannot read " + path);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.size() < api::kMinTokenLength)
+    return c.Error("ops.token_file", path + " must hold a token of at least " +
+                                         std::to_string(api::kMinTokenLength) + " characters");
+  for (char ch : token)
+    if (ch <= ' ' || ch >= 0x7f)
+      return c.Error("ops.token_file", path + ": the token must be printable ASCII, no spaces");
+  return token;
+}
+
+// Starts the operations listener over the running daemon's parts.
+Result<std::unique_ptr<ops::OpsServer>> StartOps(const Config& c, const std::string& version,
+                                                 node::Ledger& ledger,
+                                                 const net::Replicator* replicator,
+                                                 const PublicKey& self,
+                                                 const ops::MetricsRegistry& metrics) {
+  ops::OpsOptions o;
+  o.listen = c.ops.listen;
+  KEIRETSU_ASSIGN_OR_RETURN(o.token, ReadOpsToken(c));
+  o.max_connections = static_cast<size_t>(c.ops.max_connections);
+  o.timeout = std::chrono::seconds(c.ops.timeout_seconds);
+  o.max_url_bytes = static_cast<size_t>(c.ops.max_url_bytes);
+  o.status_refresh = std::chrono::seconds(c.ops.status_refresh_seconds);
+  ops::SnapshotSources src{&ledger, replicator, self, c.data_dir, version, KEIRETSU_COMMIT};
+  auto server = ops::OpsServer::Start(std::move(o), std::move(src), metrics);
+  if (!server.ok())
+    return Status(server.status().code(), "operations listener ([ops] listen = " + c.ops.listen +
+                                              "): " + server.status().message());
+  return server;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::string& version,
@@ -170,6 +220,12 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, self));
   KEIRETSU_ASSIGN_OR_RETURN(opts.tls, Tls(config));
 
+  if (config.ops.enabled) KEIRETSU_RETURN_IF_ERROR(ReadOpsToken(config).status());
+  auto metrics = config.ops.enabled
+                     ? std::make_unique<ops::MetricsRegistry>(version, KEIRETSU_COMMIT)
+                     : nullptr;
+  opts.metrics = metrics.get();
+
   // Last: the store takes the data directory's lock.
   storage::StoreOptions so;
   so.path = config.data_dir;
@@ -177,17 +233,21 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   so.reserve_bytes = config.storage.free_space_reserve_mib << 20;
   KEIRETSU_ASSIGN_OR_RETURN(auto store, storage::Store::Open(so));
   LogDiskSpace(config);
-  KEIRETSU_ASSIGN_OR_RETURN(auto ledger, node::Ledger::Open(genesis, std::move(store)));
+  node::LedgerOptions lo;
+  lo.metrics = metrics.get();
+  KEIRETSU_ASSIGN_OR_RETURN(auto ledger, node::Ledger::Open(genesis, std::move(store), lo));
   spdlog::info("data directory {}: {} feeds, state digest {}", config.data_dir,
                ledger->Feeds().size(), ledger->StateDigest().Hex());
 
   std::unique_ptr<Daemon> d(new Daemon());
+  d->metrics_ = std::move(metrics);
   d->key_ = std::make_unique<crypto::SigningKey>(std::move(key));
   d->ledger_ = std::move(ledger);
   d->hub_ = std::make_shared<api::WatchHub>();
   // Before anything can write: every commit wakes the Watch streams. The
   // replication module will hang off this listener too.
   KEIRETSU_ASSIGN_OR_RETURN(auto rep_opts, ReplicationOptions(config, genesis));
+  rep_opts.metrics = d->metrics_.get();
   const bool replicate = !rep_opts.listen.empty() || !rep_opts.peers.empty();
   if (replicate) {
     KEIRETSU_ASSIGN_OR_RETURN(d->replicator_,
@@ -230,6 +290,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   d->api_address_ = d->api_->address();
   spdlog::info("api listening on {} (tls {}; tokens: {} operator, {} auditor, {} partner)",
                d->api_->address(), tls_mode, roles[0], roles[1], roles[2]);
+  if (config.ops.enabled) {
+    KEIRETSU_ASSIGN_OR_RETURN(
+        d->ops_, StartOps(config, version, *d->ledger_, d->replicator_.get(), self, *d->metrics_));
+    d->ops_address_ = d->ops_->address();
+    spdlog::info("operations listener on {} (/status, /metrics; token {})", d->ops_address_,
+                 config.ops.token_file.empty() ? "off" : "required");
+  }
   d->StartHealthChecks(config, std::move(hooks));
   return d;
 }
@@ -275,6 +342,7 @@ Daemon::~Daemon() {
 }
 
 void Daemon::Stop(std::chrono::milliseconds grace) {
+  if (ops_) ops_->SetDraining();  // health checks see the node go
   api_watch_.reset();  // before the API goes: a stopping API is not a dead one
   disk_watch_.reset();
   if (api_) {
@@ -286,6 +354,10 @@ void Daemon::Stop(std::chrono::milliseconds grace) {
     replicator_.reset();
     peer_status_.reset();
     spdlog::info("replication stopped");
+  }
+  if (ops_) {
+    ops_->Stop();  // it reads the ledger: stopped before it closes
+    ops_.reset();
   }
   if (ledger_) {
     ledger_.reset();  // closes RocksDB: flushes and releases the lock

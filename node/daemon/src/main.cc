@@ -4,8 +4,8 @@
 //
 // Logs go to stderr (one line per event, flushed at once). Once the API is
 // listening it logs exactly one line containing
-//   keiretsud ready: api=<host:port>
-// (the real port when the config says port 0), which scripts wait for.
+//   keiretsud ready: api=<host:port>[ ops=<host:port>]
+// (the real ports when the config says port 0), which scripts wait for.
 // SIGTERM or SIGINT stops it gracefully: in-flight calls finish (up to
 // kShutdownGrace), the ledger is closed, it logs "stopped" and exits 0.
 // Exit codes: 0 clean stop (or --help/--version), 1 refused to start (one
@@ -151,7 +151,11 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", daemon.status().message());
     return 1;
   }
-  spdlog::info("keiretsud ready: api={}", (*daemon)->api_address());
+  if ((*daemon)->ops_address().empty())
+    spdlog::info("keiretsud ready: api={}", (*daemon)->api_address());
+  else
+    spdlog::info("keiretsud ready: api={} ops={}", (*daemon)->api_address(),
+                 (*daemon)->ops_address());
   sd::NotifyReady("serving the API on " + (*daemon)->api_address());
 
   // The signal waiter never returns on its own once the API died: it is

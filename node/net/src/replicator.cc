@@ -41,6 +41,30 @@ bool ValidPort(const std::string& p) {
   return std::stoul(p) <= 65535;
 }
 
+// Entries `ours` holds beyond what a peer reported (its last Have).
+uint64_t PeerLacks(const ReportedMap& reported, const FeedMap& ours) {
+  uint64_t lacks = 0;
+  for (const auto& [author, mine] : ours) {
+    auto it = reported.find(author);
+    const uint64_t theirs = it == reported.end() ? 0 : it->second.head;
+    if (mine.head_seq > theirs) lacks += mine.head_seq - theirs;
+  }
+  return lacks;
+}
+
+// The metrics label of a failed handshake (or dial).
+std::string_view HandshakeFailureReason(bool outbound, const Status& status) {
+  switch (status.code()) {
+    case Code::kUnauthenticated:
+    case Code::kPermissionDenied: return "refused";
+    case Code::kInvalidArgument:
+    case Code::kCorruption: return "malformed";
+    case Code::kUnavailable:
+      if (status.message().find("timed out") != std::string::npos) return "timeout";
+      return outbound && status.message().rfind("cannot ", 0) == 0 ? "dial-failed" : "closed";
+    default: return "other";
+  }
+}
 }  // namespace
 
 size_t GateQuorum(size_t members) {
@@ -311,6 +335,7 @@ asio::awaitable<void> Replicator::Core::AcceptLoop() {
     const std::string source = ignored ? std::string("unknown") : SourceOf(remote.address());
     if (!AdmitInbound(source)) {  // a flood of half-open handshakes
       socket.close(ignored);
+      options.metrics->CountHandshakeFailure("too-many-handshakes");
       continue;
     }
     auto s = Session::Inbound(*this, std::move(socket), source);
@@ -377,6 +402,7 @@ void Replicator::Core::Unregister(const Session& s, const std::string& reason) {
 void Replicator::Core::HandshakeFailed(const Session& s, const Status& status) {
   const bool auth =
       status.code() == Code::kUnauthenticated || status.code() == Code::kPermissionDenied;
+  options.metrics->CountHandshakeFailure(HandshakeFailureReason(s.outbound(), status));
   std::lock_guard lock(mu_);
   if (s.outbound()) {
     Firm& f = FirmLocked(s.firm());
@@ -553,6 +579,7 @@ std::vector<PeerStatus> Replicator::Core::Peers() const {
     p.invalid_received = f->invalid;
     p.have_received = p.connected && f->have_received;
     p.behind = f->have_received ? PeerModel::Behind(f->reported, *feeds) : 0;
+    p.peer_lacks = f->have_received ? PeerLacks(f->reported, *feeds) : 0;
     p.synced = p.have_received && p.behind == 0;
     p.banned_until_unix_ms = f->banned_until > now ? f->banned_until_unix_ms : 0;
     p.last_error = f->last_error;
@@ -595,6 +622,7 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(node::Ledger& ledger,
     if (!seen.insert(p.firm).second)
       return InvalidArgument("peer " + FirmName(ledger.genesis(), p.firm) + " is listed twice");
   }
+  if (options.metrics == nullptr) options.metrics = &node::NoMetrics();
   return std::unique_ptr<Replicator>(
       new Replicator(std::make_unique<Core>(ledger, key, std::move(options))));
 }

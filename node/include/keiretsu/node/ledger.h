@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "keiretsu/common/status.h"
+#include "keiretsu/node/metrics.h"
 #include "keiretsu/protocol/digest.h"
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/genesis.h"
@@ -71,6 +72,9 @@ struct LedgerOptions {
   // How far beyond a feed's head an entry may be kept pending. Bounds what
   // a member can make this node store ahead. Default: 1,000,000.
   uint64_t max_pending_ahead = 1'000'000;
+  // Where outcomes and commit/write latencies are reported (metrics.h); not
+  // owned, must outlive the ledger. Null: nowhere.
+  Metrics* metrics = nullptr;
 };
 
 class Ledger {
@@ -169,6 +173,9 @@ class Ledger {
   Status RecoverIfNeeded();
   Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store, LedgerOptions options);
   std::vector<protocol::RecordCheck> CheckAll(std::span<const Bytes> records) const;
+  // store_->Commit, timed for the metrics.
+  Status Commit(storage::Batch& batch, bool sync);
+  Metrics& metrics() const { return options_.metrics ? *options_.metrics : NoMetrics(); }
 
   const protocol::Genesis genesis_;
   const LedgerOptions options_;

@@ -39,6 +39,7 @@
 #include "keiretsu/common/status.h"
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/node/ledger.h"
+#include "keiretsu/node/metrics.h"
 
 namespace keiretsu::api {
 
@@ -116,6 +117,9 @@ struct ApiServerOptions {
   // threads concurrently, so it must be thread-safe. Default: the system
   // clock.
   std::function<uint64_t()> now_unix_ms;
+  // Where every call is counted by method and status code (node/metrics.h);
+  // not owned, must outlive the server. Null: nowhere.
+  node::Metrics* metrics = nullptr;
 };
 
 // Page sizes of ListEntries: the default, and the most one page returns

@@ -37,6 +37,7 @@ inline constexpr int kDefaultApiMaxConnectionAgeGraceSeconds = 300;
 // The daemon calls its own API (health check over loopback) this often;
 // after kApiSelfCheckFailures failures in a row it exits non-zero.
 inline constexpr int kDefaultApiSelfCheckSeconds = 10;
+inline constexpr std::string_view kDefaultOpsListen = "127.0.0.1:7702";
 
 struct TokenConfig {
   std::string token;  // secret: never logged
@@ -91,6 +92,18 @@ struct Config {
     // Seconds between anti-entropy rounds (full Have exchange). Default 5.
     int anti_entropy_seconds = 5;
   } peer;
+
+  // The operations listener (metrics, status page): off unless the file
+  // has an [ops] table (deploy/keiretsud.example.toml, docs/OPERATIONS.md).
+  struct Ops {
+    bool enabled = false;
+    std::string listen{kDefaultOpsListen};
+    std::string token_file;  // path; empty: no token required
+    int max_connections = 32;
+    int timeout_seconds = 10;
+    int max_url_bytes = 2048;
+    int status_refresh_seconds = 5;
+  } ops;
 
   // "<file>: <key>: <problem>", the form of every config error.
   Status Error(std::string_view key, std::string_view problem) const;

@@ -11,6 +11,10 @@
 // by another process or belongs to another network; the API address
 // cannot be bound.
 //
+// The operations listener (node/ops: metrics, status page), when the config
+// has an [ops] table, runs on its own threads; failing to bind its address
+// or to read its token file refuses the start like the API's address does.
+//
 // Replication (node/net) runs beside the API: peers from [peer], the
 // ledger listener fanned out to Watch streams and to the replicator, whose
 // write gate keeps API writes closed until this firm's head is known.
@@ -29,6 +33,8 @@
 #include "keiretsu/daemon/config.h"
 #include "keiretsu/net/replicator.h"
 #include "keiretsu/node/ledger.h"
+#include "keiretsu/ops/metrics_registry.h"
+#include "keiretsu/ops/ops_server.h"
 
 namespace keiretsu::daemon {
 
@@ -64,6 +70,8 @@ class Daemon {
   // The API's bound address (host:port; the real port when the config
   // asked for port 0).
   const std::string& api_address() const { return api_address_; }
+  // The operations listener's bound address; empty when it is off.
+  const std::string& ops_address() const { return ops_address_; }
   const PublicKey& firm() const { return key_->public_key(); }
   // REQUIRES: not stopped.
   const protocol::Genesis& genesis() const { return ledger_->genesis(); }
@@ -79,6 +87,8 @@ class Daemon {
   void StartHealthChecks(const Config& config, DaemonHooks hooks);
   std::unique_ptr<Periodic> disk_watch_;  // store Refresh, every second
   std::unique_ptr<Periodic> api_watch_;   // API self-check
+  // Outlives everything that reports to it (ledger, replicator, API).
+  std::unique_ptr<ops::MetricsRegistry> metrics_;
   std::unique_ptr<crypto::SigningKey> key_;
   std::unique_ptr<node::Ledger> ledger_;
   std::shared_ptr<api::WatchHub> hub_;
@@ -86,6 +96,8 @@ class Daemon {
   std::unique_ptr<api::PeerStatusSource> peer_status_;
   std::unique_ptr<api::ApiServer> api_;
   std::string api_address_;
+  std::unique_ptr<ops::OpsServer> ops_;
+  std::string ops_address_;
 };
 
 }  // namespace keiretsu::daemon

@@ -41,6 +41,7 @@
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/net/limits.h"
 #include "keiretsu/node/ledger.h"
+#include "keiretsu/node/metrics.h"
 
 namespace keiretsu::net {
 
@@ -75,6 +76,9 @@ struct ReplicatorOptions {
   unsigned io_threads = 2;
   // Seeds the redial jitter; 0: from the operating system.
   uint64_t random_seed = 0;
+  // Where handshake failures are counted (node/metrics.h); not owned, must
+  // outlive the Replicator. Null: nowhere.
+  node::Metrics* metrics = nullptr;
 };
 
 // One peer firm as this node sees it: every configured peer, and any member
@@ -94,6 +98,9 @@ struct PeerStatus {
   uint64_t invalid_received = 0;   // refused records and protocol violations
   // Entries it reported (last Have) that this node lacks; 0 before a Have.
   uint64_t behind = 0;
+  // Entries this node holds that it had not reported holding at its last
+  // Have (it is behind this node by as many); 0 before a Have.
+  uint64_t peer_lacks = 0;
   bool have_received = false;         // a Have arrived in the current session
   bool synced = false;                // connected, Have received, behind == 0
   uint64_t banned_until_unix_ms = 0;  // misbehaviour backoff (0: none)
