@@ -343,7 +343,7 @@ Daemon::~Daemon() {
 
 void Daemon::Stop(std::chrono::milliseconds grace) {
   if (ops_) ops_->SetDraining();  // health checks see the node go
-  api_watch_.reset();  // before the API goes: a stopping API is not a dead one
+  api_watch_.reset();             // before the API goes: a stopping API is not a dead one
   disk_watch_.reset();
   if (api_) {
     api_->Shutdown(grace);
