@@ -272,6 +272,15 @@ std::string_view ProposalStateName(ProposalState state) {
   return "unknown";
 }
 
+EpochZero EpochZeroOf(const Genesis& genesis) {
+  EpochZero z;
+  z.network = genesis.network_id();
+  z.threshold = genesis.threshold();
+  for (const Member& m : genesis.members())
+    z.members.push_back({m.key, m.name, m.next_key_digest, 0});
+  return z;
+}
+
 EpochHistory ComputeEpochs(const EpochZero& zero, GovernanceSource& source) {
   return Chain(zero, source).Run();
 }

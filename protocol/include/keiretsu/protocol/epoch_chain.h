@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "keiretsu/common/id32.h"
+#include "keiretsu/protocol/genesis.h"
 #include "keiretsu/protocol/governance.h"
 #include "keiretsu/protocol/key_chain.h"
 
@@ -50,6 +51,9 @@ struct EpochZero {
   uint16_t threshold = 0;
   std::vector<EpochMember> members;  // since_epoch 0, not removed
 };
+
+// Epoch 0 of `genesis` (version 1 or 2).
+EpochZero EpochZeroOf(const Genesis& genesis);
 
 // A governance record in a member's feed-local prefix.
 struct GovernanceRecord {
