@@ -7,6 +7,7 @@
 
 #include "keiretsu/crypto/hash.h"
 #include "keiretsu/crypto/signing.h"
+#include "keiretsu/protocol/governance.h"
 #include "keiretsu/protocol/limits.h"
 #include "protocol/src/text_rules.h"
 
@@ -19,6 +20,37 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+Status CheckV1(const GenesisSpec& spec) {
+  if (spec.version != 1) return InvalidArgument("genesis version must be 1 or 2");
+  for (const Member& m : spec.members)
+    if (!m.next_key_digest.IsZero())
+      return InvalidArgument("member " + m.name + ": next_key_digest needs a version 2 genesis");
+  return Status::Ok();
+}
+
+// Version 2: threshold n/2 < k <= n; every member commits to a next key
+// that is not its current key, and no two to the same (PROTOCOL.md 18.2).
+Status CheckV2(const GenesisSpec& spec) {
+  size_t n = spec.members.size();
+  if (2 * size_t{spec.threshold} <= n || spec.threshold > n)
+    return InvalidArgument("threshold " + std::to_string(spec.threshold) +
+                           " must be above half the members (" + std::to_string(n) +
+                           ") and at most all of them");
+  for (size_t i = 0; i < n; ++i) {
+    const Member& m = spec.members[i];
+    if (m.next_key_digest.IsZero())
+      return InvalidArgument("member " + m.name + " needs a next_key_digest");
+    if (m.next_key_digest == NextKeyDigest(m.key))
+      return InvalidArgument("member " + m.name +
+                             ": next_key_digest commits to its current key; make a new next key");
+    for (size_t j = 0; j < i; ++j)
+      if (spec.members[j].next_key_digest == m.next_key_digest)
+        return InvalidArgument("members " + spec.members[j].name + " and " + m.name +
+                               " commit to the same next key");
+  }
+  return Status::Ok();
 }
 
 Status CheckSpec(const GenesisSpec& spec) {
@@ -49,7 +81,7 @@ Status CheckSpec(const GenesisSpec& spec) {
   }
   if (spec.admission_quorum < 1 || spec.admission_quorum > spec.members.size())
     return InvalidArgument("admission quorum must be between 1 and the number of members");
-  return Status::Ok();
+  return spec.version == 2 ? CheckV2(spec) : CheckV1(spec);
 }
 
 }  // namespace
@@ -63,14 +95,15 @@ Genesis::Genesis(GenesisSpec spec) : spec_(std::move(spec)) {
             [](const Member& a, const Member& b) { return a.key < b.key; });
   ByteWriter w(&bytes_);
   w.Raw(kMagic);
-  w.U8(kGenesisVersion);
+  w.U8(spec_.version);
   w.U8(static_cast<uint8_t>(spec_.network_name.size()));
   w.Raw(spec_.network_name);
   w.U64(spec_.created_unix);
-  w.U16(spec_.admission_quorum);
+  w.U16(spec_.version == 2 ? spec_.threshold : spec_.admission_quorum);
   w.U16(static_cast<uint16_t>(spec_.members.size()));
   for (const Member& m : spec_.members) {
     w.Raw(m.key.View());
+    if (spec_.version == 2) w.Raw(m.next_key_digest.View());
     w.U8(static_cast<uint8_t>(m.name.size()));
     w.Raw(m.name);
   }
@@ -86,16 +119,18 @@ Result<Genesis> Genesis::Decode(ByteView bytes) {
   ByteReader r(bytes);
   if (AsChars(r.Raw(kMagic.size())) != kMagic) return InvalidArgument("not a keiretsu genesis");
   uint8_t version = r.U8();
-  if (r.ok() && version != kGenesisVersion)
+  if (r.ok() && version != 1 && version != 2)
     return InvalidArgument("unsupported genesis version " + std::to_string(version));
   GenesisSpec spec;
+  spec.version = version;
   spec.network_name = std::string(AsChars(r.Raw(r.U8())));
   spec.created_unix = r.U64();
-  spec.admission_quorum = r.U16();
+  (version == 2 ? spec.threshold : spec.admission_quorum) = r.U16();
   uint16_t count = r.U16();
   for (uint16_t i = 0; i < count && r.ok(); ++i) {
     Member m;
     m.key = PublicKey{r.H32()};
+    if (version == 2) m.next_key_digest = Digest{r.H32()};
     m.name = std::string(AsChars(r.Raw(r.U8())));
     spec.members.push_back(std::move(m));
   }
@@ -106,6 +141,11 @@ Result<Genesis> Genesis::Decode(ByteView bytes) {
   if (g.bytes_.size() != bytes.size() || !std::equal(bytes.begin(), bytes.end(), g.bytes_.begin()))
     return InvalidArgument("genesis is not in canonical form (members must be sorted by key)");
   return g;
+}
+
+uint16_t Genesis::threshold() const {
+  if (spec_.version == 2) return spec_.threshold;
+  return static_cast<uint16_t>(spec_.members.size() / 2 + 1);
 }
 
 const Member* Genesis::FindByKey(const PublicKey& key) const {

@@ -22,7 +22,8 @@ Result<Genesis> Genesis::ParseToml(std::string_view text) {
   // Strict: a misspelt key must not silently fall back to a default.
   for (const auto& [key, value] : doc) {
     std::string_view k = key.str();
-    if (k != "network" && k != "created_unix" && k != "admission_quorum" && k != "members")
+    if (k != "network" && k != "created_unix" && k != "admission_quorum" && k != "threshold" &&
+        k != "members")
       return InvalidArgument("genesis has an unknown key `" + std::string(k) + "`");
   }
   auto integer = [&](std::string_view key) -> std::optional<int64_t> {
@@ -38,6 +39,16 @@ Result<Genesis> Genesis::ParseToml(std::string_view text) {
   if (!created || *created < 0)
     return InvalidArgument("genesis needs `created_unix = <seconds since 1970>`");
   spec.created_unix = static_cast<uint64_t>(*created);
+  // A `threshold` makes it a version 2 genesis (PROTOCOL.md 18.2).
+  bool v2 = doc.contains("threshold");
+  if (v2) {
+    if (doc.contains("admission_quorum"))
+      return InvalidArgument("a genesis with `threshold` (version 2) has no admission_quorum");
+    auto k = integer("threshold");
+    if (!k || *k < 1 || *k > 65535) return InvalidArgument("threshold must be a positive integer");
+    spec.version = 2;
+    spec.threshold = static_cast<uint16_t>(*k);
+  }
   int64_t quorum = 1;
   if (doc.contains("admission_quorum")) {
     auto q = integer("admission_quorum");
@@ -52,7 +63,7 @@ Result<Genesis> Genesis::ParseToml(std::string_view text) {
     const toml::table* t = node.as_table();
     if (t == nullptr) return InvalidArgument("each [[members]] must be a table");
     for (const auto& [key, value] : *t) {
-      if (key.str() != "name" && key.str() != "public_key")
+      if (key.str() != "name" && key.str() != "public_key" && key.str() != "next_key_digest")
         return InvalidArgument("a member has an unknown key `" + std::string(key.str()) + "`");
     }
     auto mname = (*t)["name"].value_exact<std::string>();
@@ -60,7 +71,19 @@ Result<Genesis> Genesis::ParseToml(std::string_view text) {
     if (!mname || !key) return InvalidArgument("each member needs `name` and `public_key`");
     auto pk = PublicKey::FromHex(*key);
     if (!pk) return InvalidArgument("member " + *mname + ": public_key must be 64 hex characters");
-    spec.members.push_back(Member{*mname, *pk});
+    Member m{*mname, *pk};
+    auto next = (*t)["next_key_digest"].value_exact<std::string>();
+    if (next && !v2)
+      return InvalidArgument("member " + *mname +
+                             ": next_key_digest needs a version 2 genesis (with `threshold`)");
+    if (v2 && !next) return InvalidArgument("member " + *mname + " needs `next_key_digest`");
+    if (next) {
+      auto d = Digest::FromHex(*next);
+      if (!d)
+        return InvalidArgument("member " + *mname + ": next_key_digest must be 64 hex characters");
+      m.next_key_digest = *d;
+    }
+    spec.members.push_back(std::move(m));
   }
   return Create(std::move(spec));
 }
@@ -80,10 +103,15 @@ std::string Genesis::ToToml() const {
   out << "# keiretsu genesis. The network id is the BLAKE2b-256 of this document's\n"
       << "# canonical bytes (docs/PROTOCOL.md): network_id = " << network_id_.Hex() << "\n"
       << "network = \"" << spec_.network_name << "\"\n"
-      << "created_unix = " << spec_.created_unix << "\n"
-      << "admission_quorum = " << spec_.admission_quorum << "\n";
-  for (const Member& m : spec_.members)
+      << "created_unix = " << spec_.created_unix << "\n";
+  if (spec_.version == 2)
+    out << "threshold = " << spec_.threshold << "\n";
+  else
+    out << "admission_quorum = " << spec_.admission_quorum << "\n";
+  for (const Member& m : spec_.members) {
     out << "\n[[members]]\nname = \"" << m.name << "\"\npublic_key = \"" << m.key.Hex() << "\"\n";
+    if (spec_.version == 2) out << "next_key_digest = \"" << m.next_key_digest.Hex() << "\"\n";
+  }
   return out.str();
 }
 

@@ -21,12 +21,17 @@ namespace keiretsu::protocol {
 struct Member {
   std::string name;  // 1-64 bytes of [A-Za-z0-9._-], unique (ignoring case)
   PublicKey key;
+  // Version 2: D(next key) (docs/PROTOCOL.md 18.1), non-zero. Version 1:
+  // zero (a v1 founder can never rotate).
+  Digest next_key_digest{};
 };
 
 struct GenesisSpec {
   std::string network_name;       // 1-64 bytes of [A-Za-z0-9._-]
   uint64_t created_unix = 0;      // seconds; distinguishes re-founded networks
-  uint16_t admission_quorum = 1;  // policy: 1..members (used by admission)
+  uint16_t admission_quorum = 1;  // version 1 policy: 1..members (not used by v2 rules)
+  uint8_t version = 1;            // 1 or 2 (docs/PROTOCOL.md 4 and 18.2)
+  uint16_t threshold = 0;         // version 2: k with n/2 < k <= n; version 1: 0
   std::vector<Member> members;    // any order; stored sorted by key
 };
 
@@ -46,6 +51,10 @@ class Genesis {
   const std::string& network_name() const { return spec_.network_name; }
   uint64_t created_unix() const { return spec_.created_unix; }
   uint16_t admission_quorum() const { return spec_.admission_quorum; }
+  uint8_t version() const { return spec_.version; }
+  // Epoch 0's threshold: the version-2 threshold, or floor(n/2)+1 for a
+  // version-1 genesis whatever its admission_quorum (PROTOCOL.md 18.2).
+  uint16_t threshold() const;
   const std::vector<Member>& members() const { return spec_.members; }  // sorted by key
   const NetworkId& network_id() const { return network_id_; }
   const Bytes& canonical_bytes() const { return bytes_; }
