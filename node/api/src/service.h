@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -57,6 +58,27 @@ class LedgerService final : public v1::Ledger::Service {
                              v1::Checkpoint* resp) override;
 
  private:
+  // gRPC's own request parsing is lenient and its failures carry no message
+  // (INTERNAL, empty). Every method is therefore served through a handler
+  // that receives the raw bytes and parses them with proto::ParseStrict:
+  // INVALID_ARGUMENT naming the field for malformed protobuf, invalid
+  // UTF-8 in a string, a field sent twice (service_calls.cc).
+  void InstallStrictHandlers();
+
+  // The streaming methods over callbacks, so both gRPC's typed streams and
+  // the strict handlers can drive them. A sink returns false when the
+  // client went away. A source returns false at the end of the stream and
+  // an error for a chunk that does not parse.
+  template <class T>
+  using Sink = std::function<bool(const T&)>;
+  using ChunkSource = std::function<Result<bool>(v1::ExportChunk*)>;
+  grpc::Status DoWatch(grpc::ServerContext* ctx, const v1::WatchRequest& req,
+                       const Sink<v1::WatchEvent>& write);
+  grpc::Status DoExport(grpc::ServerContext* ctx, const v1::ExportRequest& req,
+                        const Sink<v1::ExportChunk>& write);
+  grpc::Status DoImport(grpc::ServerContext* ctx, const ChunkSource& read,
+                        v1::ImportResponse* resp);
+
   // Authenticates the call and checks the role may call `method`.
   Result<Principal> Authorize(grpc::ServerContext* ctx, Method method) const;
   // Resolves a firm argument: INVALID_ARGUMENT when empty, NOT_FOUND when
