@@ -29,12 +29,13 @@ enum Cf : size_t {
   kClaims,
   kAnswers,
   kLog,
+  kRequests,
   kCfCount
 };
 // "default" is RocksDB's own column family; we keep metadata in it.
 constexpr std::array<const char*, kCfCount> kCfNames = {"default",  "entries", "ids",      "heads",
                                                         "balances", "pending", "evidence", "claims",
-                                                        "answers",  "log"};
+                                                        "answers",  "log",     "requests"};
 constexpr std::string_view kSchemaVersion = "1";
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
@@ -133,6 +134,10 @@ void Batch::AppendLog(uint64_t cursor, const EntryId& id) {
   rep_->Put(kLog, codec::CursorKey(cursor), std::string(AsChars(id.View())));
 }
 
+void Batch::PutRequest(std::string_view request_id, const RequestRecord& record) {
+  rep_->Put(kRequests, std::string(request_id), codec::EncodeRequestRecord(record));
+}
+
 struct Store::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
@@ -169,7 +174,9 @@ constexpr size_t kBlockCacheBytes = 32 << 20;
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = options.create_if_missing;
-  db_opts.create_missing_column_families = options.create_if_missing;
+  // A column family added by a later version (requests) is created in an
+  // existing data directory, whatever create_if_missing says.
+  db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
   db_opts.keep_log_file_num = 5;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
@@ -279,6 +286,17 @@ Result<std::optional<Store::Location>> Store::FindEntry(const EntryId& id) const
   Location loc;
   if (!codec::ParseFeedKey(v, &loc.author, &loc.seq)) return Corruption("bad id index value");
   return std::optional<Location>(loc);
+}
+
+Result<std::optional<RequestRecord>> Store::GetRequest(std::string_view request_id) const {
+  std::string v;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kRequests),
+                                     rocksdb::Slice(request_id.data(), request_id.size()), &v);
+  if (s.IsNotFound()) return std::optional<RequestRecord>();
+  KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read request id"));
+  RequestRecord r;
+  if (!codec::DecodeRequestRecord(v, &r)) return Corruption("bad request id record");
+  return std::optional<RequestRecord>(r);
 }
 
 Result<std::vector<Bytes>> Store::ReadFeed(const PublicKey& author, uint64_t from_seq,

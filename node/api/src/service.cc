@@ -15,7 +15,8 @@ LedgerService::LedgerService(node::Ledger& ledger, const crypto::SigningKey& key
       hub_(std::move(hub)),
       peers_(peers),
       policy_(std::move(policy)),
-      options_(options) {
+      options_(options),
+      watch_shares_(options) {
   InstallStrictHandlers();
 }
 

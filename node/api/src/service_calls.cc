@@ -20,7 +20,7 @@ namespace keiretsu::api {
 
 namespace {
 
-using RawStream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+using RawStream = LedgerService::RawStream;
 using RawHandler =
     grpc::internal::BidiStreamingHandler<LedgerService, grpc::ByteBuffer, grpc::ByteBuffer>;
 
@@ -105,38 +105,32 @@ void LedgerService::InstallStrictHandlers() {
   MarkMethodStreamed(IndexOf("ListEntries"), Unary(this, &LedgerService::ListEntries));
   MarkMethodStreamed(IndexOf("GetEntry"), Unary(this, &LedgerService::GetEntry));
   MarkMethodStreamed(IndexOf("GetCheckpoint"), Unary(this, &LedgerService::GetCheckpoint));
-  MarkMethodStreamed(IndexOf("Watch"),
-                     new RawHandler(
-                         [](LedgerService* self, grpc::ServerContext* ctx, RawStream* stream) {
-                           v1::WatchRequest req;
-                           if (grpc::Status s = ReadRequest(stream, &req); !s.ok()) return s;
-                           return self->DoWatch(ctx, req, [stream](const v1::WatchEvent& ev) {
-                             return WriteMessage(stream, ev);
-                           });
-                         },
-                         this));
-  MarkMethodStreamed(IndexOf("Export"),
-                     new RawHandler(
-                         [](LedgerService* self, grpc::ServerContext* ctx, RawStream* stream) {
-                           v1::ExportRequest req;
-                           if (grpc::Status s = ReadRequest(stream, &req); !s.ok()) return s;
-                           return self->DoExport(ctx, req, [stream](const v1::ExportChunk& c) {
-                             return WriteMessage(stream, c);
-                           });
-                         },
-                         this));
-  MarkMethodStreamed(
-      IndexOf("Import"),
-      new RawHandler(
-          [](LedgerService* self, grpc::ServerContext* ctx, RawStream* stream) {
-            v1::ImportResponse resp;
-            grpc::Status s = self->DoImport(
-                ctx, [stream](v1::ExportChunk* c) { return ReadStrict(stream, c); }, &resp);
-            if (s.ok() && !WriteMessage(stream, resp))
-              return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
-            return s;
-          },
-          this));
+  MarkMethodStreamed(IndexOf("Watch"), new RawHandler(&LedgerService::RawWatch, this));
+  MarkMethodStreamed(IndexOf("Export"), new RawHandler(&LedgerService::RawExport, this));
+  MarkMethodStreamed(IndexOf("Import"), new RawHandler(&LedgerService::RawImport, this));
+}
+
+grpc::Status LedgerService::RawWatch(grpc::ServerContext* ctx, RawStream* stream) {
+  v1::WatchRequest req;
+  if (grpc::Status s = ReadRequest(stream, &req); !s.ok()) return s;
+  return DoWatch(
+      ctx, req, [stream] { stream->SendInitialMetadata(); },
+      [stream](const v1::WatchEvent& ev) { return WriteMessage(stream, ev); });
+}
+
+grpc::Status LedgerService::RawExport(grpc::ServerContext* ctx, RawStream* stream) {
+  v1::ExportRequest req;
+  if (grpc::Status s = ReadRequest(stream, &req); !s.ok()) return s;
+  return DoExport(ctx, req, [stream](const v1::ExportChunk& c) { return WriteMessage(stream, c); });
+}
+
+grpc::Status LedgerService::RawImport(grpc::ServerContext* ctx, RawStream* stream) {
+  v1::ImportResponse resp;
+  grpc::Status s = DoImport(
+      ctx, [stream](v1::ExportChunk* c) { return ReadStrict(stream, c); }, &resp);
+  if (s.ok() && !WriteMessage(stream, resp))
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+  return s;
 }
 
 }  // namespace keiretsu::api

@@ -26,25 +26,17 @@ grpc::Status Cancelled() {
   return grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled");
 }
 
-// Releases a watcher slot when a Watch ends, however it ends.
-class WatcherSlot {
- public:
-  explicit WatcherSlot(std::atomic<size_t>& count) : count_(count) {}
-  ~WatcherSlot() { count_.fetch_sub(1); }
-  WatcherSlot(const WatcherSlot&) = delete;
-  WatcherSlot& operator=(const WatcherSlot&) = delete;
-
- private:
-  std::atomic<size_t>& count_;
-};
 }  // namespace
 
 grpc::Status LedgerService::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                                   grpc::ServerWriter<v1::WatchEvent>* writer) {
-  return DoWatch(ctx, *req, [writer](const v1::WatchEvent& ev) { return writer->Write(ev); });
+  return DoWatch(
+      ctx, *req, [writer] { writer->SendInitialMetadata(); },
+      [writer](const v1::WatchEvent& ev) { return writer->Write(ev); });
 }
 
 grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchRequest& req,
+                                    const std::function<void()>& started,
                                     const Sink<v1::WatchEvent>& write) {
   auto who = Authorize(ctx, Method::kWatch);
   if (!who.ok()) return ToGrpc(who.status());
@@ -55,12 +47,14 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
     if (!c.ok()) return ToGrpc(c.status());
     cursor = *c;
   }
-  if (watchers_.fetch_add(1) >= options_.max_watchers) {
-    watchers_.fetch_sub(1);
-    return ToGrpc(ResourceExhausted("too many Watch streams (" +
-                                    std::to_string(options_.max_watchers) + "); try again later"));
+  auto ticket = watch_shares_.Acquire(*who);
+  if (!ticket.ok()) {
+    spdlog::info("api: {} Watch refused: {}", who->label, ticket.status().message());
+    return ToGrpc(ticket.status());
   }
-  WatcherSlot slot(watchers_);
+  // The headers say where the stream starts (events follow this cursor).
+  ctx->AddInitialMetadata("keiretsu-watch-start", std::to_string(cursor));
+  started();
   spdlog::debug("api: {} watches from cursor {}", who->label, cursor);
   const protocol::Genesis& g = ledger_.genesis();
   for (;;) {
