@@ -107,7 +107,8 @@ class Ledger {
   // Checks and applies records from outside, in the given order, committing
   // all their effects in one atomic batch (synced when `sync`). One result
   // per record. If the commit fails every result is kRejected with the
-  // storage error and nothing changed.
+  // storage error (kIOError, kCorruption) and nothing visible changed; the
+  // next call reopens the store first (see "Storage failures" below).
   std::vector<IngestResult> Ingest(std::span<const Bytes> records, bool sync);
 
   // Appends a new entry to the feed of `key`'s firm: builds it at the next
@@ -115,6 +116,14 @@ class Ledger {
   // OK the entry survives a crash. Concurrent calls are group-committed:
   // one synced batch carries every entry queued meanwhile. Errors: kInvalidArgument (a rule;
   // nothing signed), kFailedPrecondition (own feed stopped, or writes gated), kIOError.
+  //
+  // Storage failures: when a commit fails, the store refuses writes until it
+  // is reopened, and whether the failed batch reached the disk is unknown
+  // (a failed sync may have written it). The next Ingest or Append reopens
+  // the store and reloads the feed heads and counters from it before
+  // deciding anything, so a new entry always builds on the stored head: an
+  // Append that failed may turn out stored, but the feed never forks. While
+  // the store cannot be reopened, every call fails with the storage error.
   Result<protocol::SignedEntry> Append(const crypto::SigningKey& key, protocol::Body body,
                                        uint64_t timestamp_ms);
   // The same, with a request id and a cancellation check (AppendOptions).
@@ -179,6 +188,10 @@ class Ledger {
   // Whether `q` repeats a request id, stored or earlier in this group:
   // then sets its result and returns true. REQUIRES: mu_ held.
   bool ReplayRequest(QueuedAppend& q, const std::map<std::string, QueuedAppend*>& group_ids);
+  // Check the store and (re)load the caches below from it. REQUIRES: mu_.
+  Status LoadFromStore();
+  // Reopens the store after a failed commit, then LoadFromStore. REQUIRES: mu_.
+  Status RecoverIfNeeded();
   Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store, LedgerOptions options);
   std::vector<protocol::RecordCheck> CheckAll(std::span<const Bytes> records) const;
 
