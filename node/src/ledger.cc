@@ -95,6 +95,7 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
   std::vector<IngestResult> results;
   results.reserve(records.size());
   std::vector<AppliedEntry> applied;
+  std::vector<storage::Evidence> stopped;
   {
     std::lock_guard lock(mu_);
     if (Status s = RecoverIfNeeded(); !s.ok()) {
@@ -121,9 +122,11 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
           static_cast<size_t>(static_cast<int64_t>(pending_count_) + round.pending_delta());
       log_cursor_ = round.log_cursor();
       applied = std::move(round.applied());
+      stopped = std::move(round.stopped());
     }
   }
   if (listener_ && !applied.empty()) listener_(applied);
+  if (stop_listener_ && !stopped.empty()) stop_listener_(stopped);
   return results;
 }
 

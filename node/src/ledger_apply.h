@@ -27,6 +27,8 @@ class Ledger::Apply {
   storage::Batch& batch() { return batch_; }
   const std::map<PublicKey, FeedState>& touched() const { return touched_; }
   std::vector<AppliedEntry>& applied() { return applied_; }
+  // The evidence this round stored (feeds it stopped), in order.
+  std::vector<storage::Evidence>& stopped() { return stopped_; }
   int64_t pending_delta() const { return pending_delta_; }
   uint64_t log_cursor() const { return log_cursor_; }
   // The first storage error met while deciding; when not OK the round must
@@ -61,6 +63,7 @@ class Ledger::Apply {
   std::map<PendingId, Bytes> new_pending_;
   std::set<PendingId> dropped_pending_;
   std::vector<AppliedEntry> applied_;
+  std::vector<storage::Evidence> stopped_;
   int64_t pending_delta_ = 0;
   uint64_t log_cursor_;
   Status error_;

@@ -245,9 +245,8 @@ Status Replicator::Core::AddPeer(const PeerConfig& peer) {
 // co_spawn could run its first step (which takes mu_) inline.
 void Replicator::Core::StartDialer(Firm& f) {
   f.wake = std::make_shared<asio::steady_timer>(asio::make_strand(io_));
-  asio::post(f.wake->get_executor(), [this, &f] {
-    asio::co_spawn(f.wake->get_executor(), DialLoop(&f), LogException);
-  });
+  asio::post(f.wake->get_executor(),
+             [this, &f] { asio::co_spawn(f.wake->get_executor(), DialLoop(&f), LogException); });
 }
 
 void Replicator::Core::Wake(Firm& f) {

@@ -149,6 +149,11 @@ class Ledger {
   // commit order, outside the ledger's lock. Set before use; not thread-safe.
   using Listener = std::function<void(const std::vector<AppliedEntry>&)>;
   void SetListener(Listener listener) { listener_ = std::move(listener); }
+  // Called after every commit that stored evidence (a fork proof or an
+  // invalid entry: a feed stopped), with that evidence, outside the
+  // ledger's lock. Set before use; not thread-safe.
+  using StopListener = std::function<void(const std::vector<storage::Evidence>&)>;
+  void SetStopListener(StopListener listener) { stop_listener_ = std::move(listener); }
 
   // --- Queries (consistent snapshots of committed state)
   const protocol::Genesis& genesis() const { return genesis_; }
@@ -199,6 +204,7 @@ class Ledger {
   const LedgerOptions options_;
   std::unique_ptr<storage::Store> store_;
   Listener listener_;
+  StopListener stop_listener_;
 
   mutable std::mutex mu_;
   std::map<PublicKey, FeedState> feeds_;  // GUARDED_BY(mu_): committed feed states
