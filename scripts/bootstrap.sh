@@ -30,7 +30,9 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The Node.js example client's packages (npm registry), whatever apt did.
+here="$(cd "$(dirname "$0")" && pwd)"
+if [ ${#missing[@]} -eq 0 ]; then exec "$here/bootstrap-node.sh"; fi
 
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
@@ -44,3 +46,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/keiretsu-bootstrap.log 2>&1 || { cat /tmp/keiretsu-bootstrap.log; exit 1; }
 echo "bootstrap: done"
+exec "$here/bootstrap-node.sh"

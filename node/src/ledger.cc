@@ -172,7 +172,9 @@ struct Ledger::QueuedAppend {
   const crypto::SigningKey* key = nullptr;
   protocol::Body body;
   uint64_t timestamp_ms = 0;
+  const AppendOptions* options = nullptr;
   std::optional<Result<protocol::SignedEntry>> result;  // written by the group's leader
+  bool replayed = false;                                // written by the group's leader
   // GUARDED_BY(append_mu_): the result is final (set after the leader
   // wrote it, so a waiter never reads it while it is being written).
   bool done = false;
@@ -182,11 +184,22 @@ struct Ledger::QueuedAppend {
 
 Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, protocol::Body body,
                                              uint64_t timestamp_ms) {
+  KEIRETSU_ASSIGN_OR_RETURN(Appended a, Append(key, std::move(body), timestamp_ms, {}));
+  return std::move(a.entry);
+}
+
+Result<Appended> Ledger::Append(const crypto::SigningKey& key, protocol::Body body,
+                                uint64_t timestamp_ms, const AppendOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   QueuedAppend me;
   me.key = &key;
   me.body = std::move(body);
   me.timestamp_ms = timestamp_ms;
+  me.options = &options;
+  auto outcome = [&me]() -> Result<Appended> {
+    if (!me.result->ok()) return me.result->status();
+    return Appended{std::move(*me.result).value(), me.replayed};
+  };
   std::unique_lock lock(append_mu_);
   append_queue_.push_back(&me);
   if (append_leader_) {
@@ -195,7 +208,7 @@ Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, prot
     me.wake.wait(lock, [&] { return me.done || me.lead; });
     if (me.done) {
       metrics().ObserveWrite(SecondsSince(start), me.result->ok());
-      return std::move(*me.result);
+      return outcome();
     }
   }
   append_leader_ = true;
@@ -215,7 +228,44 @@ Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, prot
     append_queue_.front()->wake.notify_one();
   }
   metrics().ObserveWrite(SecondsSince(start), me.result->ok());
-  return std::move(*me.result);
+  return outcome();
+}
+
+Result<std::optional<protocol::SignedEntry>> Ledger::FindRequest(const std::string& request_id,
+                                                                 const Hash32& fingerprint) const {
+  KEIRETSU_ASSIGN_OR_RETURN(auto rec, store_->GetRequest(request_id));
+  if (!rec) return std::optional<protocol::SignedEntry>();
+  if (rec->fingerprint != fingerprint)
+    return AlreadyExists("request id was already used for a different request (entry " +
+                         rec->entry.Short() + "); a new write needs a new request id");
+  KEIRETSU_ASSIGN_OR_RETURN(auto record, GetEntry(rec->entry));
+  if (!record) return Corruption("request id names entry " + rec->entry.Short() + ", not stored");
+  protocol::RecordCheck check = protocol::CheckRecord(*record, genesis_, /*verify=*/false);
+  if (check.fault != protocol::Fault::kNone || !check.signed_entry)
+    return Corruption("stored entry " + rec->entry.Short() +
+                      " does not decode: " + check.status.message());
+  return std::optional<protocol::SignedEntry>(std::move(*check.signed_entry));
+}
+
+bool Ledger::ReplayRequest(QueuedAppend& q, const std::map<std::string, QueuedAppend*>& group_ids) {
+  const AppendOptions& o = *q.options;
+  if (o.request_id.empty()) return false;
+  if (auto it = group_ids.find(o.request_id); it != group_ids.end()) {
+    if (it->second->options->fingerprint != o.fingerprint)
+      q.result = AlreadyExists("request id was already used for a different request");
+    else
+      q.result = *it->second->result, q.replayed = true;
+    return true;
+  }
+  auto found = FindRequest(o.request_id, o.fingerprint);
+  if (!found.ok()) {
+    q.result = found.status();
+    return true;
+  }
+  if (!*found) return false;
+  q.result = std::move(**found);
+  q.replayed = true;
+  return true;
 }
 
 void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
@@ -229,7 +279,15 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
     }
     Apply round(*this, feeds_, log_cursor_);
     bool round_broken = false;
+    std::map<std::string, QueuedAppend*> group_ids;  // request ids signed in this group
     for (QueuedAppend* q : group) {
+      if (ReplayRequest(*q, group_ids)) continue;
+      if (q->options->still_wanted) {
+        if (Status wanted = q->options->still_wanted(); !wanted.ok()) {
+          q->result = wanted;
+          continue;
+        }
+      }
       const PublicKey& author = q->key->public_key();
       if (!genesis_.IsMember(author)) {
         q->result = PermissionDenied("this node's key " + author.Short() + " is not a member");
@@ -263,6 +321,11 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
                              " " + r.status.message() + " " + round.error().message());
         round_broken = true;
         break;
+      }
+      if (!q->options->request_id.empty()) {
+        round.batch().PutRequest(q->options->request_id,
+                                 {se->id, q->options->fingerprint, q->timestamp_ms});
+        group_ids.emplace(q->options->request_id, q);
       }
       q->result = std::move(se).value();
       signed_ok.push_back(q);

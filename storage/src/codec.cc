@@ -116,6 +116,22 @@ bool DecodeFeedState(std::string_view v, FeedState* s) {
   return true;
 }
 
+std::string EncodeRequestRecord(const RequestRecord& r) {
+  std::string v;
+  Append32(&v, r.entry.bytes);
+  Append32(&v, r.fingerprint);
+  AppendU64(&v, r.created_unix_ms);
+  return v;
+}
+
+bool DecodeRequestRecord(std::string_view v, RequestRecord* r) {
+  if (v.size() != 72) return false;
+  r->entry.bytes = Read32(v);
+  r->fingerprint = Read32(v.substr(32));
+  r->created_unix_ms = ReadU64(v.substr(64));
+  return true;
+}
+
 std::string EncodeAmount(Amount128 v) {
   auto u = static_cast<unsigned __int128>(v);
   std::string s(16, '\0');

@@ -27,5 +27,7 @@ std::string EncodeAmount(Amount128 v);  // 16 bytes, two's complement, big-endia
 bool DecodeAmount(std::string_view v, Amount128* out);
 std::string EncodeEvidence(const Evidence& e);
 bool DecodeEvidence(std::string_view key, std::string_view v, Evidence* e);
+std::string EncodeRequestRecord(const RequestRecord& r);  // entry | fingerprint | ms (72 bytes)
+bool DecodeRequestRecord(std::string_view v, RequestRecord* r);
 
 }  // namespace keiretsu::storage::codec

@@ -35,12 +35,13 @@ enum Cf : size_t {
   kClaims,
   kAnswers,
   kLog,
+  kRequests,
   kCfCount
 };
 // "default" is RocksDB's own column family; we keep metadata in it.
 inline constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "entries",  "ids",    "heads",   "balances",
-    "pending", "evidence", "claims", "answers", "log"};
+    "pending", "evidence", "claims", "answers", "log", "requests"};
 
 // rocksdb::Status -> Status: the only place RocksDB errors are translated.
 // A full disk becomes kResourceExhausted.

@@ -102,7 +102,9 @@ class Add128 : public rocksdb::AssociativeMergeOperator {
 void SetRocksOptions(const StoreOptions& options, Store::Impl& impl) {
   rocksdb::DBOptions& db_opts = impl.db_options;
   db_opts.create_if_missing = options.create_if_missing;
-  db_opts.create_missing_column_families = options.create_if_missing;
+  // A column family added by a later version (requests) is created in an
+  // existing data directory, whatever create_if_missing says.
+  db_opts.create_missing_column_families = true;
   db_opts.max_background_jobs = 2;
   db_opts.keep_log_file_num = 5;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
@@ -349,7 +351,6 @@ Status Reopen(Store::Impl& m) {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   m.db_options.create_if_missing = false;
-  m.db_options.create_missing_column_families = false;
   // A broken read-write instance is closed first: RocksDB must not see two
   // writers. A read-only one stays until the new one is open, so reads
   // always find a database (nothing reads the old one meanwhile).

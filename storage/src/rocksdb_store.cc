@@ -79,6 +79,10 @@ void Batch::AppendLog(uint64_t cursor, const EntryId& id) {
   rep_->Put(kLog, codec::CursorKey(cursor), std::string(AsChars(id.View())));
 }
 
+void Batch::PutRequest(std::string_view request_id, const RequestRecord& record) {
+  rep_->Put(kRequests, std::string(request_id), codec::EncodeRequestRecord(record));
+}
+
 Status Store::Commit(Batch& batch, bool sync) {
   KEIRETSU_RETURN_IF_ERROR(impl_->CheckBeforeWrite());
   rocksdb::WriteOptions wo;
@@ -131,6 +135,16 @@ Result<std::optional<Store::Location>> Store::FindEntry(const EntryId& id) const
   Location loc;
   if (!codec::ParseFeedKey(v, &loc.author, &loc.seq)) return Corruption("bad id index value");
   return std::optional<Location>(loc);
+}
+
+Result<std::optional<RequestRecord>> Store::GetRequest(std::string_view request_id) const {
+  std::string v;
+  rocksdb::Status s = impl_->Get(kRequests, request_id, &v);
+  if (s.IsNotFound()) return std::optional<RequestRecord>();
+  KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read request id"));
+  RequestRecord r;
+  if (!codec::DecodeRequestRecord(v, &r)) return Corruption("bad request id record");
+  return std::optional<RequestRecord>(r);
 }
 
 Result<std::vector<Bytes>> Store::ReadFeed(const PublicKey& author, uint64_t from_seq,

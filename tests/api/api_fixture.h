@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 
 #include "keiretsu/api/server.h"
@@ -31,9 +32,13 @@ class FakePeers : public PeerStatusSource {
     return peers_;
   }
   std::string WriteBlockReason() const override {
+    if (on_write_check) on_write_check();
     std::lock_guard lock(mu_);
     return reason_;
   }
+  // Called by every write before it appends (set before the calls start):
+  // lets a test hold a write at a known point.
+  std::function<void()> on_write_check;
   void Set(std::vector<PeerInfo> peers, std::string reason) {
     std::lock_guard lock(mu_);
     peers_ = std::move(peers);
@@ -81,8 +86,11 @@ struct TestNode {
   std::unique_ptr<v1::Ledger::Stub> stub;
   std::atomic<uint64_t> clock_ms{1'790'000'100'000};  // handlers read it concurrently
 
-  TestNode(const testing::TestNetwork& net, int self, ApiServerOptions options = {}) {
-    ledger = testing::OpenLedger(net, dir.Sub("db"));
+  // `db`: the data directory (default: a fresh one under `dir`), so a test
+  // can restart a node on the same data.
+  TestNode(const testing::TestNetwork& net, int self, ApiServerOptions options = {},
+           const std::string& db = "") {
+    ledger = testing::OpenLedger(net, db.empty() ? dir.Sub("db") : db);
     ledger->SetListener([h = hub](const auto& applied) { h->OnApplied(applied); });
     options.listen = "127.0.0.1:0";
     options.version = "test-version";

@@ -118,7 +118,9 @@ TEST_F(ApiStreamTest, WatchResumesAfterACursorAndDefaultsToNow) {
   }
   auto ctx = Ctx(kAuditorToken);
   auto stream = Watch(ctx.get(), "");  // from now: only what comes next
-  std::this_thread::sleep_for(100ms);
+  // The headers arrive once the stream's start is fixed: every commit from
+  // here on reaches it.
+  stream->WaitForInitialMetadata();
   Owe(2, 42);
   v1::WatchEvent ev;
   ASSERT_TRUE(stream->Read(&ev));
@@ -165,7 +167,7 @@ TEST_F(ApiStreamTest, WatchRefusesBadCursors) {
 TEST_F(ApiStreamTest, WatchEndsCleanlyOnServerShutdown) {
   auto ctx = Ctx(kOperatorToken);
   auto stream = Watch(ctx.get(), "");
-  std::this_thread::sleep_for(100ms);  // the stream is waiting for commits
+  stream->WaitForInitialMetadata();  // the stream runs and waits for commits
   auto t0 = std::chrono::steady_clock::now();
   node->server->Shutdown(5s);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);  // did not wait for the grace
@@ -180,7 +182,7 @@ TEST_F(ApiStreamTest, TooManyWatchersAreRefused) {
   node = std::make_unique<TestNode>(net, 0, opts);
   auto ctx1 = Ctx(kOperatorToken);
   auto first = Watch(ctx1.get(), "");
-  std::this_thread::sleep_for(200ms);  // the first holds the only slot
+  first->WaitForInitialMetadata();  // the first holds the only slot
   auto ctx2 = Ctx(kOperatorToken);
   auto second = Watch(ctx2.get(), "");
   v1::WatchEvent ev;
@@ -189,6 +191,60 @@ TEST_F(ApiStreamTest, TooManyWatchersAreRefused) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
   ctx1->TryCancel();
   first->Finish();
+}
+
+// Before: one limit for all; a partner holding every stream locked the
+// operator out of Watch.
+TEST_F(ApiStreamTest, WatchSharesKeepTheOperatorsReserveAndLimitEachToken) {
+  ApiServerOptions opts;
+  opts.max_watchers = 6;
+  opts.max_watchers_per_token = 2;
+  opts.max_partner_watchers = 3;
+  opts.operator_reserved_watchers = 2;
+  node = std::make_unique<TestNode>(net, 0, opts);
+  struct Open {
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::ClientReader<v1::WatchEvent>> stream;
+  };
+  std::vector<Open> open;
+  // Opens a stream; returns its status when refused, OK once it runs.
+  auto try_watch = [&](const char* token) {
+    Open o{Ctx(token), nullptr};
+    o.stream = Watch(o.ctx.get(), "");
+    // Headers come when the stream runs (naming its start cursor), or
+    // empty with a refusal.
+    o.stream->WaitForInitialMetadata();
+    v1::WatchEvent ev;
+    if (o.ctx->GetServerInitialMetadata().count("keiretsu-watch-start") == 0) {
+      EXPECT_FALSE(o.stream->Read(&ev));
+      return o.stream->Finish();
+    }
+    open.push_back(std::move(o));
+    return grpc::Status::OK;
+  };
+  EXPECT_TRUE(try_watch(kPartner1Token).ok());
+  EXPECT_TRUE(try_watch(kPartner1Token).ok());
+  auto s = try_watch(kPartner1Token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
+  EXPECT_NE(s.error_message().find("the most one token may hold"), std::string::npos)
+      << Describe(s);
+  EXPECT_TRUE(try_watch(kPartner2Token).ok());
+  s = try_watch(kPartner2Token);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
+  EXPECT_NE(s.error_message().find("the partners' share"), std::string::npos) << Describe(s);
+  // The auditor gets the last stream not reserved, then no more.
+  EXPECT_TRUE(try_watch(kAuditorToken).ok());
+  s = try_watch(kAuditorToken);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Describe(s);
+  EXPECT_NE(s.error_message().find("kept for the operator"), std::string::npos) << Describe(s);
+  // The operator still watches and writes.
+  EXPECT_TRUE(try_watch(kOperatorToken).ok());
+  auto written = Owe(1, 9);
+  v1::WatchEvent ev;
+  ASSERT_TRUE(open.back().stream->Read(&ev));
+  EXPECT_EQ(ev.entry().id(), written.entry().id());
+  for (auto& o : open) o.ctx->TryCancel();
+  for (auto& o : open) o.stream->Finish();
 }
 
 TEST_F(ApiStreamTest, ExportImportCarriesTheLedgerToAnotherNode) {

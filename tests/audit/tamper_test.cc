@@ -197,5 +197,50 @@ TEST_F(TamperTest, SplicedEntryFromAnotherNetworkIsReported) {
   }
 }
 
+// Before: protobuf kept the last copy of a field sent twice, so a chunk
+// could carry a second record that nobody checked.
+TEST_F(TamperTest, AChunkWithAFieldSentTwiceIsRefused) {
+  size_t k = EntryChunks()[5];
+  const ChunkInfo& c = Chunks()[k];
+  std::string body = Data().substr(c.offset + 4, c.size - 4);
+  // A second `entry` (field 2) after the first: protobuf would merge them.
+  v1::ExportChunk other;
+  other.mutable_entry()->set_record("a different record");
+  body += other.SerializeAsString();
+  std::string framed;
+  for (int shift = 24; shift >= 0; shift -= 8)
+    framed.push_back(static_cast<char>((body.size() >> shift) & 0xff));
+  framed += body;
+  std::string copy = Data().substr(0, c.offset) + framed + Data().substr(c.offset + c.size);
+  Report r = testing::AuditString(copy, Opt());
+  EXPECT_EQ(r.exit_code(), kExitFailed);
+  EXPECT_NE(testing::Dump(r).find("field entry (2) appears more than once"), std::string::npos)
+      << testing::Dump(r);
+}
+
+// Before: evidence at seq 0 was reported as stopping the feed "at seq
+// 18446744073709551615" (0 - 1 wrapped around).
+TEST_F(TamperTest, EvidenceAtSeqZeroIsRefusedWithoutAWrappedSeq) {
+  for (auto kind : {storage::StopReason::kFork, storage::StopReason::kInvalidEntry}) {
+    storage::Evidence e;
+    e.author = net_->pk(1);
+    e.seq = 0;
+    e.kind = kind;
+    e.first = ledger_->ReadFeed(net_->pk(1), 1, 1)->at(0);
+    if (kind == storage::StopReason::kFork) e.second = ledger_->ReadFeed(net_->pk(1), 2, 1)->at(0);
+    testing::ExportWriter one;
+    one.Evidence(e);
+    size_t at = Chunks().back().offset;  // before the seal
+    std::string copy = Data().substr(0, at) + one.data() + Data().substr(at);
+    Report r = testing::AuditString(copy, Opt());
+    EXPECT_EQ(r.exit_code(), kExitFailed);
+    std::string text = testing::Dump(r);
+    EXPECT_NE(text.find("evidence at seq 0 for " + net_->pk(1).Short() + ": feeds start at seq 1"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("18446744073709551615"), std::string::npos) << text;
+  }
+}
+
 }  // namespace
 }  // namespace keiretsu::audit

@@ -22,11 +22,52 @@ def check(condition, what):
     print("ok:", what, flush=True)
 
 
+_PORT_LOCK_DIR = os.path.join("/tmp", "keiretsu-test-ports")
+_held_port_locks = []  # open lock files: a port stays ours until this process exits
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A loopback port free at the time of asking (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port reserved for this process until it exits.
+
+    Binding to port 0 and releasing the port (as this once did) races: the
+    kernel hands the same port out again, to a connect() or a bind(0) of any
+    process, before keiretsud binds it. The configs name peer ports before
+    any daemon starts, so the port is chosen here instead, at the root:
+    - outside the kernel's ephemeral range, which it never assigns by itself;
+    - held under an exclusive lock file per port, so concurrent tests on
+      this machine never pick the same one;
+    - and checked to be bindable now."""
+    import fcntl
+    os.makedirs(_PORT_LOCK_DIR, exist_ok=True)
+    low, high = _ephemeral_range()
+    candidates = [p for p in range(20000, 32000) if not low <= p <= high]
+    start = (os.getpid() * 7919) % len(candidates)
+    for i in range(len(candidates)):
+        port = candidates[(start + i) % len(candidates)]
+        lock = open(os.path.join(_PORT_LOCK_DIR, "%d.lock" % port), "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                lock.close()
+                continue
+        _held_port_locks.append(lock)
+        return port
+    raise Failure("no free loopback port outside the ephemeral range %d-%d" % (low, high))
 
 
 def clean_env():

@@ -73,6 +73,25 @@ TEST_F(StoreTest, FeedStateAndEntriesPersistAcrossReopen) {
   EXPECT_TRUE(store->CheckConsistency().ok());
 }
 
+TEST_F(StoreTest, RequestIdsPersistAcrossReopenAndOnlyWithTheirBatch) {
+  RequestRecord rec;
+  rec.entry.bytes[0] = 7;
+  rec.fingerprint[31] = 9;
+  rec.created_unix_ms = 1'790'000'000'123;
+  {
+    auto store = Open();
+    EXPECT_FALSE(store->GetRequest("r-1")->has_value());
+    Batch b;
+    b.PutRequest("r-1", rec);
+    ASSERT_TRUE(store->Commit(b, true).ok());
+  }
+  auto store = Open();
+  auto got = store->GetRequest("r-1");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
+  EXPECT_EQ(**got, rec);
+  EXPECT_FALSE(store->GetRequest("r-2")->has_value());
+}
+
 TEST_F(StoreTest, ConsistencyCheckFindsAMissingHead) {
   auto store = Open();
   Batch b;

@@ -1,7 +1,12 @@
 // Write commands (operator token): claim, accept, decline, owe, release.
 // Each appends one entry to this node's own feed; the node signs it with its
 // key and syncs it to disk before answering. Amounts and ids are checked
-// here first, so a typo never reaches the node.
+// here first, so a typo never reaches the node. Every write carries a
+// request id (docs/API.md "Idempotent writes"): --request-id, or a fresh
+// random one, named in the error when the outcome is unknown so the
+// command can be repeated safely.
+#include <sodium.h>
+
 #include <memory>
 #include <string>
 
@@ -17,16 +22,50 @@ namespace v1 = keiretsu::v1;
 using Stub = v1::Ledger::Stub;
 
 Status Report(Context& ctx, const v1::WriteResponse& r) {
-  if (ctx.json)
+  if (ctx.json) {
     *ctx.out << MessageJson(r) << '\n';
-  else
+  } else {
     PrintWritten(*ctx.out, r.entry());
+    if (r.replayed())
+      *ctx.out << "(already written by an earlier call with this request id; nothing new)\n";
+  }
   return Status::Ok();
+}
+
+// The request id to send: the flag's, or "cli-" and 32 random hex digits.
+std::string RequestIdOf(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  unsigned char raw[16];
+  randombytes_buf(raw, sizeof raw);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "cli-";
+  for (unsigned char b : raw) {
+    id += kHex[b >> 4];
+    id += kHex[b & 0xf];
+  }
+  return id;
+}
+
+// Sends one write; when its outcome is unknown (the node did not answer in
+// time, or went away), says how to repeat it without writing twice.
+template <typename Request, typename Method>
+Status SendWrite(Context& ctx, Method method, Request& req, const std::string& request_id_flag) {
+  req.set_request_id(RequestIdOf(request_id_flag));
+  KEIRETSU_ASSIGN_OR_RETURN(auto client, ConnectFromContext(ctx));
+  v1::WriteResponse r;
+  Status s = client->Call(method, req, &r);
+  if (s.code() == Code::kUnavailable)
+    return Status(s.code(), s.message() +
+                                "; the write may or may not have been recorded: repeat "
+                                "the command with --request-id " +
+                                req.request_id() + "; it is then written at most once");
+  KEIRETSU_RETURN_IF_ERROR(s);
+  return Report(ctx, r);
 }
 
 // The shape shared by claim, owe and release: a firm, an amount, a unit, a memo.
 struct AmountArgs {
-  std::string firm, amount, unit, memo;
+  std::string firm, amount, unit, memo, request_id;
 };
 
 // Sends one amount-carrying write: `set_firm` names the counterparty field
@@ -39,10 +78,7 @@ Status WriteAmount(Context& ctx, const AmountArgs& a, Method method, SetFirm set
   req.set_amount(amount);
   req.set_unit(a.unit);
   req.set_memo(a.memo);
-  KEIRETSU_ASSIGN_OR_RETURN(auto client, ConnectFromContext(ctx));
-  v1::WriteResponse r;
-  KEIRETSU_RETURN_IF_ERROR(client->Call(method, req, &r));
-  return Report(ctx, r);
+  return SendWrite(ctx, method, req, a.request_id);
 }
 
 Status Claim(Context& ctx, const AmountArgs& a) {
@@ -62,7 +98,7 @@ Status Release(Context& ctx, const AmountArgs& a) {
 }
 
 struct AnswerArgs {
-  std::string claim_id, text;
+  std::string claim_id, text, request_id;
 };
 
 Status Accept(Context& ctx, const AnswerArgs& a) {
@@ -70,10 +106,7 @@ Status Accept(Context& ctx, const AnswerArgs& a) {
   v1::AcceptRequest req;
   req.set_claim_id(id);
   req.set_memo(a.text);
-  KEIRETSU_ASSIGN_OR_RETURN(auto client, ConnectFromContext(ctx));
-  v1::WriteResponse r;
-  KEIRETSU_RETURN_IF_ERROR(client->Call(&Stub::Accept, req, &r));
-  return Report(ctx, r);
+  return SendWrite(ctx, &Stub::Accept, req, a.request_id);
 }
 
 Status Decline(Context& ctx, const AnswerArgs& a) {
@@ -81,10 +114,14 @@ Status Decline(Context& ctx, const AnswerArgs& a) {
   v1::DeclineRequest req;
   req.set_claim_id(id);
   req.set_reason(a.text);
-  KEIRETSU_ASSIGN_OR_RETURN(auto client, ConnectFromContext(ctx));
-  v1::WriteResponse r;
-  KEIRETSU_RETURN_IF_ERROR(client->Call(&Stub::Decline, req, &r));
-  return Report(ctx, r);
+  return SendWrite(ctx, &Stub::Decline, req, a.request_id);
+}
+
+// Adds --request-id to a write command.
+void AddRequestId(CLI::App* sub, std::string& id) {
+  sub->add_option("--request-id", id,
+                  "Idempotency key (1-128 of A-Za-z0-9._-:); default: a fresh random one. "
+                  "Repeating a command with the same id writes at most once");
 }
 
 // Adds FIRM AMOUNT UNIT [--memo] to `sub`. The amount is taken as text so
@@ -94,6 +131,7 @@ void AddAmountArgs(CLI::App* sub, AmountArgs& a, const char* firm_help) {
   sub->add_option("AMOUNT", a.amount, "Positive whole number")->required();
   sub->add_option("UNIT", a.unit, "Unit, e.g. hours ([A-Za-z0-9._-], 1-16)")->required();
   sub->add_option("--memo", a.memo, "What it is for (up to 512 bytes)");
+  AddRequestId(sub, a.request_id);
 }
 
 }  // namespace
@@ -110,6 +148,7 @@ void AddWriteCommands(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("accept", "Accept a claim addressed to this firm");
     sub->add_option("CLAIM_ID", a->claim_id, "64-hex id (see: keiretsu pending)")->required();
     sub->add_option("--memo", a->text, "Note");
+    AddRequestId(sub, a->request_id);
     sub->callback([&ctx, a] { ctx.run = [&ctx, a] { return Accept(ctx, *a); }; });
   }
   {
@@ -117,6 +156,7 @@ void AddWriteCommands(CLI::App& app, Context& ctx) {
     auto* sub = app.add_subcommand("decline", "Decline a claim addressed to this firm");
     sub->add_option("CLAIM_ID", a->claim_id, "64-hex id (see: keiretsu pending)")->required();
     sub->add_option("--reason", a->text, "Why");
+    AddRequestId(sub, a->request_id);
     sub->callback([&ctx, a] { ctx.run = [&ctx, a] { return Decline(ctx, *a); }; });
   }
   {

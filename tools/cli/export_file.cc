@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include "keiretsu/proto/strict_parse.h"
 
 namespace keiretsu::cli {
 
@@ -38,8 +39,8 @@ Result<bool> ReadExportChunk(std::istream& in, keiretsu::v1::ExportChunk* chunk,
   in.read(body.data(), n);
   if (in.gcount() != static_cast<std::streamsize>(n))
     return InvalidArgument(where + ": file ends inside a chunk (truncated)");
-  if (!chunk->ParseFromString(body))
-    return InvalidArgument(where + ": not a valid ExportChunk message");
+  if (Status s = proto::ParseStrict(body, chunk); !s.ok())
+    return InvalidArgument(where + ": not a valid ExportChunk message: " + s.message());
   return true;
 }
 

@@ -100,7 +100,7 @@ Result<AccessPolicy> AccessPolicy::Create(const std::vector<TokenSpec>& tokens) 
     Hash32 h = crypto::Blake2b256(AsBytes(t.token));
     if (!seen.insert(h).second)
       return InvalidArgument(where + ": the same token is configured twice");
-    Principal p{t.role, t.firm.value_or(PublicKey{}), where};
+    Principal p{t.role, t.firm.value_or(PublicKey{}), where, policy.entries_.size()};
     policy.entries_.push_back(Entry{h, std::move(p)});
   }
   return policy;

@@ -15,7 +15,10 @@ LedgerService::LedgerService(node::Ledger& ledger, const crypto::SigningKey& key
       hub_(std::move(hub)),
       peers_(peers),
       policy_(std::move(policy)),
-      options_(options) {}
+      options_(options),
+      watch_shares_(options) {
+  InstallStrictHandlers();
+}
 
 Result<Principal> LedgerService::Authorize(grpc::ServerContext* ctx, Method method) const {
   std::optional<std::string_view> header;
@@ -30,9 +33,8 @@ Result<PublicKey> LedgerService::Firm(const std::string& value, std::string_view
     return InvalidArgument(std::string(field) + " is required (a firm name or 64-hex public key)");
   auto key = ledger_.genesis().ResolveFirm(value);
   if (!key.ok()) {
-    // Bound the echo: the value is caller-supplied.
-    std::string shown = value.size() > 64 ? value.substr(0, 64) + "..." : value;
-    return NotFound("unknown firm '" + shown + "': not a member of network " +
+    // The value is caller-supplied: echoed escaped, bounded, on one line.
+    return NotFound("unknown firm " + Quoted(value) + ": not a member of network " +
                     ledger_.genesis().network_name());
   }
   return *key;

@@ -8,12 +8,14 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 
 #include "keiretsu/api/server.h"
 #include "keiretsu/v1/api.grpc.pb.h"
 #include "node/api/src/views.h"
+#include "node/api/src/watch_shares.h"
 
 namespace keiretsu::api {
 
@@ -57,6 +59,38 @@ class LedgerService final : public v1::Ledger::Service {
                              v1::Checkpoint* resp) override;
 
  private:
+  // gRPC's own request parsing is lenient and its failures carry no message
+  // (INTERNAL, empty). Every method is therefore served through a handler
+  // that receives the raw bytes and parses them with proto::ParseStrict:
+  // INVALID_ARGUMENT naming the field for malformed protobuf, invalid
+  // UTF-8 in a string, a field sent twice (service_calls.cc).
+  void InstallStrictHandlers();
+
+ public:
+  using RawStream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+  // The streaming methods over raw bytes (service_calls.cc).
+  grpc::Status RawWatch(grpc::ServerContext* ctx, RawStream* stream);
+  grpc::Status RawExport(grpc::ServerContext* ctx, RawStream* stream);
+  grpc::Status RawImport(grpc::ServerContext* ctx, RawStream* stream);
+
+ private:
+  // The streaming methods over callbacks, so both gRPC's typed streams and
+  // the strict handlers can drive them. A sink returns false when the
+  // client went away. A source returns false at the end of the stream and
+  // an error for a chunk that does not parse.
+  template <class T>
+  using Sink = std::function<bool(const T&)>;
+  using ChunkSource = std::function<Result<bool>(v1::ExportChunk*)>;
+  // `started` is called once the stream holds its share and its start
+  // cursor is fixed (the server then sends the response headers, so a
+  // client can wait for them to know every later commit reaches it).
+  grpc::Status DoWatch(grpc::ServerContext* ctx, const v1::WatchRequest& req,
+                       const std::function<void()>& started, const Sink<v1::WatchEvent>& write);
+  grpc::Status DoExport(grpc::ServerContext* ctx, const v1::ExportRequest& req,
+                        const Sink<v1::ExportChunk>& write);
+  grpc::Status DoImport(grpc::ServerContext* ctx, const ChunkSource& read,
+                        v1::ImportResponse* resp);
+
   // Authenticates the call and checks the role may call `method`.
   Result<Principal> Authorize(grpc::ServerContext* ctx, Method method) const;
   // Resolves a firm argument: INVALID_ARGUMENT when empty, NOT_FOUND when
@@ -77,8 +111,23 @@ class LedgerService final : public v1::Ledger::Service {
   Result<v1::Checkpoint> SignCheckpoint(const std::map<PublicKey, storage::FeedState>& feeds,
                                         uint64_t time_ms) const;
 
-  // The write path: checks the node may write, appends `body`, fills `resp`.
-  Status Write(const Principal& who, protocol::Body body, v1::WriteResponse* resp);
+  // A write's idempotency key and the digest of its content (the method
+  // and `fields`, every request field but the id, firms as resolved keys).
+  struct WriteRequest {
+    WriteRequest(std::string_view method, const std::string& id,
+                 std::initializer_list<std::string_view> fields);
+    std::string request_id;  // empty: none
+    Hash32 fingerprint{};
+  };
+  // When `req` repeats a stored request id: fills `resp` with the original
+  // entry and returns true. Errors: kInvalidArgument (malformed id),
+  // kAlreadyExists (the id was used for other content).
+  Result<bool> Replay(const WriteRequest& req, v1::WriteResponse* resp) const;
+  // The write path: answers a retry from its request id, checks the node
+  // may write, appends `body` unless the call was abandoned meanwhile
+  // (DEADLINE_EXCEEDED / CANCELLED, nothing written), fills `resp`.
+  grpc::Status Write(grpc::ServerContext* ctx, const Principal& who, const WriteRequest& req,
+                     protocol::Body body, v1::WriteResponse* resp);
   // The stored claim `claim_hex` after checking it may be answered by this
   // firm now. REQUIRES: answer_mu_ held.
   Result<protocol::SignedEntry> AnswerableClaim(const std::string& claim_hex) const;
@@ -90,7 +139,7 @@ class LedgerService final : public v1::Ledger::Service {
   const AccessPolicy policy_;
   const ApiServerOptions options_;
   std::mutex answer_mu_;
-  std::atomic<size_t> watchers_{0};
+  WatchShares watch_shares_;
 };
 
 }  // namespace keiretsu::api

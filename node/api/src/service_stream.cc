@@ -37,37 +37,35 @@ void FillFeedStopped(const protocol::Genesis& g, const storage::Evidence& e, v1:
       if (auto id = protocol::IdOfRecord(*rec)) out->add_entry_ids(id->Hex());
   if (!fork) out->set_detail(e.reason);
 }
-
-// Releases a watcher slot when a Watch ends, however it ends.
-class WatcherSlot {
- public:
-  explicit WatcherSlot(std::atomic<size_t>& count) : count_(count) {}
-  ~WatcherSlot() { count_.fetch_sub(1); }
-  WatcherSlot(const WatcherSlot&) = delete;
-  WatcherSlot& operator=(const WatcherSlot&) = delete;
-
- private:
-  std::atomic<size_t>& count_;
-};
 }  // namespace
 
 grpc::Status LedgerService::Watch(grpc::ServerContext* ctx, const v1::WatchRequest* req,
                                   grpc::ServerWriter<v1::WatchEvent>* writer) {
+  return DoWatch(
+      ctx, *req, [writer] { writer->SendInitialMetadata(); },
+      [writer](const v1::WatchEvent& ev) { return writer->Write(ev); });
+}
+
+grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchRequest& req,
+                                    const std::function<void()>& started,
+                                    const Sink<v1::WatchEvent>& write) {
   auto who = Authorize(ctx, Method::kWatch);
   if (!who.ok()) return ToGrpc(who.status());
   const uint64_t last = ledger_.LastCursor();
   uint64_t cursor = last;
-  if (!req->cursor().empty()) {
-    auto c = ParseCursor(req->cursor(), last);
+  if (!req.cursor().empty()) {
+    auto c = ParseCursor(req.cursor(), last);
     if (!c.ok()) return ToGrpc(c.status());
     cursor = *c;
   }
-  if (watchers_.fetch_add(1) >= options_.max_watchers) {
-    watchers_.fetch_sub(1);
-    return ToGrpc(ResourceExhausted("too many Watch streams (" +
-                                    std::to_string(options_.max_watchers) + "); try again later"));
+  auto ticket = watch_shares_.Acquire(*who);
+  if (!ticket.ok()) {
+    spdlog::info("api: {} Watch refused: {}", who->label, ticket.status().message());
+    return ToGrpc(ticket.status());
   }
-  WatcherSlot slot(watchers_);
+  // The headers say where the stream starts (events follow this cursor).
+  ctx->AddInitialMetadata("keiretsu-watch-start", std::to_string(cursor));
+  started();
   spdlog::debug("api: {} watches from cursor {}", who->label, cursor);
   const protocol::Genesis& g = ledger_.genesis();
   // Feeds that stop while the stream is open are sent as they happen (not
@@ -80,7 +78,7 @@ grpc::Status LedgerService::Watch(grpc::ServerContext* ctx, const v1::WatchReque
       v1::WatchEvent ev;
       ev.set_cursor(std::to_string(cursor));  // resuming from it skips and repeats nothing
       FillFeedStopped(g, e, ev.mutable_feed_stopped());
-      if (!writer->Write(ev)) return Cancelled();
+      if (!write(ev)) return Cancelled();
     }
     stops_seen = hub_->stops();
     auto batch = ledger_.ReadLog(cursor, kLogBatch);
@@ -105,13 +103,18 @@ grpc::Status LedgerService::Watch(grpc::ServerContext* ctx, const v1::WatchReque
         v1::BalanceChange change;
         if (FillBalanceChange(g, se->entry, &change)) *ev.add_changes() = std::move(change);
       }
-      if (!writer->Write(ev)) return Cancelled();  // the client went away
+      if (!write(ev)) return Cancelled();  // the client went away
     }
   }
 }
 
 grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportRequest* req,
                                    grpc::ServerWriter<v1::ExportChunk>* writer) {
+  return DoExport(ctx, *req, [writer](const v1::ExportChunk& c) { return writer->Write(c); });
+}
+
+grpc::Status LedgerService::DoExport(grpc::ServerContext* ctx, const v1::ExportRequest& req,
+                                     const Sink<v1::ExportChunk>& write) {
   auto who = Authorize(ctx, Method::kExport);
   if (!who.ok()) return ToGrpc(who.status());
   const protocol::Genesis& g = ledger_.genesis();
@@ -128,7 +131,7 @@ grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportReq
   header->mutable_genesis()->set_canonical(g.canonical_bytes().data(), g.canonical_bytes().size());
   header->set_exported_by(key_.public_key().Hex());
   header->set_exported_at_unix_ms(exported_at);
-  if (!writer->Write(chunk)) return Cancelled();
+  if (!write(chunk)) return Cancelled();
   uint64_t entries = 0;
   for (const auto& [author, st] : feeds) {
     uint64_t seq = 1;
@@ -143,7 +146,7 @@ grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportReq
       for (const Bytes& rec : *records) {
         chunk.Clear();
         chunk.mutable_entry()->set_record(rec.data(), rec.size());
-        if (!writer->Write(chunk)) return Cancelled();
+        if (!write(chunk)) return Cancelled();
       }
       seq += want;
       entries += want;
@@ -168,10 +171,10 @@ grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportReq
     ev->set_first(e.first.data(), e.first.size());
     ev->set_second(e.second.data(), e.second.size());
     ev->set_reason(e.reason);
-    if (!writer->Write(chunk)) return Cancelled();
+    if (!write(chunk)) return Cancelled();
     ++evidence_sent;
   }
-  if (req->include_checkpoint()) {
+  if (req.include_checkpoint()) {
     // The seal: signed by the exporter (exported_by), dated exactly
     // exported_at_unix_ms, over the same snapshot, so the auditor can prove
     // the file complete (a cut at a frame boundary removes it).
@@ -179,10 +182,10 @@ grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportReq
     if (!seal.ok()) return ToGrpc(seal.status());
     chunk.Clear();
     *chunk.mutable_checkpoint() = std::move(seal).value();
-    if (!writer->Write(chunk)) return Cancelled();
+    if (!write(chunk)) return Cancelled();
   }
   spdlog::info("api: {} exported {} entries and {} evidence records{}", who->label, entries,
-               evidence_sent, req->include_checkpoint() ? ", sealed" : "");
+               evidence_sent, req.include_checkpoint() ? ", sealed" : "");
   return grpc::Status::OK;
 }
 
@@ -256,35 +259,73 @@ Status CheckHeader(const v1::ExportChunk& first, const protocol::Genesis& ours) 
 grpc::Status LedgerService::Import(grpc::ServerContext* ctx,
                                    grpc::ServerReader<v1::ExportChunk>* reader,
                                    v1::ImportResponse* resp) {
+  // gRPC's typed reader reports a chunk that does not parse as the end of
+  // the stream; the strict handler (service_calls.cc) serves this method
+  // instead. This path remains for the typed interface only.
+  return DoImport(
+      ctx, [reader](v1::ExportChunk* c) -> Result<bool> { return reader->Read(c); }, resp);
+}
+
+namespace {
+// What a failed import reports: where it stopped and what it did before.
+grpc::Status ImportStopped(uint64_t index, const Status& why, const v1::ImportResponse& done) {
+  return ToGrpc(
+      Status(why.code(), "import stopped at chunk " + std::to_string(index) + ": " + why.message() +
+                             "; nothing from it on was read; chunks before it were ingested: " +
+                             std::to_string(done.applied()) + " applied, " +
+                             std::to_string(done.duplicates()) + " duplicates, " +
+                             std::to_string(done.pending()) + " pending, " +
+                             std::to_string(done.rejected()) + " rejected"));
+}
+}  // namespace
+
+grpc::Status LedgerService::DoImport(grpc::ServerContext* ctx, const ChunkSource& read,
+                                     v1::ImportResponse* resp) {
   auto who = Authorize(ctx, Method::kImport);
   if (!who.ok()) return ToGrpc(who.status());
   v1::ExportChunk chunk;
-  if (!reader->Read(&chunk)) return ToGrpc(InvalidArgument("the import stream is empty"));
+  auto first = read(&chunk);
+  if (!first.ok())
+    return ToGrpc(
+        Status(first.status().code(), "chunk 1 (the header): " + first.status().message()));
+  if (!*first) return ToGrpc(InvalidArgument("the import stream is empty"));
   Status header = CheckHeader(chunk, ledger_.genesis());
   if (!header.ok()) return ToGrpc(header);
   ImportTally tally(ledger_, resp);
   uint64_t index = 1;
   // Every record goes through Ledger::Ingest: the same checks as
-  // replication (network, membership, signature, chain, rules).
-  while (reader->Read(&chunk)) {
+  // replication (network, membership, signature, chain, rules). A chunk
+  // that is malformed stops the import with INVALID_ARGUMENT; the records
+  // before it are ingested first (each passed every check on its own) and
+  // the message says how many, so the caller knows where to resume.
+  for (;;) {
     ++index;
     if (ctx->IsCancelled()) return Cancelled();
-    switch (chunk.item_case()) {
-      case v1::ExportChunk::kEntry: tally.Add(chunk.entry().record()); break;
-      case v1::ExportChunk::kEvidence:
-        // Evidence is re-proven from its signed records, never trusted.
-        if (!chunk.evidence().first().empty()) tally.Add(chunk.evidence().first());
-        if (!chunk.evidence().second().empty()) tally.Add(chunk.evidence().second());
-        break;
-      case v1::ExportChunk::kCheckpoint:
-        break;  // informational; verified by the audit tool
-      // A malformed stream ends the import. Batches already ingested stay:
-      // each record in them passed every check on its own.
-      case v1::ExportChunk::kHeader:
-        return ToGrpc(InvalidArgument("chunk " + std::to_string(index) +
-                                      " is a second header; send one export per import"));
-      case v1::ExportChunk::ITEM_NOT_SET:
-        return ToGrpc(InvalidArgument("chunk " + std::to_string(index) + " is empty"));
+    auto more = read(&chunk);
+    Status bad;
+    if (!more.ok()) {
+      bad = more.status();
+    } else if (!*more) {
+      break;
+    } else {
+      switch (chunk.item_case()) {
+        case v1::ExportChunk::kEntry: tally.Add(chunk.entry().record()); break;
+        case v1::ExportChunk::kEvidence:
+          // Evidence is re-proven from its signed records, never trusted.
+          if (!chunk.evidence().first().empty()) tally.Add(chunk.evidence().first());
+          if (!chunk.evidence().second().empty()) tally.Add(chunk.evidence().second());
+          break;
+        case v1::ExportChunk::kCheckpoint: break;  // informational; verified by the audit tool
+        case v1::ExportChunk::kHeader:
+          bad = InvalidArgument("a second header; send one export per import");
+          break;
+        case v1::ExportChunk::ITEM_NOT_SET: bad = InvalidArgument("the chunk is empty"); break;
+      }
+    }
+    if (!bad.ok()) {
+      tally.Flush();
+      spdlog::info("api: {} import stopped at chunk {}: {}", who->label, index, bad.message());
+      return ImportStopped(index, bad, *resp);
     }
   }
   tally.Flush();

@@ -159,12 +159,38 @@ Result<uint64_t> DecodePageToken(const NetworkId& network, const PublicKey& auth
   return seq;
 }
 
+std::string Quoted(std::string_view value, size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  const size_t shown = std::min(value.size(), max_bytes);
+  for (size_t i = 0; i < shown; ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    switch (c) {
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\t': out += "\\t"; continue;
+      case '\\': out += "\\\\"; continue;
+      case '\'': out += "\\'"; continue;
+      default: break;
+    }
+    if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += "'";
+  if (shown < value.size()) out += "... (" + std::to_string(value.size()) + " bytes)";
+  return out;
+}
+
 Result<uint64_t> ParseCursor(std::string_view cursor, uint64_t last) {
   uint64_t v = 0;
   auto [ptr, ec] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), v);
   if (ec != std::errc() || ptr != cursor.data() + cursor.size())
-    return InvalidArgument("cursor '" + std::string(cursor.substr(0, 32)) +
-                           "' is not a cursor from a WatchEvent");
+    return InvalidArgument("cursor " + Quoted(cursor, 32) + " is not a cursor from a WatchEvent");
   if (v > last)
     return InvalidArgument("cursor " + std::to_string(v) + " is beyond this node's log (last " +
                            std::to_string(last) +

@@ -44,6 +44,12 @@ std::string EncodePageToken(const NetworkId& network, const PublicKey& author, u
 Result<uint64_t> DecodePageToken(const NetworkId& network, const PublicKey& author,
                                  std::string_view token);
 
+// Caller-supplied text made safe to echo in an error message: quoted, on
+// one line, control characters, quotes, backslashes and non-ASCII bytes
+// escaped (\n, \", \\, \xNN), cut after `max_bytes` bytes of input with
+// "... (N bytes)" appended.
+std::string Quoted(std::string_view value, size_t max_bytes = 64);
+
 // Watch cursors: the decimal position in this node's applied-entry log.
 // Errors: kInvalidArgument when not a number or beyond `last`.
 Result<uint64_t> ParseCursor(std::string_view cursor, uint64_t last);

@@ -44,6 +44,13 @@ void Auditor::HandleEvidence(const Item& item) {
   }
   PublicKey author;
   std::copy(e.author.begin(), e.author.end(), author.bytes.begin());
+  if (e.seq == 0) {
+    // Feeds start at seq 1: nothing can stop at 0 (and "counts up to seq
+    // 0 - 1" would wrap around).
+    AddIssue(Severity::kProblem, "bad-evidence", author, e.seq, item.chunk,
+             "evidence at seq 0 for " + author.Short() + ": feeds start at seq 1");
+    return;
+  }
   auto known = feeds_.find(author);
   if (known != feeds_.end())
     for (const Proof& p : known->second.proofs)

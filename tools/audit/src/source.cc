@@ -7,6 +7,7 @@
 
 #include <google/protobuf/stubs/logging.h>
 
+#include "keiretsu/proto/strict_parse.h"
 #include "keiretsu/v1/api.pb.h"
 
 namespace keiretsu::audit {
@@ -73,8 +74,11 @@ class ExportSource : public Source {
     // A damaged string field (invalid UTF-8) makes protobuf log to stderr as
     // well as fail; the failure is reported here, in the audit's words.
     google::protobuf::LogSilencer quiet;
-    if (!c.ParseFromString(body_)) {
-      item->invalid = "not a valid ExportChunk message";
+    // Strictly: a field sent twice, two members of the oneof, a wrong wire
+    // type or bad UTF-8 would otherwise be accepted, keeping the last copy
+    // (bytes that nobody checks).
+    if (Status s = proto::ParseStrict(body_, &c); !s.ok()) {
+      item->invalid = "not a valid ExportChunk message: " + s.message();
       return;
     }
     if (HasUnknown(c)) {

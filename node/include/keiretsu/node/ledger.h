@@ -77,6 +77,28 @@ struct LedgerOptions {
   Metrics* metrics = nullptr;
 };
 
+// Options of one Append.
+struct AppendOptions {
+  // A client's idempotency key (docs/API.md "Idempotent writes"); empty:
+  // none. When set, the id is stored with the entry in the same batch, and
+  // a later Append with the same id does not write again: it returns the
+  // original entry (replayed), or kAlreadyExists when `fingerprint` (a
+  // digest of the request's content, the caller's to define) differs.
+  std::string request_id;
+  Hash32 fingerprint{};
+  // Asked under the ledger's lock just before the entry is built and
+  // signed: a non-OK status abandons the write (nothing is stored) and is
+  // returned. For calls whose caller may have given up (a deadline).
+  std::function<Status()> still_wanted;
+};
+
+// An Append's outcome: the entry, and whether it was written by an earlier
+// Append with the same request id (nothing new was written).
+struct Appended {
+  protocol::SignedEntry entry;
+  bool replayed = false;
+};
+
 class Ledger {
  public:
   // Opens the ledger over `store` (which must belong to genesis' network),
@@ -108,6 +130,17 @@ class Ledger {
   // the store cannot be reopened, every call fails with the storage error.
   Result<protocol::SignedEntry> Append(const crypto::SigningKey& key, protocol::Body body,
                                        uint64_t timestamp_ms);
+  // The same, with a request id and a cancellation check (AppendOptions).
+  // More errors: kAlreadyExists (request id used for other content), and
+  // whatever options.still_wanted returns.
+  Result<Appended> Append(const crypto::SigningKey& key, protocol::Body body, uint64_t timestamp_ms,
+                          const AppendOptions& options);
+
+  // The entry an earlier Append stored under `request_id`, if any.
+  // Errors: kAlreadyExists when it was stored with another fingerprint;
+  // kCorruption, kIOError.
+  Result<std::optional<protocol::SignedEntry>> FindRequest(const std::string& request_id,
+                                                           const Hash32& fingerprint) const;
 
   // Closes (reason non-empty) or opens (reason empty) the gate on Append.
   // Replication closes it at start until the node has learned its own
@@ -167,6 +200,9 @@ class Ledger {
   class Apply;
   struct QueuedAppend;
   void CommitAppends(const std::vector<QueuedAppend*>& group);
+  // Whether `q` repeats a request id, stored or earlier in this group:
+  // then sets its result and returns true. REQUIRES: mu_ held.
+  bool ReplayRequest(QueuedAppend& q, const std::map<std::string, QueuedAppend*>& group_ids);
   // Check the store and (re)load the caches below from it. REQUIRES: mu_.
   Status LoadFromStore();
   // Reopens the store after a failed commit, then LoadFromStore. REQUIRES: mu_.

@@ -13,6 +13,10 @@
 //   log       cursor            -> entry id, in the order entries became
 //                                  effective on this node (for Watch)
 //   meta      name              -> network id, schema version
+//   requests  client request id -> entry id | fingerprint | unix ms: the
+//                                  idempotency keys of this node's own
+//                                  writes (docs/API.md "Idempotent
+//                                  writes"), kept as long as the entries
 //
 // The store knows encodings and atomicity, not ledger rules: node/ decides
 // what to write and hands the store one Batch per decision, which is
@@ -74,6 +78,15 @@ struct BalanceRow {
   Amount128 net = 0;  // > 0: counterparty owes firm
 };
 
+// What a client request id (an idempotency key) of one of this node's own
+// writes stands for: the entry it produced, and a digest of the request's
+// content, so a reuse of the id for different content can be told apart.
+struct RequestRecord {
+  EntryId entry;
+  Hash32 fingerprint{};
+  uint64_t created_unix_ms = 0;
+  friend bool operator==(const RequestRecord&, const RequestRecord&) = default;
+};
 class FaultInjector;  // keiretsu/storage/fault_injector.h
 
 struct StoreOptions {
@@ -124,6 +137,8 @@ class Batch {
   void IndexAnswer(const PublicKey& debtor, const EntryId& claim, const EntryId& answer);
   void UnindexAnswer(const PublicKey& debtor, const EntryId& claim, const EntryId& answer);
   void AppendLog(uint64_t cursor, const EntryId& id);
+  // Remembers the request id of an own write; committed with its entry.
+  void PutRequest(std::string_view request_id, const RequestRecord& record);
 
   size_t size() const;  // number of writes
   struct Rep;
@@ -229,6 +244,9 @@ class Store {
   // The id of `debtor`'s effective answer to `claim` (the lowest id when it
   // answered more than once), if any.
   Result<std::optional<EntryId>> FindAnswer(const PublicKey& debtor, const EntryId& claim) const;
+
+  // --- Request ids of this node's own writes (idempotency keys)
+  Result<std::optional<RequestRecord>> GetRequest(std::string_view request_id) const;
 
   // --- Log of entries in the order they became effective here
   // Up to `limit` (cursor, id) pairs with cursor > after.

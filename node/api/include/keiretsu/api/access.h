@@ -74,6 +74,7 @@ struct Principal {
   Role role = Role::kOperator;
   PublicKey firm;  // partners only
   std::string label;
+  size_t token = 0;  // which configured token (its index), for per-token limits
 
   bool is_partner() const { return role == Role::kPartner; }
   // For a partner: whether F is `a` or `b`. Always true for other roles.

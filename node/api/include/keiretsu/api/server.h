@@ -11,17 +11,19 @@
 //                        claim addressed to another firm or already answered,
 //                        an import from another network, own feed stopped)
 //   UNAUTHENTICATED / PERMISSION_DENIED   see access.h
-//   RESOURCE_EXHAUSTED   message larger than max_message_bytes, too many
-//                        watchers; writes while the disk holding the data
+//   RESOURCE_EXHAUSTED   message larger than max_message_bytes, a Watch
+//                        share used up (ApiServerOptions::max_watchers...);
+//                        writes while the disk holding the data
 //                        directory is below its free-space reserve (the
 //                        message names the path and the free space)
+//   ALREADY_EXISTS       a write's request_id was used for other content
 //   UNAVAILABLE          writes while the node is not writable (see
 //                        PeerStatusSource::WriteBlockReason)
 //   UNIMPLEMENTED        checkpoints (they arrive with the audit work)
 //   DATA_LOSS / INTERNAL storage corruption / I/O failure or a bug
 // Refused input changes nothing in the ledger.
 //
-// Server reflection (grpc.reflection.v1alpha) is served without a token:
+// Server reflection (grpc.reflection.v1 and v1alpha) is served without a token:
 // it describes the schema, which is public (api.proto), and lets generic
 // clients (grpcurl, Python reflection) discover the service.
 #pragma once
@@ -92,8 +94,11 @@ struct ApiServerOptions {
   size_t max_message_bytes = 4 << 20;
   std::optional<TlsOptions> tls;  // nullopt: plaintext
   std::vector<TokenSpec> tokens;
-  // Concurrent Watch streams; each holds one server thread. More are
-  // refused with RESOURCE_EXHAUSTED.
+  // Concurrent Watch streams; each holds one server thread. Shares, each
+  // refused with RESOURCE_EXHAUSTED when used up (docs/API.md "Limits"):
+  // all streams; one token's; all partner tokens' together; and a reserve
+  // of max_watchers that only operator tokens may use, so no other role
+  // can lock the operator out.
   size_t max_watchers = 32;
   // Connections (gRPC channel arguments). One with no call in progress for
   // max_connection_idle is closed; one older than max_connection_age is
@@ -111,6 +116,9 @@ struct ApiServerOptions {
   std::chrono::milliseconds keepalive_time{60'000};
   std::chrono::milliseconds keepalive_timeout{20'000};
   std::chrono::milliseconds min_client_ping_interval{10'000};
+  size_t max_watchers_per_token = 8;
+  size_t max_partner_watchers = 12;
+  size_t operator_reserved_watchers = 8;
   // Reported by GetStatus.
   std::string version;
   // Clock for entry and export timestamps (unix ms); called from handler

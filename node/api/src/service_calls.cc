@@ -1,0 +1,136 @@
+// Strict request parsing for every method of the service.
+//
+// gRPC's generated handlers parse a request before our code runs; when the
+// bytes do not parse (malformed protobuf, a proto3 string that is not
+// UTF-8) the call fails INTERNAL with an empty message, and a client
+// stream's Read() reports such a chunk as the end of the stream, so Import
+// would silently drop the rest. Each method is therefore re-registered
+// (grpc::Service::MarkMethodStreamed) with a handler that receives raw
+// bytes and parses them with proto::ParseStrict, which names the field
+// that is wrong. On the wire nothing changes: a unary or server-streaming
+// call is a stream with one request message.
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/method_handler.h>
+
+#include "keiretsu/proto/strict_parse.h"
+#include "node/api/src/service.h"
+
+namespace keiretsu::api {
+
+namespace {
+
+using RawStream = LedgerService::RawStream;
+using RawHandler =
+    grpc::internal::BidiStreamingHandler<LedgerService, grpc::ByteBuffer, grpc::ByteBuffer>;
+
+std::string Flatten(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const grpc::Slice& s : slices)
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+// Reads the next message of `stream` into `msg`. Ok(false) at the end of
+// the stream; kInvalidArgument when the message does not parse.
+Result<bool> ReadStrict(RawStream* stream, google::protobuf::Message* msg) {
+  grpc::ByteBuffer buffer;
+  if (!stream->Read(&buffer)) return false;
+  KEIRETSU_RETURN_IF_ERROR(proto::ParseStrict(Flatten(buffer), msg));
+  return true;
+}
+
+// The one request of a unary or server-streaming call.
+grpc::Status ReadRequest(RawStream* stream, google::protobuf::Message* msg) {
+  auto got = ReadStrict(stream, msg);
+  if (!got.ok()) return ToGrpc(Status(got.status().code(), "request " + got.status().message()));
+  if (!*got) return ToGrpc(InvalidArgument("the call carried no request message"));
+  grpc::ByteBuffer extra;
+  if (stream->Read(&extra))
+    return ToGrpc(InvalidArgument("the call carried more than one request message"));
+  return grpc::Status::OK;
+}
+
+bool WriteMessage(RawStream* stream, const google::protobuf::Message& msg) {
+  grpc::ByteBuffer buffer;
+  bool own = false;
+  if (!grpc::SerializationTraits<google::protobuf::Message>::Serialize(msg, &buffer, &own).ok())
+    return false;
+  return stream->Write(buffer);
+}
+
+int IndexOf(std::string_view method) {
+  const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      std::string(v1::Ledger::service_full_name()));
+  const auto* m = service == nullptr ? nullptr : service->FindMethodByName(std::string(method));
+  // The generated Service registers methods in declaration order, which is
+  // the descriptor's index; a missing method is a build that mixes protos.
+  if (m == nullptr) std::abort();
+  return m->index();
+}
+
+template <class Req, class Resp>
+using UnaryMethod = grpc::Status (LedgerService::*)(grpc::ServerContext*, const Req*, Resp*);
+
+template <class Req, class Resp>
+RawHandler* Unary(LedgerService* service, UnaryMethod<Req, Resp> method) {
+  return new RawHandler(
+      [method](LedgerService* self, grpc::ServerContext* ctx, RawStream* stream) {
+        Req req;
+        if (grpc::Status s = ReadRequest(stream, &req); !s.ok()) return s;
+        Resp resp;
+        grpc::Status s = (self->*method)(ctx, &req, &resp);
+        if (s.ok() && !WriteMessage(stream, resp))
+          return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+        return s;
+      },
+      service);
+}
+
+}  // namespace
+
+void LedgerService::InstallStrictHandlers() {
+  MarkMethodStreamed(IndexOf("GetStatus"), Unary(this, &LedgerService::GetStatus));
+  MarkMethodStreamed(IndexOf("GetBalance"), Unary(this, &LedgerService::GetBalance));
+  MarkMethodStreamed(IndexOf("ListBalances"), Unary(this, &LedgerService::ListBalances));
+  MarkMethodStreamed(IndexOf("Claim"), Unary(this, &LedgerService::Claim));
+  MarkMethodStreamed(IndexOf("Accept"), Unary(this, &LedgerService::Accept));
+  MarkMethodStreamed(IndexOf("Decline"), Unary(this, &LedgerService::Decline));
+  MarkMethodStreamed(IndexOf("RecordObligation"), Unary(this, &LedgerService::RecordObligation));
+  MarkMethodStreamed(IndexOf("RecordRelease"), Unary(this, &LedgerService::RecordRelease));
+  MarkMethodStreamed(IndexOf("ListPendingClaims"), Unary(this, &LedgerService::ListPendingClaims));
+  MarkMethodStreamed(IndexOf("ListEntries"), Unary(this, &LedgerService::ListEntries));
+  MarkMethodStreamed(IndexOf("GetEntry"), Unary(this, &LedgerService::GetEntry));
+  MarkMethodStreamed(IndexOf("GetCheckpoint"), Unary(this, &LedgerService::GetCheckpoint));
+  MarkMethodStreamed(IndexOf("Watch"), new RawHandler(&LedgerService::RawWatch, this));
+  MarkMethodStreamed(IndexOf("Export"), new RawHandler(&LedgerService::RawExport, this));
+  MarkMethodStreamed(IndexOf("Import"), new RawHandler(&LedgerService::RawImport, this));
+}
+
+grpc::Status LedgerService::RawWatch(grpc::ServerContext* ctx, RawStream* stream) {
+  v1::WatchRequest req;
+  if (grpc::Status s = ReadRequest(stream, &req); !s.ok()) return s;
+  return DoWatch(
+      ctx, req, [stream] { stream->SendInitialMetadata(); },
+      [stream](const v1::WatchEvent& ev) { return WriteMessage(stream, ev); });
+}
+
+grpc::Status LedgerService::RawExport(grpc::ServerContext* ctx, RawStream* stream) {
+  v1::ExportRequest req;
+  if (grpc::Status s = ReadRequest(stream, &req); !s.ok()) return s;
+  return DoExport(ctx, req, [stream](const v1::ExportChunk& c) { return WriteMessage(stream, c); });
+}
+
+grpc::Status LedgerService::RawImport(grpc::ServerContext* ctx, RawStream* stream) {
+  v1::ImportResponse resp;
+  grpc::Status s = DoImport(
+      ctx, [stream](v1::ExportChunk* c) { return ReadStrict(stream, c); }, &resp);
+  if (s.ok() && !WriteMessage(stream, resp))
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+  return s;
+}
+
+}  // namespace keiretsu::api
