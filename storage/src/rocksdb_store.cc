@@ -139,7 +139,7 @@ Result<std::optional<Store::Location>> Store::FindEntry(const EntryId& id) const
 
 Result<std::optional<RequestRecord>> Store::GetRequest(std::string_view request_id) const {
   std::string v;
-  rocksdb::Status s = impl_->Get(kRequests, request_id, &v);
+  rocksdb::Status s = impl_->Get(kRequests, std::string(request_id), &v);
   if (s.IsNotFound()) return std::optional<RequestRecord>();
   KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read request id"));
   RequestRecord r;
