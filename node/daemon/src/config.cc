@@ -289,8 +289,14 @@ Result<Config> ParseConfig(std::string_view text, const std::string& file,
   if (const toml::table* peer = r.Table(doc, "peer", &err))
     KEIRETSU_RETURN_IF_ERROR(ReadPeer(r, *peer, c));
   KEIRETSU_RETURN_IF_ERROR(err);
-  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(
-      doc, "", {"data_dir", "key_file", "genesis_file", "log", "api", "peer", "storage", "ops"}));
+  if (const toml::table* storage = r.Table(doc, "storage", &err)) {
+    KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(*storage, "storage.", {"free_space_reserve_mib"}));
+    KEIRETSU_RETURN_IF_ERROR(r.Int(*storage, "storage.", "free_space_reserve_mib", 0,
+                                   int64_t{1} << 20, &c.storage.free_space_reserve_mib));
+  }
+  KEIRETSU_RETURN_IF_ERROR(err);
+  if (const toml::table* ops = r.Table(doc, "ops", &err))
+    KEIRETSU_RETURN_IF_ERROR(ReadOps(r, *ops, c, base_dir));
   KEIRETSU_RETURN_IF_ERROR(err);
   return c;
 }
