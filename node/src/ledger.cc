@@ -36,10 +36,77 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(protocol::Genesis genesis,
   for (const auto& [author, st] : ledger->feeds_)
     if (!ledger->genesis_.IsMember(author))
       return Corruption("data directory holds a feed of non-member " + author.Short());
-  KEIRETSU_ASSIGN_OR_RETURN(auto pending, ledger->store_->ListPending());
-  ledger->pending_count_ = pending.size();
   ledger->log_cursor_ = ledger->store_->LastLogCursor();
+  KEIRETSU_RETURN_IF_ERROR(ledger->LoadPending());
+  KEIRETSU_RETURN_IF_ERROR(ledger->ReleasePending());
   return ledger;
+}
+
+// Counts the pending records and finds those of unknown kinds or authors.
+// REQUIRES: called from Open, before the ledger is shared.
+Status Ledger::LoadPending() {
+  KEIRETSU_ASSIGN_OR_RETURN(auto pending, store_->ListPending());
+  pending_count_ = pending.size();
+  non_member_pending_ = 0;
+  unknown_kinds_.clear();
+  std::optional<std::pair<PublicKey, uint64_t>> read;  // the (author, seq) last read
+  std::vector<Bytes> records;
+  for (const auto& p : pending) {
+    if (!membership_.AuthorIsMember(p.author, p.seq)) ++non_member_pending_;
+    if (read != std::make_pair(p.author, p.seq)) {
+      KEIRETSU_ASSIGN_OR_RETURN(records, store_->PendingAt(p.author, p.seq));
+      read = std::make_pair(p.author, p.seq);
+    }
+    for (const Bytes& rec : records) {
+      auto check = FeedLocal(rec, /*verify=*/false);
+      if (check.fault == protocol::Fault::kUnknownKind && check.signed_entry->id == p.id)
+        unknown_kinds_[{p.author, p.seq, p.id}] = check.kind_tag;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Ledger::ReleasePending() {
+  std::vector<AppliedEntry> applied;
+  {
+    std::lock_guard lock(mu_);
+    KEIRETSU_ASSIGN_OR_RETURN(auto pending, store_->ListPending());
+    Apply round(*this, feeds_, log_cursor_);
+    for (const auto& p : pending) {
+      auto f = feeds_.find(p.author);
+      const uint64_t head = f == feeds_.end() ? 0 : f->second.head_seq;
+      if (p.seq == head + 1) round.Release(p.author);
+    }
+    if (!round.error().ok()) return round.error();
+    if (round.batch().size() == 0) return Status::Ok();
+    KEIRETSU_RETURN_IF_ERROR(store_->Commit(round.batch(), /*sync=*/true));
+    Adopt(round);
+    applied = std::move(round.applied());
+  }
+  if (listener_ && !applied.empty()) listener_(applied);
+  return Status::Ok();
+}
+
+void Ledger::Adopt(Apply& round) {
+  for (const auto& [author, st] : round.touched()) feeds_[author] = st;
+  pending_count_ =
+      static_cast<size_t>(static_cast<int64_t>(pending_count_) + round.pending_delta());
+  non_member_pending_ += round.kept_for_membership();
+  for (const auto& [ref, tag] : round.kept_unknown_kinds()) unknown_kinds_[ref] = tag;
+  for (const auto& ref : round.dropped_pending()) unknown_kinds_.erase(ref);
+  log_cursor_ = round.log_cursor();
+}
+
+std::vector<UpgradeNeeded> Ledger::UpgradesNeeded() const {
+  std::lock_guard lock(mu_);
+  std::vector<UpgradeNeeded> out;
+  for (const auto& [ref, tag] : unknown_kinds_)
+    out.push_back(UpgradeNeeded{std::get<0>(ref), std::get<1>(ref), std::get<2>(ref), tag});
+  return out;
+}
+
+protocol::RecordCheck Ledger::FeedLocal(ByteView record, bool verify) const {
+  return protocol::CheckFeedLocal(record, genesis_.network_id(), keys_, verify, options_.kinds);
 }
 
 std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> records) const {
@@ -52,8 +119,7 @@ std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> recor
   threads = static_cast<unsigned>(
       std::min<size_t>(threads, std::max<size_t>(1, records.size() / kMinPerThread)));
   if (threads <= 1) {
-    for (size_t i = 0; i < records.size(); ++i)
-      checks[i] = protocol::CheckRecord(records[i], genesis_);
+    for (size_t i = 0; i < records.size(); ++i) checks[i] = FeedLocal(records[i], /*verify=*/true);
     return checks;
   }
   // Threads take small grains from a shared counter rather than a fixed
@@ -64,7 +130,7 @@ std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> recor
   auto work = [&] {
     for (size_t begin; (begin = next.fetch_add(kGrain)) < records.size();)
       for (size_t i = begin; i < std::min(records.size(), begin + kGrain); ++i)
-        checks[i] = protocol::CheckRecord(records[i], genesis_);
+        checks[i] = FeedLocal(records[i], /*verify=*/true);
   };
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
@@ -81,17 +147,14 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
   {
     std::lock_guard lock(mu_);
     Apply round(*this, feeds_, log_cursor_);
-    for (const auto& check : checks) results.push_back(round.Take(check));
+    for (auto& check : checks) results.push_back(round.Take(check));
     if (round.batch().size() > 0 || !round.error().ok()) {
       Status s = round.error().ok() ? store_->Commit(round.batch(), sync) : round.error();
       if (!s.ok()) {
         for (auto& r : results) r = IngestResult{Outcome::kRejected, s, r.id, r.author, r.seq};
         return results;
       }
-      for (const auto& [author, st] : round.touched()) feeds_[author] = st;
-      pending_count_ =
-          static_cast<size_t>(static_cast<int64_t>(pending_count_) + round.pending_delta());
-      log_cursor_ = round.log_cursor();
+      Adopt(round);
       applied = std::move(round.applied());
     }
   }
@@ -203,8 +266,7 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
       return;
     }
     if (signed_ok.empty()) return;
-    for (const auto& [a, st] : round.touched()) feeds_[a] = st;
-    log_cursor_ = round.log_cursor();
+    Adopt(round);
     applied = std::move(round.applied());
   }
   if (listener_) listener_(applied);
