@@ -8,6 +8,12 @@ find_package(RocksDB CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 find_package(tomlplusplus CONFIG REQUIRED)
+# LEMON (liblemon-dev) ships a config file that sets variables, not a target.
+# Its headers are marked SYSTEM so our warning flags do not apply to them.
+find_package(lemon CONFIG REQUIRED)
+add_library(keiretsu_lemon INTERFACE)
+target_include_directories(keiretsu_lemon SYSTEM INTERFACE ${LEMON_INCLUDE_DIRS})
+target_link_libraries(keiretsu_lemon INTERFACE ${LEMON_LIBRARIES})
 find_program(GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 if(KEIRETSU_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -10,11 +10,13 @@ packages=(
   # libraries
   libasio-dev libsodium-dev libprotobuf-dev protobuf-compiler libgrpc++-dev
   protobuf-compiler-grpc librocksdb-dev libgtest-dev libgmock-dev nlohmann-json3-dev
-  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
+  libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev liblemon-dev
   # tests: the Python example client, Noise test vectors, systemd unit checks
   python3 python3-grpcio python3-protobuf python3-nacl golang-github-flynn-noise-dev systemd
   # tools the scripts use
   procps psmisc openssl
+  # the partition test (network namespaces, veth, bridge)
+  iproute2
 )
 
 missing=()

@@ -29,6 +29,8 @@ if [ "$mode" = sanitize ]; then
   # 30 arrival orders per property test instead of 200: every code path is
   # still taken under the sanitizers; the normal build covers the breadth.
   export KEIRETSU_PROPERTY_SEEDS=30
+  # 200 power cuts instead of 2,000 (tests/faults/power_cut_test.cc).
+  export KEIRETSU_POWER_CUTS=200
   labels=(-L unit)  # multi-process tests run in the normal build only
   # Build just the single-process test programs (each test is named after
   # its executable), not the daemons and tools the unit tests do not run.

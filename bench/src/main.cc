@@ -103,8 +103,12 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--propagation-rate", env.propagation_rate, "Entries/s written during propagation")
       ->capture_default_str();
-  app.add_option("--only", only, "Run only these scenarios: catchup api propagation large")
-      ->check(CLI::IsMember({"catchup", "api", "propagation", "large"}));
+  app.add_option("--clearing-firms", env.clearing_firms, "Firms in the clearing graph")
+      ->capture_default_str();
+  app.add_option("--clearing-edges", env.clearing_edges, "Obligations in the clearing graph")
+      ->capture_default_str();
+  app.add_option("--only", only, "Run only these scenarios: catchup api propagation large clearing")
+      ->check(CLI::IsMember({"catchup", "api", "propagation", "large", "clearing"}));
   app.add_flag("--quick", quick,
                "A short smoke run (10k/50k entries, 3 s loads): checks the suite, not the machine");
   app.add_flag("--keep", keep, "Keep the work directory (node logs, data, the export)");
@@ -122,8 +126,13 @@ int Main(int argc, char** argv) {
   env.keiretsud = bin_dir + "/node/daemon/keiretsud";
   env.cli = bin_dir + "/tools/cli/keiretsu";
   env.audit = bin_dir + "/tools/audit/keiretsu-audit";
+  // Only the clearing scenario runs no node: it needs neither the binaries
+  // nor the machine's crypto and disk limits.
+  const bool runs_nodes =
+      only.empty() ||
+      std::any_of(only.begin(), only.end(), [](const std::string& s) { return s != "clearing"; });
   for (const std::string& b : {env.keiretsud, env.cli, env.audit})
-    if (::access(b.c_str(), X_OK) != 0) {
+    if (runs_nodes && ::access(b.c_str(), X_OK) != 0) {
       std::fprintf(stderr, "keiretsu-bench: %s is missing; build first (bench/run.sh does)\n",
                    b.c_str());
       return 1;
@@ -152,17 +161,20 @@ int Main(int argc, char** argv) {
   Json report;
   report["format"] = "keiretsu-bench/1";
   report["machine"] = MachineJson(work);
-  report["parameters"] = {{"catchup_entries", env.catchup_entries},
-                          {"large_entries", env.large_entries},
-                          {"firms_with_entries", env.writers},
-                          {"load_seconds", load_s},
-                          {"propagation_rate", env.propagation_rate}};
-  Progress("measuring the machine's limits");
-  const Limits limits = MeasureLimits(limit_s, 3, work);
-  report["limits"] = LimitsJson(limits);
-  Progress("limits: verify " + std::to_string(static_cast<int>(limits.verify_per_s_all_cores)) +
-           "/s on " + std::to_string(limits.cores) + " cores, sign " +
-           std::to_string(static_cast<int>(limits.sign_per_s_one_core)) + "/s on one core");
+  report["parameters"] = {
+      {"catchup_entries", env.catchup_entries},   {"large_entries", env.large_entries},
+      {"firms_with_entries", env.writers},        {"load_seconds", load_s},
+      {"propagation_rate", env.propagation_rate}, {"clearing_firms", env.clearing_firms},
+      {"clearing_edges", env.clearing_edges}};
+  Limits limits;
+  if (runs_nodes) {
+    Progress("measuring the machine's limits");
+    limits = MeasureLimits(limit_s, 3, work);
+    report["limits"] = LimitsJson(limits);
+    Progress("limits: verify " + std::to_string(static_cast<int>(limits.verify_per_s_all_cores)) +
+             "/s on " + std::to_string(limits.cores) + " cores, sign " +
+             std::to_string(static_cast<int>(limits.sign_per_s_one_core)) + "/s on one core");
+  }
 
   int failures = 0;
   auto run = [&](const std::string& name, auto&& scenario, auto&& place) {
@@ -193,6 +205,9 @@ int Main(int argc, char** argv) {
       [&](Json& j) {
         for (auto& [k, v] : j.items()) report[k] = std::move(v);
       });
+  run(
+      "clearing", [&] { return RunClearing(env); },
+      [&](Json& j) { report["clearing"] = std::move(j); });
 
   // Every goal, in one list, for a quick look.
   Json summary = Json::array();

@@ -28,6 +28,8 @@ struct BenchEnv {
   uint64_t large_entries = 1000000;
   int writers = 10;                // firms with entries in generated ledgers
   double propagation_rate = 1000;  // entries/s written at A during propagation
+  int clearing_firms = 1000;       // the clearing scenario's generated graph
+  int clearing_edges = 20000;
 };
 
 // Logs a progress line to stderr ("[bench  12.3s] ...").
@@ -44,6 +46,9 @@ Result<Json> RunPropagation(const BenchEnv& env);
 // 6 and 7: a node holding a large ledger: its memory, its export audited,
 // its size on disk after compaction.
 Result<Json> RunLargeLedger(const BenchEnv& env, const Limits& limits);
+
+// 8. The clearing solver on a generated obligation graph (no node runs).
+Result<Json> RunClearing(const BenchEnv& env);
 
 // A goal line: {"goal": "...", "met": bool}.
 Json Goal(const std::string& text, bool met);

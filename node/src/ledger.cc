@@ -30,20 +30,39 @@ Ledger::~Ledger() = default;
 Result<std::unique_ptr<Ledger>> Ledger::Open(protocol::Genesis genesis,
                                              std::unique_ptr<storage::Store> store,
                                              LedgerOptions options) {
-  KEIRETSU_RETURN_IF_ERROR(store->CheckConsistency());
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(genesis), std::move(store), options));
-  ledger->feeds_ = ledger->store_->LoadFeedStates();
-  for (const auto& [author, st] : ledger->feeds_)
-    if (!ledger->genesis_.IsMember(author))
-      return Corruption("data directory holds a feed of non-member " + author.Short());
-  ledger->log_cursor_ = ledger->store_->LastLogCursor();
-  KEIRETSU_RETURN_IF_ERROR(ledger->LoadPending());
+  {
+    std::lock_guard lock(ledger->mu_);
+    KEIRETSU_RETURN_IF_ERROR(ledger->LoadFromStore());
+  }
+  // After an upgrade, kept records of kinds now known apply.
   KEIRETSU_RETURN_IF_ERROR(ledger->ReleasePending());
   return ledger;
 }
 
+Status Ledger::LoadFromStore() {
+  KEIRETSU_RETURN_IF_ERROR(store_->CheckConsistency());
+  auto feeds = store_->LoadFeedStates();
+  for (const auto& [author, st] : feeds)
+    if (!genesis_.IsMember(author))
+      return Corruption("data directory holds a feed of non-member " + author.Short());
+  feeds_ = std::move(feeds);
+  log_cursor_ = store_->LastLogCursor();
+  return LoadPending();
+}
+
+// After a failed commit the store refuses writes until it reopens, and the
+// failed batch may or may not be there afterwards (a failed sync may still
+// have written it): the caches are reloaded from what the store holds, so
+// the next entry builds on the stored head, never beside it.
+Status Ledger::RecoverIfNeeded() {
+  if (!store_->NeedsRecovery()) return Status::Ok();
+  KEIRETSU_RETURN_IF_ERROR(store_->Recover());
+  return LoadFromStore();
+}
+
 // Counts the pending records and finds those of unknown kinds or authors.
-// REQUIRES: called from Open, before the ledger is shared.
+// REQUIRES: mu_ held (or the ledger not yet shared).
 Status Ledger::LoadPending() {
   KEIRETSU_ASSIGN_OR_RETURN(auto pending, store_->ListPending());
   pending_count_ = pending.size();
@@ -70,6 +89,7 @@ Status Ledger::ReleasePending() {
   std::vector<AppliedEntry> applied;
   {
     std::lock_guard lock(mu_);
+    KEIRETSU_RETURN_IF_ERROR(RecoverIfNeeded());
     KEIRETSU_ASSIGN_OR_RETURN(auto pending, store_->ListPending());
     Apply round(*this, feeds_, log_cursor_);
     for (const auto& p : pending) {
@@ -144,8 +164,20 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
   std::vector<IngestResult> results;
   results.reserve(records.size());
   std::vector<AppliedEntry> applied;
+  std::vector<storage::Evidence> stopped;
   {
     std::lock_guard lock(mu_);
+    if (Status s = RecoverIfNeeded(); !s.ok()) {
+      for (const auto& check : checks) {
+        IngestResult& r = results.emplace_back(IngestResult{Outcome::kRejected, s, {}, {}, 0});
+        if (const auto& se = check.signed_entry) {
+          r.id = se->id;
+          r.author = se->entry.author;
+          r.seq = se->entry.seq;
+        }
+      }
+      return results;
+    }
     Apply round(*this, feeds_, log_cursor_);
     for (auto& check : checks) results.push_back(round.Take(check));
     if (round.batch().size() > 0 || !round.error().ok()) {
@@ -156,9 +188,11 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
       }
       Adopt(round);
       applied = std::move(round.applied());
+      stopped = std::move(round.stopped());
     }
   }
   if (listener_ && !applied.empty()) listener_(applied);
+  if (stop_listener_ && !stopped.empty()) stop_listener_(stopped);
   return results;
 }
 
@@ -217,6 +251,10 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
   std::vector<QueuedAppend*> signed_ok;
   {
     std::lock_guard lock(mu_);
+    if (Status s = RecoverIfNeeded(); !s.ok()) {
+      for (QueuedAppend* q : group) q->result = s;
+      return;
+    }
     Apply round(*this, feeds_, log_cursor_);
     bool round_broken = false;
     for (QueuedAppend* q : group) {

@@ -223,8 +223,9 @@ IngestResult Ledger::Apply::Fork(const PublicKey& author, uint64_t seq, ByteView
   }
   st.stop_reason = storage::StopReason::kFork;
   batch_.SetFeedState(author, st);
-  batch_.PutEvidence(storage::Evidence{author, seq, storage::StopReason::kFork,
+  stopped_.push_back(storage::Evidence{author, seq, storage::StopReason::kFork,
                                        Bytes(a.begin(), a.end()), Bytes(b.begin(), b.end()), ""});
+  batch_.PutEvidence(stopped_.back());
   return r;
 }
 
@@ -235,8 +236,9 @@ IngestResult Ledger::Apply::EndFeed(const SignedEntry& se, const Status& why) {
   FeedState& st = State(author);
   st.stop_reason = storage::StopReason::kInvalidEntry;
   batch_.SetFeedState(author, st);
-  batch_.PutEvidence(storage::Evidence{
+  stopped_.push_back(storage::Evidence{
       author, se.entry.seq, storage::StopReason::kInvalidEntry, se.record, {}, why.message()});
+  batch_.PutEvidence(stopped_.back());
   return Result_(Outcome::kFeedEnded, se, why);
 }
 

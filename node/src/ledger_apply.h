@@ -33,6 +33,8 @@ class Ledger::Apply {
   storage::Batch& batch() { return batch_; }
   const std::map<PublicKey, FeedState>& touched() const { return touched_; }
   std::vector<AppliedEntry>& applied() { return applied_; }
+  // The evidence this round stored (feeds it stopped), in order.
+  std::vector<storage::Evidence>& stopped() { return stopped_; }
   int64_t pending_delta() const { return pending_delta_; }
   // Pending records of kinds this build does not know, kept this round,
   // and every pending record this round removed.
@@ -74,6 +76,7 @@ class Ledger::Apply {
   std::map<PendingId, Bytes> new_pending_;
   std::set<PendingId> dropped_pending_;
   std::vector<AppliedEntry> applied_;
+  std::vector<storage::Evidence> stopped_;
   int64_t pending_delta_ = 0;
   std::map<PendingRef, uint8_t> kept_unknown_kinds_;
   size_t kept_for_membership_ = 0;

@@ -10,10 +10,13 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
+#include <shared_mutex>
 
 #include "keiretsu/storage/store.h"
 #include "storage/src/codec.h"
+#include "storage/src/fault_fs.h"
 
 namespace keiretsu::storage {
 namespace {
@@ -134,20 +137,44 @@ void Batch::AppendLog(uint64_t cursor, const EntryId& id) {
 }
 
 struct Store::Impl {
+  std::shared_ptr<FaultInjector> faults;  // tests only; outlives db
+  StoreOptions options;
+  // Shared by every use of db; exclusive while Recover replaces it.
+  mutable std::shared_mutex mu;
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   std::string path;
+  // A commit failed: RocksDB refuses writes from then on (a failed WAL
+  // write or sync is fatal to the open instance) until Recover reopens it.
+  std::atomic<bool> broken{false};
 
-  ~Impl() {
+  ~Impl() { CloseDb(); }
+  void CloseDb() {
     if (!db) return;
     for (auto* h : cfs) db->DestroyColumnFamilyHandle(h);
-    db->Close();
+    cfs.clear();
+    (void)db->Close();  // after a failure it reports the failure again
+    db.reset();
   }
+  Status OpenDb();
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
+  // What every use of db meets when a Recover failed and left it closed.
+  static rocksdb::Status ClosedError() {
+    return rocksdb::Status::IOError(
+        "the database is closed: recovery after a failed commit failed");
+  }
+
+  rocksdb::Status Get(Cf c, std::string_view key, std::string* value) const {
+    std::shared_lock lock(mu);
+    if (!db) return ClosedError();
+    return db->Get(rocksdb::ReadOptions(), cf(c), rocksdb::Slice(key.data(), key.size()), value);
+  }
 
   // Visits every key/value of `c` starting with `prefix`; stop by returning false.
   template <typename F>
   Status Scan(Cf c, std::string_view prefix, F&& visit, std::string_view start = {}) const {
+    std::shared_lock lock(mu);
+    if (!db) return FromRocks(ClosedError(), "scan");
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(c)));
     for (it->Seek(start.empty() ? prefix : start); it->Valid(); it->Next()) {
       if (!it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()))) break;
@@ -167,12 +194,26 @@ constexpr size_t kMemtableBudgetBytes = 64 << 20;
 constexpr size_t kBlockCacheBytes = 32 << 20;
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->faults = options.faults_for_test;
+  impl->options = options;
+  impl->path = options.path;
+  KEIRETSU_RETURN_IF_ERROR(impl->OpenDb());
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Status Store::Impl::OpenDb() {
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = options.create_if_missing;
   db_opts.create_missing_column_families = options.create_if_missing;
   db_opts.max_background_jobs = 2;
   db_opts.keep_log_file_num = 5;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Open table files on the opening thread: the default (16) starts 16
+  // threads per column family at every open, 160 here, which costs more
+  // than opening a node's few tables (power-cut tests open ~10,000 times).
+  db_opts.max_file_opening_threads = 1;
+  if (options.faults_for_test) db_opts.env = FaultInjectorAccess::Env(*options.faults_for_test);
   // Memory: one budget for every column family's memtables (else each of
   // the ten may grow to 64 MiB, and a node catching up peaks at several
   // hundred MiB), and one block cache shared by all of them.
@@ -197,24 +238,23 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     }
     descs.emplace_back(name, cf_opts);
   }
-  auto impl = std::make_unique<Impl>();
-  impl->path = options.path;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_opts, options.path, descs, &impl->cfs, &raw);
+  cfs.clear();
+  rocksdb::Status s = rocksdb::DB::Open(db_opts, options.path, descs, &cfs, &raw);
   if (!s.ok()) {
     if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos)
       return NotFound("no keiretsu data directory at " + options.path);
     return FromRocks(s, "cannot open data directory " + options.path);
   }
-  impl->db.reset(raw);
+  db.reset(raw);
 
   // A store belongs to one network: refuse to mix.
   std::string stored;
-  s = raw->Get(rocksdb::ReadOptions(), impl->cf(kMeta), "network_id", &stored);
+  s = raw->Get(rocksdb::ReadOptions(), cf(kMeta), "network_id", &stored);
   if (s.IsNotFound()) {
     rocksdb::WriteBatch wb;
-    wb.Put(impl->cf(kMeta), "network_id", std::string(AsChars(options.network.View())));
-    wb.Put(impl->cf(kMeta), "schema_version", std::string(kSchemaVersion));
+    wb.Put(cf(kMeta), "network_id", std::string(AsChars(options.network.View())));
+    wb.Put(cf(kMeta), "schema_version", std::string(kSchemaVersion));
     rocksdb::WriteOptions wo;
     wo.sync = true;
     KEIRETSU_RETURN_IF_ERROR(FromRocks(raw->Write(wo, &wb), "initialise data directory"));
@@ -226,14 +266,17 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
                               options.network.Short());
   }
   std::string version;
-  s = raw->Get(rocksdb::ReadOptions(), impl->cf(kMeta), "schema_version", &version);
+  s = raw->Get(rocksdb::ReadOptions(), cf(kMeta), "schema_version", &version);
   if (!s.ok() || version != kSchemaVersion)
     return FailedPrecondition("data directory " + options.path +
                               " has an unknown schema version '" + version + "'");
-  return std::unique_ptr<Store>(new Store(std::move(impl)));
+  return Status::Ok();
 }
 
 Status Store::Commit(Batch& batch, bool sync) {
+  std::shared_lock lock(impl_->mu);
+  if (impl_->broken || !impl_->db)
+    return IOError("the store refuses writes after a failed commit until it recovers");
   rocksdb::WriteBatch wb;
   for (const Op& op : batch.rep_->ops) {
     auto* h = impl_->cf(op.cf);
@@ -244,7 +287,22 @@ Status Store::Commit(Batch& batch, bool sync) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return FromRocks(impl_->db->Write(wo, &wb), "commit");
+  Status s = FromRocks(impl_->db->Write(wo, &wb), "commit");
+  if (!s.ok()) impl_->broken = true;
+  return s;
+}
+
+bool Store::NeedsRecovery() const {
+  return impl_->broken;
+}
+
+Status Store::Recover() {
+  std::unique_lock lock(impl_->mu);
+  impl_->CloseDb();
+  impl_->options.create_if_missing = false;
+  KEIRETSU_RETURN_IF_ERROR(impl_->OpenDb().WithContext("recover after a failed commit"));
+  impl_->broken = false;
+  return Status::Ok();
 }
 
 std::map<PublicKey, FeedState> Store::LoadFeedStates() const {
@@ -263,8 +321,7 @@ std::map<PublicKey, FeedState> Store::LoadFeedStates() const {
 
 Result<std::optional<Bytes>> Store::GetEntry(const PublicKey& author, uint64_t seq) const {
   std::string v;
-  rocksdb::Status s =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kEntries), codec::FeedKey(author, seq), &v);
+  rocksdb::Status s = impl_->Get(kEntries, codec::FeedKey(author, seq), &v);
   if (s.IsNotFound()) return std::optional<Bytes>();
   KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read entry"));
   return std::optional<Bytes>(Bytes(v.begin(), v.end()));
@@ -272,8 +329,7 @@ Result<std::optional<Bytes>> Store::GetEntry(const PublicKey& author, uint64_t s
 
 Result<std::optional<Store::Location>> Store::FindEntry(const EntryId& id) const {
   std::string v;
-  rocksdb::Status s =
-      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kIds), std::string(AsChars(id.View())), &v);
+  rocksdb::Status s = impl_->Get(kIds, AsChars(id.View()), &v);
   if (s.IsNotFound()) return std::optional<Location>();
   KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read id index"));
   Location loc;
@@ -298,8 +354,7 @@ Result<std::vector<Bytes>> Store::ReadFeed(const PublicKey& author, uint64_t fro
 Result<Amount128> Store::GetBalance(const PublicKey& firm, const PublicKey& counterparty,
                                     const std::string& unit) const {
   std::string v;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(kBalances),
-                                     codec::BalanceKey(firm, counterparty, unit), &v);
+  rocksdb::Status s = impl_->Get(kBalances, codec::BalanceKey(firm, counterparty, unit), &v);
   if (s.IsNotFound()) return Amount128{0};
   KEIRETSU_RETURN_IF_ERROR(FromRocks(s, "read balance"));
   Amount128 a;
@@ -441,6 +496,8 @@ Result<std::vector<std::pair<uint64_t, EntryId>>> Store::ReadLog(uint64_t after,
 }
 
 uint64_t Store::LastLogCursor() const {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return 0;
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kLog)));
   it->SeekToLast();
@@ -476,6 +533,8 @@ Status Store::CheckConsistency() const {
 }
 
 Status Store::Compact() {
+  std::shared_lock lock(impl_->mu);
+  if (!impl_->db) return FromRocks(Impl::ClosedError(), "compact");
   for (auto* h : impl_->cfs) {
     KEIRETSU_RETURN_IF_ERROR(FromRocks(
         impl_->db->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr), "compact"));

@@ -37,8 +37,10 @@ def clean_env():
 class Daemon:
     """One keiretsud process. Its log is kept in memory and in a file."""
 
-    def __init__(self, name, binary, config, log_path):
+    def __init__(self, name, binary, config, log_path, prefix=()):
+        """`prefix`: a command to run keiretsud under (e.g. ip netns exec NS)."""
         self.name, self.binary, self.config, self.log_path = name, binary, config, log_path
+        self.prefix = list(prefix)
         self.proc = None
         self.lines = []
         self.address = None
@@ -46,7 +48,7 @@ class Daemon:
     def start(self, timeout=30):
         log = open(self.log_path, "a")
         self.lines = []
-        self.proc = subprocess.Popen([self.binary, "--config", self.config],
+        self.proc = subprocess.Popen(self.prefix + [self.binary, "--config", self.config],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, env=clean_env())
         ready = threading.Event()

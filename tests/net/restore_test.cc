@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "net_support.h"
+#include "node/net/src/core.h"
 
 namespace keiretsu::net {
 namespace {
@@ -18,11 +19,11 @@ using testing::WaitFor;
 class RestoreTest : public ::testing::Test {
  protected:
   testing::TestNetwork net = testing::MakeNetwork(3);
-  TestNode a{net, 0}, b{net, 1};
+  TestNode a{net, 0}, b{net, 1}, c{net, 2};
 
-  ReplicatorOptions Dialling(const TestNode& peer) {
+  ReplicatorOptions Dialling(std::vector<const TestNode*> peers) {
     auto o = testing::FastOptions();
-    o.peers = {peer.AsPeer()};
+    for (const TestNode* p : peers) o.peers.push_back(p->AsPeer());
     return o;
   }
   void AppendTo(TestNode& n, int count) {
@@ -31,52 +32,76 @@ class RestoreTest : public ::testing::Test {
       ASSERT_TRUE(r.ok()) << r.status().ToString();
     }
   }
+  uint64_t HeadOfA(TestNode& n) { return n.ledger().Feed(net.pk(0)).head_seq; }
 };
 
-TEST_F(RestoreTest, RestoredNodeLearnsItsHeadFromAPeerBeforeWriting) {
+TEST(GateQuorumTest, AStrictMajorityOfTheOtherMembers) {
+  EXPECT_EQ(GateQuorum(1), 0u);
+  EXPECT_EQ(GateQuorum(2), 1u);  // the only other member
+  EXPECT_EQ(GateQuorum(3), 2u);  // both others: one of two is not a majority
+  EXPECT_EQ(GateQuorum(4), 2u);
+  EXPECT_EQ(GateQuorum(5), 3u);
+  EXPECT_EQ(GateQuorum(100), 50u);
+}
+
+// A restore from an old backup while only a stale peer is reachable: that
+// peer (a minority of the other members) cannot open the write gate; once a
+// majority has reported, the node learns its real head and appends after it.
+TEST_F(RestoreTest, StalePeerAloneCannotOpenTheGate) {
   b.Start();
-  a.Start(Dialling(b));
+  c.Start();
+  a.Start(Dialling({&b, &c}));
   ASSERT_TRUE(WaitFor([&] { return a.ledger().WriteGate().empty(); }));
   AppendTo(a, 5);
-  ASSERT_TRUE(WaitFor([&] { return b.ledger().Feed(net.pk(0)).head_seq == 5; }));
+  ASSERT_TRUE(WaitFor([&] { return HeadOfA(b) == 5 && HeadOfA(c) == 5; }));
 
   // The backup: a copy of the data directory at seq 5.
   testing::TempDir backup;
   a.Stop();
   std::filesystem::copy(a.db(), backup.Sub("db"), std::filesystem::copy_options::recursive);
-  a.Restart(Dialling(b));
-  ASSERT_TRUE(WaitFor([&] { return a.ledger().WriteGate().empty(); }));
-  AppendTo(a, 5);  // seq 6..10, published to b
-  ASSERT_TRUE(WaitFor([&] { return b.ledger().Feed(net.pk(0)).head_seq == 10; }));
-
-  // Disaster: a's disk is lost and the backup restored, while b is down.
-  a.Stop();
+  a.Restart(Dialling({&b, &c}));
+  ASSERT_TRUE(WaitFor([&] { return a.ledger().WriteGate().empty(); })) << a.ledger().WriteGate();
+  // b goes down holding a's feed up to 5 (it is stale from now on); a
+  // writes 6..10, acknowledged and published to c.
   b.Stop();
+  AppendTo(a, 5);
+  ASSERT_TRUE(WaitFor([&] { return HeadOfA(c) == 10; }));
+
+  // Disaster: a's disk is lost and the backup restored; c is down, only the
+  // stale b is back.
+  a.Stop();
+  c.Stop();
   std::filesystem::remove_all(a.db());
   std::filesystem::copy(backup.Sub("db"), a.db(), std::filesystem::copy_options::recursive);
-  a.Restart(Dialling(b));
-  EXPECT_EQ(a.ledger().Feed(net.pk(0)).head_seq, 5u);
+  b.Restart();
+  a.Restart(Dialling({&b, &c}));
+  EXPECT_EQ(HeadOfA(a), 5u);
+  // b reports a's feed at 5, which a holds: one report of the two needed.
+  ASSERT_TRUE(WaitFor([&] {
+    auto p = a.Peer(1);
+    return p && p->synced;
+  }));
+  EXPECT_FALSE(WaitFor([&] { return a.ledger().WriteGate().empty(); }, 800ms));
   auto refused = a.Append(Owe(net.pk(1), 5));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Code::kUnavailable);
   EXPECT_NE(refused.status().message().find("own feed head"), std::string::npos)
       << refused.status().message();
-  EXPECT_FALSE(a.rep().WriteBlockReason().empty());
-  // No peer reachable: the gate stays closed through several redial rounds.
-  EXPECT_FALSE(WaitFor([&] { return a.ledger().WriteGate().empty(); }, 800ms));
-  EXPECT_EQ(a.ledger().Feed(net.pk(0)).head_seq, 5u);
+  EXPECT_NE(refused.status().message().find("1 of the 2 reports needed"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(a.rep().WriteBlockReason(), a.ledger().WriteGate());
+  EXPECT_EQ(HeadOfA(a), 5u);
 
-  b.Restart();  // same port: a's dialler finds it
+  c.Restart();  // same port: a's dialler finds it
   ASSERT_TRUE(WaitFor([&] { return a.ledger().WriteGate().empty(); }));
-  EXPECT_EQ(a.ledger().Feed(net.pk(0)).head_seq, 10u);  // learned before the gate opened
-  EXPECT_TRUE(a.rep().WriteBlockReason().empty());
+  EXPECT_EQ(HeadOfA(a), 10u);  // learned before the gate opened: nothing acknowledged lost
   auto next = a.Append(Owe(net.pk(1), 5));
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_EQ(next->entry.seq, 11u);
 
-  ASSERT_TRUE(WaitFor([&] { return b.ledger().Feed(net.pk(0)).head_seq == 11; }));
-  ASSERT_TRUE(WaitFor([&] { return a.ledger().StateDigest() == b.ledger().StateDigest(); }));
-  for (TestNode* n : {&a, &b}) {
+  std::vector<TestNode*> all = {&a, &b, &c};
+  ASSERT_TRUE(WaitFor([&] { return testing::SameDigest(all) && HeadOfA(b) == 11; }));
+  for (TestNode* n : all) {
     EXPECT_EQ(n->ledger().Feed(net.pk(0)).stop_seq, 0u);  // no self-fork
     EXPECT_TRUE(n->ledger().ListEvidence()->empty());
     testing::ExpectBalancesMatchRecompute(n->ledger());

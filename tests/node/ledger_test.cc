@@ -140,6 +140,32 @@ TEST_F(LedgerTest, ForkStopsFeedAndUndoesEffectsFromForkPoint) {
   EXPECT_TRUE(Net(1, 0) == 10);
 }
 
+TEST_F(LedgerTest, StopListenerHearsOfEveryStoredProofOnce) {
+  std::vector<storage::Evidence> heard;
+  ledger->SetStopListener([&](const std::vector<storage::Evidence>& ev) {
+    heard.insert(heard.end(), ev.begin(), ev.end());
+  });
+  auto e1 = fb.Next(0, Owe(net.pk(1), 10));
+  auto e2 = fb.Next(0, Owe(net.pk(1), 20));
+  EXPECT_EQ(ledger->Ingest(std::vector<Bytes>{e1.record, e2.record}, false).size(), 2u);
+  EXPECT_TRUE(heard.empty());  // applied entries are not stops
+  protocol::Entry other = e2.entry;
+  other.body = Owe(net.pk(2), 99);
+  auto e2b = FeedBuilder::SignRaw(other, net.key(0));
+  EXPECT_EQ(One(e2b.record).outcome, Outcome::kForkProven);
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0].author, net.pk(0));
+  EXPECT_EQ(heard[0].seq, 2u);
+  EXPECT_EQ(heard[0].kind, storage::StopReason::kFork);
+  const auto stored = ledger->ListEvidence();
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].first, heard[0].first);  // exactly the proof stored
+  EXPECT_EQ((*stored)[0].second, heard[0].second);
+  // The same proof again stores nothing and is not heard again.
+  EXPECT_EQ(One(e2b.record).outcome, Outcome::kIgnored);
+  EXPECT_EQ(heard.size(), 1u);
+}
+
 TEST_F(LedgerTest, ForkSeenInPendingBeforeTheGapFills) {
   auto e1 = fb.Next(0, Owe(net.pk(1), 10));
   auto e2 = fb.Next(0, Owe(net.pk(1), 20));

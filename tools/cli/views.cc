@@ -180,6 +180,15 @@ void PrintWritten(std::ostream& out, const EntryView& e) {
 }
 
 void PrintWatchEvent(std::ostream& out, const keiretsu::v1::WatchEvent& ev) {
+  if (ev.has_feed_stopped()) {
+    const auto& s = ev.feed_stopped();
+    out << "[" << Printable(ev.cursor(), 32) << "] " << FirmLabel(s.firm()) << " feed stopped at #"
+        << s.seq() << ": " << Printable(s.reason(), 16);
+    for (const auto& id : s.entry_ids()) out << " " << ShortHex(id);
+    if (!s.detail().empty()) out << ": " << Printable(s.detail(), 200);
+    out << '\n';
+    return;
+  }
   const EntryView& e = ev.entry();
   out << "[" << Printable(ev.cursor(), 32) << "] " << Author(e) << " #" << e.seq() << " "
       << Printable(e.kind(), 16) << " " << ShortHex(e.id()) << ": " << Meaning(e);

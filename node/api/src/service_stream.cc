@@ -26,6 +26,18 @@ grpc::Status Cancelled() {
   return grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled");
 }
 
+void FillFeedStopped(const protocol::Genesis& g, const storage::Evidence& e, v1::FeedStopped* out) {
+  out->mutable_firm()->set_public_key(e.author.Hex());
+  out->mutable_firm()->set_name(FirmName(g, e.author));
+  out->set_seq(e.seq);
+  const bool fork = e.kind == storage::StopReason::kFork;
+  out->set_reason(fork ? "fork" : "invalid-entry");
+  for (const Bytes* rec : {&e.first, &e.second})
+    if (!rec->empty())
+      if (auto id = protocol::IdOfRecord(*rec)) out->add_entry_ids(id->Hex());
+  if (!fork) out->set_detail(e.reason);
+}
+
 // Releases a watcher slot when a Watch ends, however it ends.
 class WatcherSlot {
  public:
@@ -58,13 +70,23 @@ grpc::Status LedgerService::Watch(grpc::ServerContext* ctx, const v1::WatchReque
   WatcherSlot slot(watchers_);
   spdlog::debug("api: {} watches from cursor {}", who->label, cursor);
   const protocol::Genesis& g = ledger_.genesis();
+  // Feeds that stop while the stream is open are sent as they happen (not
+  // replayed from a cursor: GetStatus lists stopped feeds).
+  uint64_t stops_seen = hub_->stops();
   for (;;) {
     if (ctx->IsCancelled()) return Cancelled();
     if (hub_->closed()) return grpc::Status::OK;  // server shutdown: a clean end
+    for (const storage::Evidence& e : hub_->StopsAfter(stops_seen)) {
+      v1::WatchEvent ev;
+      ev.set_cursor(std::to_string(cursor));  // resuming from it skips and repeats nothing
+      FillFeedStopped(g, e, ev.mutable_feed_stopped());
+      if (!writer->Write(ev)) return Cancelled();
+    }
+    stops_seen = hub_->stops();
     auto batch = ledger_.ReadLog(cursor, kLogBatch);
     if (!batch.ok()) return ToGrpc(batch.status());
     if (batch->empty()) {
-      hub_->WaitBeyond(cursor, kWatchPoll);
+      hub_->WaitForChange(cursor, stops_seen, kWatchPoll);
       continue;
     }
     for (const node::AppliedEntry& a : *batch) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "keiretsu/crypto/key_file.h"
+#include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/genesis.h"
 #include "keiretsu/storage/store.h"
 
@@ -85,6 +86,26 @@ class ReplicatorStatus : public api::PeerStatusSource {
   const net::Replicator& r_;
 };
 
+// One warning per stored proof: which firm's feed stopped, where, and why.
+void LogStop(const protocol::Genesis& g, const storage::Evidence& e) {
+  const protocol::Member* m = g.FindByKey(e.author);
+  const std::string firm =
+      (m != nullptr ? m->name : e.author.Short()) + " (" + e.author.Hex() + ")";
+  std::string ids;
+  for (const Bytes* rec : {&e.first, &e.second})
+    if (!rec->empty())
+      if (auto id = protocol::IdOfRecord(*rec)) ids += (ids.empty() ? "" : ", ") + id->Hex();
+  if (e.kind == storage::StopReason::kFork)
+    spdlog::warn(
+        "fork proof stored: firm {} signed two entries at seq {} ({}); its feed stopped there "
+        "and its entries from seq {} on count for nothing",
+        firm, e.seq, ids, e.seq);
+  else
+    spdlog::warn(
+        "invalid entry stored: firm {} seq {} ({}) breaks a rule: {}; its feed stopped there", firm,
+        e.seq, ids, e.reason);
+}
+
 Result<net::ReplicatorOptions> ReplicationOptions(const Config& c, const protocol::Genesis& g) {
   net::ReplicatorOptions o;
   o.listen = c.peer.listen;
@@ -148,6 +169,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
         hub->OnApplied(applied);
         if (rep != nullptr) rep->OnApplied(applied);
       });
+  // Every stored proof that a feed stopped is logged and sent to Watch
+  // streams (docs/OPERATIONS.md §6, docs/API.md "Watch").
+  d->ledger_->SetStopListener([hub = d->hub_, &genesis = d->ledger_->genesis()](
+                                  const std::vector<storage::Evidence>& stopped) {
+    for (const storage::Evidence& e : stopped) LogStop(genesis, e);
+    hub->OnStopped(stopped);
+  });
   if (replicate) {
     // Before the API: Start closes the write gate until this firm's head is
     // learned, so no API write can slip in ahead of it.

@@ -34,6 +34,12 @@ Status CheckPeerConfig(const protocol::Genesis& genesis, const PublicKey& self,
                        const PeerConfig& peer);
 // The member's name, or the key's short hex for a stranger.
 std::string FirmName(const protocol::Genesis& genesis, const PublicKey& firm);
+// Reports of this firm's own head the restore rule needs: a strict majority
+// of the other members, floor((members - 1) / 2) + 1.
+size_t GateQuorum(size_t members);
+// The handshake-limit source of a remote address: the IPv4 address, or the
+// IPv6 /64 prefix ("2001:db8:1:2::/64"); IPv4-mapped IPv6 counts as IPv4.
+std::string SourceOf(const asio::ip::address& address);
 
 class Replicator::Core {
  public:
@@ -77,11 +83,23 @@ class Replicator::Core {
   // threshold: the caller drops it (it is banned for misbehaviour_backoff).
   bool Misbehaved(const PublicKey& firm, uint64_t count, const std::string& what);
   void HaveReceived(const PublicKey& firm, const ReportedMap& reported);
-  // Opens the write gate if it is closed and this node holds its own feed as
-  // far as `firm` reported it (`own` nullopt: the peer holds none of it).
+  // The restore rule: records how far `firm` holds this node's own feed
+  // (`own` nullopt: none of it), from its latest complete Have, and opens
+  // the write gate once a strict majority of the other members have
+  // reported and this node holds its own feed at least as far as every
+  // report. Called again after ingests (the node may have caught up).
   void CheckGate(const PublicKey& firm, const std::optional<ReportedFeed>& own);
+  // `firm`, connected inbound from `host`, announced its peer listener on
+  // `port`: unless it is configured, it is dialled back there (now if it has
+  // no session, else when the session ends).
+  void LearnListenPort(const PublicKey& firm, const std::string& host, uint32_t port);
   bool stopping() const { return stopping_.load(); }
-  std::atomic<size_t> handshakes{0};
+
+  // Inbound handshake slots (limits.h kMaxHandshakes, per source
+  // kMaxHandshakesPerSource). Admit: false when either bound is reached (the
+  // connection must be closed); true takes a slot that Release returns.
+  bool AdmitInbound(const std::string& source);
+  void ReleaseInbound(const std::string& source);
 
   // Counts running coroutines, so Stop() can wait for all of them.
   class Running {
@@ -101,6 +119,7 @@ class Replicator::Core {
     std::string name;
     std::string address;
     bool configured = false;
+    std::string learned;  // dial-back address (remote host : announced port)
     std::shared_ptr<Session> session;
     bool outbound = false;
     uint64_t last_seen_ms = 0, sent = 0, received = 0, invalid = 0, strikes = 0;
@@ -118,6 +137,7 @@ class Replicator::Core {
   asio::awaitable<void> DialLoop(Firm* f);
   asio::awaitable<void> AcceptLoop();
   void Wake(Firm& f);
+  std::string GateReasonLocked() const;
 
   // Declared before every member that holds its objects (sockets, timers,
   // handlers), so it is destroyed after them.
@@ -135,6 +155,13 @@ class Replicator::Core {
   std::vector<std::weak_ptr<Session>> all_sessions_;  // GUARDED_BY(mu_)
   std::mt19937_64 rng_;                               // GUARDED_BY(mu_)
   bool gate_closed_ = false;                          // GUARDED_BY(mu_)
+  // The restore rule's reports: per firm, how far it holds our own feed.
+  std::map<PublicKey, std::optional<ReportedFeed>> own_reports_;  // GUARDED_BY(mu_)
+  const size_t gate_quorum_;  // reports needed: a strict majority of the other members
+
+  std::mutex inbound_mu_;
+  std::map<std::string, size_t> inbound_by_source_;  // GUARDED_BY(inbound_mu_)
+  size_t inbound_total_ = 0;                         // GUARDED_BY(inbound_mu_)
 
   std::mutex refresh_mu_;  // serialises refreshes so a newer snapshot is never replaced
   mutable std::mutex feeds_mu_;

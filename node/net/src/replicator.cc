@@ -16,7 +16,6 @@ namespace keiretsu::net {
 namespace {
 
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr char kGateReason[] = "learning this firm's own feed head from peers";
 
 uint64_t NowUnixMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -43,6 +42,19 @@ bool ValidPort(const std::string& p) {
 }
 
 }  // namespace
+
+size_t GateQuorum(size_t members) {
+  return members <= 1 ? 0 : (members - 1) / 2 + 1;
+}
+
+std::string SourceOf(const asio::ip::address& address) {
+  if (address.is_v4()) return address.to_string();
+  const asio::ip::address_v6 v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  asio::ip::address_v6::bytes_type b = v6.to_bytes();
+  std::fill(b.begin() + 8, b.end(), 0);
+  return asio::ip::address_v6(b).to_string() + "/64";
+}
 
 std::optional<std::pair<std::string, std::string>> SplitHostPort(const std::string& address) {
   auto colon = address.rfind(':');
@@ -77,7 +89,8 @@ Replicator::Core::Core(node::Ledger& l, const crypto::SigningKey& k, ReplicatorO
       genesis(l.genesis()),
       options(std::move(o)),
       accept_strand_(asio::make_strand(io_)),
-      rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()) {
+      rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()),
+      gate_quorum_(GateQuorum(genesis.members().size())) {
   for (const PeerConfig& p : options.peers) {
     Firm& f = FirmLocked(p.firm);
     f.configured = true;
@@ -153,10 +166,11 @@ Status Replicator::Core::Start() {
     for (const auto& [k, f] : firms_) configured += f->configured ? 1 : 0;
     if (options.require_peer_before_write.value_or(configured > 0)) {
       gate_closed_ = true;
-      ledger.SetWriteGate(kGateReason);
+      ledger.SetWriteGate(GateReasonLocked());
       spdlog::warn(
-          "writes paused until a peer reports this firm's own feed head ({} peers configured)",
-          configured);
+          "writes paused until {} of the other {} members report this firm's own feed head "
+          "({} peers configured)",
+          gate_quorum_, genesis.members().size() - 1, configured);
     }
   }
   RefreshFeeds();
@@ -227,9 +241,12 @@ Status Replicator::Core::AddPeer(const PeerConfig& peer) {
   return Status::Ok();
 }
 
+// Called with mu_ held, possibly on an io thread: the dialer is posted, as
+// co_spawn could run its first step (which takes mu_) inline.
 void Replicator::Core::StartDialer(Firm& f) {
   f.wake = std::make_shared<asio::steady_timer>(asio::make_strand(io_));
-  asio::co_spawn(f.wake->get_executor(), DialLoop(&f), LogException);
+  asio::post(f.wake->get_executor(),
+             [this, &f] { asio::co_spawn(f.wake->get_executor(), DialLoop(&f), LogException); });
 }
 
 void Replicator::Core::Wake(Firm& f) {
@@ -259,7 +276,7 @@ asio::awaitable<void> Replicator::Core::DialLoop(Firm* f) {
         const auto at = std::max(f->next_dial, f->banned_until), now = Clock::now();
         wait = at > now ? at - now : Clock::duration::zero();
       }
-      address = f->address;
+      address = f->configured ? f->address : f->learned;
     }
     if (wait > Clock::duration::zero()) {
       f->wake->expires_after(wait);
@@ -290,12 +307,13 @@ asio::awaitable<void> Replicator::Core::AcceptLoop() {
       continue;
     }
     std::error_code ignored;
-    if (handshakes.load() >= kMaxHandshakes) {  // a flood of half-open handshakes
+    const auto remote = socket.remote_endpoint(ignored);
+    const std::string source = ignored ? std::string("unknown") : SourceOf(remote.address());
+    if (!AdmitInbound(source)) {  // a flood of half-open handshakes
       socket.close(ignored);
       continue;
     }
-    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    auto s = Session::Inbound(*this, std::move(socket));
+    auto s = Session::Inbound(*this, std::move(socket), source);
     if (!Track(s)) break;
     asio::co_spawn(s->executor(), s->Run(), LogException);
   }
@@ -334,7 +352,7 @@ bool Replicator::Core::Register(const std::shared_ptr<Session>& s, std::string* 
     }
     f.session = s;
     f.outbound = s->outbound();
-    if (!f.configured) f.address = s->remote_address();
+    if (!f.configured) f.address = f.learned.empty() ? s->remote_address() : f.learned;
     f.have_received = false;
     f.last_seen_ms = NowUnixMs();
     f.last_error.clear();
@@ -429,30 +447,91 @@ void Replicator::Core::HaveReceived(const PublicKey& firm, const ReportedMap& re
   f.have_received = true;
 }
 
+bool Replicator::Core::AdmitInbound(const std::string& source) {
+  std::lock_guard lock(inbound_mu_);
+  size_t& mine = inbound_by_source_[source];
+  if (inbound_total_ >= kMaxHandshakes || mine >= kMaxHandshakesPerSource) {
+    if (mine == 0) inbound_by_source_.erase(source);
+    return false;
+  }
+  ++mine;
+  ++inbound_total_;
+  return true;
+}
+
+void Replicator::Core::ReleaseInbound(const std::string& source) {
+  std::lock_guard lock(inbound_mu_);
+  auto it = inbound_by_source_.find(source);
+  if (it == inbound_by_source_.end()) return;
+  if (--it->second == 0) inbound_by_source_.erase(it);
+  --inbound_total_;
+}
+
+void Replicator::Core::LearnListenPort(const PublicKey& firm, const std::string& host,
+                                       uint32_t port) {
+  std::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec || port == 0 || port > 65535) return;
+  const std::string learned = (addr.is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  std::lock_guard lock(mu_);
+  Firm& f = FirmLocked(firm);
+  if (f.configured || f.learned == learned) return;
+  f.learned = learned;
+  f.address = learned;
+  spdlog::info("peer {} listens on {}: it will be dialled back there", f.name, learned);
+  if (!f.wake && started_ && !stopping_) StartDialer(f);
+}
+
+std::string Replicator::Core::GateReasonLocked() const {
+  return "learning this firm's own feed head from peers: " + std::to_string(own_reports_.size()) +
+         " of the " + std::to_string(gate_quorum_) + " reports needed (a majority of the other " +
+         std::to_string(genesis.members().size() - 1) + " members) have arrived";
+}
+
 void Replicator::Core::CheckGate(const PublicKey& firm, const std::optional<ReportedFeed>& own) {
   std::lock_guard lock(mu_);
   if (!gate_closed_) return;
+  const bool first = own_reports_.emplace(firm, own).second;
+  if (!first) own_reports_[firm] = own;
+  Firm& f = FirmLocked(firm);
+  if (first)
+    spdlog::info("peer {} holds this firm's own feed up to seq {}{} ({} of {} reports needed)",
+                 f.name, own ? own->head : 0, own && own->stop != 0 ? " (stopped)" : "",
+                 own_reports_.size(), gate_quorum_);
+  if (own_reports_.size() < gate_quorum_) {
+    ledger.SetWriteGate(GateReasonLocked());
+    return;
+  }
   const node::FeedState mine = ledger.Feed(key.public_key());
+  uint64_t highest = 0;
   bool reached = true;
-  if (own && own->stop != 0)
-    reached = mine.stop_seq != 0;  // wait for the proof that stops our own feed
-  else if (own)
-    reached = mine.stop_seq != 0 || mine.head_seq >= own->head;
+  for (const auto& [reporter, report] : own_reports_) {
+    if (!report) continue;
+    highest = std::max(highest, report->head);
+    if (report->stop != 0)
+      reached = reached && mine.stop_seq != 0;  // wait for the proof that stops our feed
+    else
+      reached = reached && (mine.stop_seq != 0 || mine.head_seq >= report->head);
+  }
   if (!reached) {
-    Firm& f = FirmLocked(firm);
     if (!f.gate_logged) {
       f.gate_logged = true;
       spdlog::warn(
-          "peer {} holds this firm's own feed up to seq {}, this node only up to {}: "
+          "peers hold this firm's own feed up to seq {}, this node only up to {}: "
           "catching up before writing",
-          f.name, own->head, mine.head_seq);
+          highest, mine.head_seq);
     }
+    ledger.SetWriteGate("learning this firm's own feed head from peers: catching up to seq " +
+                        std::to_string(highest) + " (this node holds " +
+                        std::to_string(mine.head_seq) + ")");
     return;
   }
   gate_closed_ = false;
   ledger.SetWriteGate("");
-  spdlog::info("own feed head learned from peer {} (it holds seq {}, this node {}); writes enabled",
-               Name(firm), own ? own->head : 0, mine.head_seq);
+  spdlog::info(
+      "own feed head learned from {} of the other {} members (highest seq {}, this node {}); "
+      "writes enabled",
+      own_reports_.size(), genesis.members().size() - 1, highest, mine.head_seq);
 }
 
 std::vector<PeerStatus> Replicator::Core::Peers() const {
@@ -502,9 +581,9 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(node::Ledger& ledger,
                              "' is not ip:port (e.g. 0.0.0.0:7421)");
   }
   using std::chrono::milliseconds;
-  for (milliseconds d :
-       {options.anti_entropy_interval, options.handshake_timeout, options.idle_timeout,
-        options.ping_interval, options.write_timeout, options.redial_min, options.redial_max})
+  for (milliseconds d : {options.anti_entropy_interval, options.handshake_timeout,
+                         options.connect_timeout, options.idle_timeout, options.ping_interval,
+                         options.write_timeout, options.redial_min, options.redial_max})
     if (d <= milliseconds(0)) return InvalidArgument("replication intervals must be positive");
   if (options.redial_max < options.redial_min)
     return InvalidArgument("redial_max must not be less than redial_min");

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <asio/experimental/as_tuple.hpp>
 #include <cstring>
 
@@ -13,8 +17,10 @@ namespace keiretsu::net {
 namespace {
 
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
-// Handshake messages are at most 192 bytes; a stranger gets no more buffer.
+// Handshake messages are at most 192 bytes; a stranger gets no more buffer
+// (the full read buffer is allocated once the handshake is done).
 constexpr size_t kHandshakeMaxFrame = 512;
+constexpr size_t kHandshakeBufferBytes = 2 * (kFrameHeaderBytes + kHandshakeMaxFrame);
 constexpr size_t kReadBufferBytes = 2 * (kFrameHeaderBytes + kMaxFrameBytes);
 constexpr size_t kWriteCoalesceBytes = 256 * 1024;
 
@@ -45,10 +51,36 @@ Session::Session(Replicator::Core& core, asio::ip::tcp::socket socket, bool outb
       wake_(socket_.get_executor()),
       closed_signal_(socket_.get_executor()),
       tick_(socket_.get_executor()),
-      rbuf_(kReadBufferBytes),
+      rbuf_(kHandshakeBufferBytes),
       model_(core.ledger) {}
 
-Session::~Session() = default;
+Session::~Session() {
+  ReleaseSlot();
+}
+
+void Session::ReleaseSlot() {
+  if (slot_source_.empty()) return;
+  core_.ReleaseInbound(slot_source_);
+  slot_source_.clear();
+}
+
+// No Nagle delay; and TCP_USER_TIMEOUT, so data left unacknowledged for the
+// idle timeout (a cut link) fails the socket instead of being retransmitted
+// for minutes.
+void Session::TuneSocket() {
+  std::error_code ec;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  const unsigned int ms = static_cast<unsigned int>(core_.options.idle_timeout.count());
+  if (::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms) != 0)
+    spdlog::debug("TCP_USER_TIMEOUT not set: {}", std::strerror(errno));
+}
+
+void Session::ArmDeadline(std::chrono::milliseconds after, std::string reason) {
+  deadline_.expires_after(after);
+  deadline_.async_wait([self = shared_from_this(), reason = std::move(reason)](std::error_code ec) {
+    if (!ec && !self->established_) self->Close(reason);
+  });
+}
 
 std::shared_ptr<Session> Session::Outbound(Replicator::Core& core, const PublicKey& firm,
                                            const std::string& address) {
@@ -59,7 +91,8 @@ std::shared_ptr<Session> Session::Outbound(Replicator::Core& core, const PublicK
   return s;
 }
 
-std::shared_ptr<Session> Session::Inbound(Replicator::Core& core, asio::ip::tcp::socket socket) {
+std::shared_ptr<Session> Session::Inbound(Replicator::Core& core, asio::ip::tcp::socket socket,
+                                          std::string source) {
   std::error_code ec;
   auto ep = socket.remote_endpoint(ec);
   std::string remote = ec ? std::string("unknown")
@@ -68,6 +101,9 @@ std::shared_ptr<Session> Session::Inbound(Replicator::Core& core, asio::ip::tcp:
                                 ":" + std::to_string(ep.port());
   std::shared_ptr<Session> s(new Session(core, std::move(socket), false, PublicKey{}, ""));
   s->remote_address_ = remote;
+  if (!ec) s->remote_host_ = ep.address().to_string();
+  s->slot_source_ = std::move(source);
+  s->TuneSocket();
   return s;
 }
 
@@ -98,16 +134,17 @@ void Session::Violation(const std::string& what) {
 asio::awaitable<void> Session::Run() {
   auto self = shared_from_this();
   Replicator::Core::Running running(core_);
-  ++core_.handshakes;
-  deadline_.expires_after(core_.options.handshake_timeout);
-  deadline_.async_wait([self](std::error_code ec) {
-    if (!ec && !self->established_) self->Close("handshake timed out");
-  });
+  const auto& o = core_.options;
   Status s = Status::Ok();
-  if (outbound_) s = co_await Connect();
-  if (s.ok() && closed_) s = Unavailable(close_reason_);
+  if (outbound_) {
+    ArmDeadline(std::min(o.connect_timeout, o.handshake_timeout), "connect timed out");
+    s = co_await Connect();
+    if (s.ok() && closed_) s = Unavailable(close_reason_);
+  }
+  // Connected: the handshake gets its own deadline.
+  if (s.ok()) ArmDeadline(o.handshake_timeout, "handshake timed out");
   if (s.ok()) s = co_await Handshake();
-  --core_.handshakes;
+  ReleaseSlot();
   deadline_.cancel();
   if (s.ok() && closed_) s = Unavailable(close_reason_);
   if (!s.ok()) {
@@ -145,8 +182,7 @@ asio::awaitable<Status> Session::Connect() {
   if (closed_) co_return Unavailable(close_reason_);
   auto [cec, ep] = co_await asio::async_connect(socket_, endpoints, use_nothrow);
   if (cec) co_return Unavailable("cannot connect to " + address_ + ": " + cec.message());
-  std::error_code ec;
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  TuneSocket();
   co_return Status::Ok();
 }
 
@@ -202,6 +238,7 @@ asio::awaitable<Status> Session::Handshake() {
   }
   firm_ = hs->remote();
   if (!outbound_) initiator_ = firm_;
+  rbuf_.resize(kReadBufferBytes);  // keeps whatever followed the last handshake message
   auto ciphers = hs->Split();
   if (!ciphers.ok()) co_return ciphers.status();
   channel_.emplace(std::move(ciphers).value());
@@ -321,6 +358,8 @@ void Session::SendHave() {
   auto feeds = core_.Feeds();
   v1::PeerMessage m;
   auto* have = m.mutable_have();
+  const uint32_t listen_port = core_.port();
+  have->set_listen_port(listen_port);
   size_t left = feeds->size();
   for (const auto& [author, st] : *feeds) {
     auto* f = have->add_feeds();
@@ -334,6 +373,7 @@ void Session::SendHave() {
       Queue(m, true);
       m.Clear();
       have = m.mutable_have();
+      have->set_listen_port(listen_port);
     }
   }
   have->set_last(true);
@@ -401,6 +441,8 @@ void Session::OnHavePart(const v1::Have& have) {
     return;
   }
   if (!have.last()) return;
+  if (!outbound_ && have.listen_port() != 0)
+    core_.LearnListenPort(firm_, remote_host_, have.listen_port());
   core_.RefreshFeeds();
   model_.OnHave(have_accum_, *core_.Feeds());
   core_.HaveReceived(firm_, have_accum_);

@@ -30,7 +30,10 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   static std::shared_ptr<Session> Outbound(Replicator::Core& core, const PublicKey& firm,
                                            const std::string& address);
-  static std::shared_ptr<Session> Inbound(Replicator::Core& core, asio::ip::tcp::socket socket);
+  // `source` holds an inbound handshake slot (Core::AdmitInbound), released
+  // when the handshake ends.
+  static std::shared_ptr<Session> Inbound(Replicator::Core& core, asio::ip::tcp::socket socket,
+                                          std::string source);
   ~Session();
 
   // Connects (outbound), runs the handshake, registers, then serves until
@@ -63,6 +66,9 @@ class Session : public std::enable_shared_from_this<Session> {
           const PublicKey& firm, std::string address);
 
   asio::awaitable<Status> Connect();
+  void ArmDeadline(std::chrono::milliseconds after, std::string reason);
+  void TuneSocket();
+  void ReleaseSlot();
   asio::awaitable<Status> Handshake();
   asio::awaitable<Result<Bytes>> ReadFrame(size_t max_frame);
   asio::awaitable<void> ReadLoop();
@@ -90,6 +96,8 @@ class Session : public std::enable_shared_from_this<Session> {
   PublicKey initiator_;  // the key of the side that dialled
   std::string address_;  // outbound: the configured address
   std::string remote_address_;
+  std::string remote_host_;  // inbound: the remote IP, for dialling back
+  std::string slot_source_;  // inbound: the handshake slot held (empty: none)
   std::atomic<bool> established_{false};
 
   asio::steady_timer deadline_, wake_, closed_signal_, tick_;

@@ -20,6 +20,9 @@ Status CheckHave(const v1::Have& have) {
   if (static_cast<size_t>(have.feeds_size()) > kMaxHaveFeeds)
     return InvalidArgument("Have lists " + std::to_string(have.feeds_size()) +
                            " feeds, more than " + std::to_string(kMaxHaveFeeds));
+  if (have.listen_port() > 65535)
+    return InvalidArgument("Have: listen_port " + std::to_string(have.listen_port()) +
+                           " over 65535");
   for (const auto& f : have.feeds())
     if (f.author().size() != 32 || f.head_id().size() != 32 || f.effective_id().size() != 32)
       return InvalidArgument("Have: author, head_id and effective_id must be 32 bytes");

@@ -109,7 +109,8 @@ class Ledger {
   // Checks and applies records from outside, in the given order, committing
   // all their effects in one atomic batch (synced when `sync`). One result
   // per record. If the commit fails every result is kRejected with the
-  // storage error and nothing changed.
+  // storage error (kIOError, kCorruption) and nothing visible changed; the
+  // next call reopens the store first (see "Storage failures" below).
   std::vector<IngestResult> Ingest(std::span<const Bytes> records, bool sync);
 
   // Appends a new entry to the feed of `key`'s firm: builds it at the next
@@ -117,6 +118,14 @@ class Ledger {
   // OK the entry survives a crash. Concurrent calls are group-committed:
   // one synced batch carries every entry queued meanwhile. Errors: kInvalidArgument (a rule;
   // nothing signed), kFailedPrecondition (own feed stopped, or writes gated), kIOError.
+  //
+  // Storage failures: when a commit fails, the store refuses writes until it
+  // is reopened, and whether the failed batch reached the disk is unknown
+  // (a failed sync may have written it). The next Ingest or Append reopens
+  // the store and reloads the feed heads and counters from it before
+  // deciding anything, so a new entry always builds on the stored head: an
+  // Append that failed may turn out stored, but the feed never forks. While
+  // the store cannot be reopened, every call fails with the storage error.
   Result<protocol::SignedEntry> Append(const crypto::SigningKey& key, protocol::Body body,
                                        uint64_t timestamp_ms);
 
@@ -131,6 +140,11 @@ class Ledger {
   // commit order, outside the ledger's lock. Set before use; not thread-safe.
   using Listener = std::function<void(const std::vector<AppliedEntry>&)>;
   void SetListener(Listener listener) { listener_ = std::move(listener); }
+  // Called after every commit that stored evidence (a fork proof or an
+  // invalid entry: a feed stopped), with that evidence, outside the
+  // ledger's lock. Set before use; not thread-safe.
+  using StopListener = std::function<void(const std::vector<storage::Evidence>&)>;
+  void SetStopListener(StopListener listener) { stop_listener_ = std::move(listener); }
 
   // --- Queries (consistent snapshots of committed state)
   const protocol::Genesis& genesis() const { return genesis_; }
@@ -176,6 +190,10 @@ class Ledger {
   class Apply;
   struct QueuedAppend;
   void CommitAppends(const std::vector<QueuedAppend*>& group);
+  // Check the store and (re)load the caches below from it. REQUIRES: mu_.
+  Status LoadFromStore();
+  // Reopens the store after a failed commit, then LoadFromStore. REQUIRES: mu_.
+  Status RecoverIfNeeded();
   Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store, LedgerOptions options);
   std::vector<protocol::RecordCheck> CheckAll(std::span<const Bytes> records) const;
   // Stratum 1 of one record with this ledger's keys and kinds.
@@ -191,6 +209,7 @@ class Ledger {
   const LedgerOptions options_;
   std::unique_ptr<storage::Store> store_;
   Listener listener_;
+  StopListener stop_listener_;
 
   mutable std::mutex mu_;
   std::map<PublicKey, FeedState> feeds_;         // GUARDED_BY(mu_): committed feed states

@@ -72,10 +72,16 @@ struct BalanceRow {
   Amount128 net = 0;  // > 0: counterparty owes firm
 };
 
+class FaultInjector;  // keiretsu/storage/fault_injector.h
+
 struct StoreOptions {
   std::string path;
   NetworkId network;  // a store belongs to one network for life
   bool create_if_missing = true;
+  // Tests only: read and write through this injector's file system (in
+  // memory or on disk) instead of the operating system's, so that writes
+  // and syncs can fail and power can be cut. Null in production.
+  std::shared_ptr<FaultInjector> faults_for_test = nullptr;
 };
 
 // A set of writes committed atomically by Store::Commit.
@@ -121,7 +127,22 @@ class Store {
 
   // Applies `batch` atomically. With sync, returns only after the write is
   // on stable storage (WAL fsync): what it reports stored survives power loss.
+  // When it fails (kIOError, kCorruption), whether the batch reached the
+  // disk is unknown: it is not visible now, but a failed sync may still
+  // have written it, and RocksDB refuses every later write of this open
+  // instance. Every later Commit then fails (kIOError) until Recover
+  // succeeds.
   Status Commit(Batch& batch, bool sync);
+
+  // True after a failed Commit, until Recover succeeds.
+  bool NeedsRecovery() const;
+  // Closes and reopens the database after a failed commit (RocksDB cannot
+  // resume from a failed WAL write in place). The failed batch is then
+  // either wholly there or wholly absent: callers reload whatever they
+  // cached from the store. Reads wait meanwhile. Errors: as Open (the fault
+  // persists); the store stays unusable for writes and Recover may be tried
+  // again.
+  Status Recover();
 
   // --- Feeds
   std::map<PublicKey, FeedState> LoadFeedStates() const;

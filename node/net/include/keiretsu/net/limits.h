@@ -41,13 +41,30 @@ inline constexpr uint64_t kRekeyInterval = uint64_t{1} << 20;
 
 // --- Local defaults
 
-inline constexpr milliseconds kHandshakeTimeout{10'000};     // TCP connect + 3 messages
-inline constexpr milliseconds kIdleTimeout{60'000};          // nothing received: drop
-inline constexpr milliseconds kPingInterval{15'000};         // keepalive, under idle timeout
-inline constexpr milliseconds kWriteTimeout{30'000};         // one write outstanding: drop
-inline constexpr milliseconds kAntiEntropyInterval{5'000};   // resend Have
-inline constexpr milliseconds kRedialMin{250};               // first redial delay
-inline constexpr milliseconds kRedialMax{30'000};            // backoff ceiling
+// Pre-handshake deadline: TCP connect plus the three handshake messages. A
+// connection that has not authenticated by then is closed, so a silent
+// connection holds a handshake slot (below) for at most this long. 3 s is
+// far above an honest handshake (1.5 round trips and three signature
+// operations: well under 1 s even between continents).
+inline constexpr milliseconds kHandshakeTimeout{3'000};
+// Dialling: the TCP connect alone. Shorter than the kernel's SYN
+// retransmission backoff (1, 3, 7 s ...), so after a network heals the next
+// attempt starts within about a second instead of waiting for the kernel.
+inline constexpr milliseconds kConnectTimeout{2'000};
+// Keepalive: a session that receives nothing for kIdleTimeout is closed.
+// Each side sends a Ping every kPingInterval when idle, so an honest peer
+// is never silent for longer than that. The same value bounds unacknowledged
+// data on the socket (TCP_USER_TIMEOUT), so a cut link is noticed in
+// seconds, not after minutes of TCP retransmission.
+inline constexpr milliseconds kIdleTimeout{5'000};
+inline constexpr milliseconds kPingInterval{1'000};
+inline constexpr milliseconds kWriteTimeout{30'000};        // one write outstanding: drop
+inline constexpr milliseconds kAntiEntropyInterval{5'000};  // resend Have
+// Redials back off from kRedialMin to kRedialMax (with jitter). The ceiling
+// is low on purpose: a member that comes back (or a network that heals) is
+// dialled again within about a second; an attempt costs one SYN.
+inline constexpr milliseconds kRedialMin{250};
+inline constexpr milliseconds kRedialMax{1'000};
 inline constexpr milliseconds kMisbehaviourBackoff{60'000};  // ban after the threshold
 // Invalid records / messages from one firm (over this node's run) before it
 // is dropped and banned for the misbehaviour backoff; the count then
@@ -57,8 +74,15 @@ inline constexpr uint64_t kInvalidThreshold = 32;
 // real number far lower (<= in-flight batches + a few control messages);
 // reaching it means a bug or a peer that stopped reading: drop it.
 inline constexpr size_t kMaxQueuedMessages = 64;
-// Sessions (established) and handshakes in progress, over all peers.
+// Sessions (established), over all peers.
 inline constexpr size_t kMaxSessions = 128;
-inline constexpr size_t kMaxHandshakes = 16;
+// Inbound handshakes in progress: over all sources, and per source (one
+// IPv4 address, or one IPv6 /64). A connection beyond either is closed on
+// accept. The per-source bound keeps one flooding host from taking every
+// slot; with the short pre-handshake deadline a slot turns over every few
+// seconds. Dialled (outbound) handshakes are not counted: this node chose
+// them.
+inline constexpr size_t kMaxHandshakes = 64;
+inline constexpr size_t kMaxHandshakesPerSource = 4;
 
 }  // namespace keiretsu::net

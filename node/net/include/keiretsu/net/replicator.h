@@ -6,11 +6,19 @@
 // as they are committed and relayed onward; a periodic Have heals anything
 // missed.
 //
-// Restore rule: when peers are configured (and require_peer_before_write is
-// not turned off), Start() closes the ledger's write gate until a peer has
-// told this node its own feed's head and this node holds at least that
-// much, so a node restored from a backup never re-uses a seq it already
-// published.
+// Restore rule (docs/PROTOCOL.md §13.2 "Restore rule"): when peers are
+// configured (and require_peer_before_write is not turned off), Start()
+// closes the ledger's write gate until a strict majority of the other
+// members have each reported, in a session with this node, how far they
+// hold this firm's own feed, and this node holds at least the highest of
+// those reports. So a node restored from a backup never re-uses a seq it
+// already published, and no minority of stale peers can open the gate.
+//
+// Dialling: configured peers are dialled and redialled with backoff. A
+// member that connected inbound and announced its listener port (Have
+// listen_port) is dialled back at its address and that port after its
+// session ends, so it is not left waiting to get in through this node's
+// listener.
 //
 // Threading: the Replicator owns an io_context run by `io_threads` threads
 // (one strand per session) and one ingest thread, on which received records
@@ -48,13 +56,15 @@ struct ReplicatorOptions {
   std::vector<PeerConfig> peers;
   // Keep the write gate closed until a peer reported this firm's own head
   // and it was reached. Default (nullopt): true when peers are configured.
-  // With no reachable peer the gate stays closed; an operator who knows the
-  // data directory is current sets this to false (keiretsud: see
-  // docs/replication.md "Restore rule").
+  // Without a majority of the other members reachable the gate stays
+  // closed; an operator who knows the data directory is current sets this
+  // to false (keiretsud: peer.require_peer_before_write, docs/OPERATIONS.md
+  // §4).
   std::optional<bool> require_peer_before_write;
 
   std::chrono::milliseconds anti_entropy_interval = kAntiEntropyInterval;
   std::chrono::milliseconds handshake_timeout = kHandshakeTimeout;
+  std::chrono::milliseconds connect_timeout = kConnectTimeout;
   std::chrono::milliseconds idle_timeout = kIdleTimeout;
   std::chrono::milliseconds ping_interval = kPingInterval;
   std::chrono::milliseconds write_timeout = kWriteTimeout;
@@ -71,8 +81,10 @@ struct ReplicatorOptions {
 // that connected to us during this run.
 struct PeerStatus {
   PublicKey firm;
-  std::string name;     // genesis member name
-  std::string address;  // configured address, else the last remote endpoint
+  std::string name;  // genesis member name
+  // Configured address, else the one learned for dialling back (remote
+  // address and announced listener port), else the last remote endpoint.
+  std::string address;
   bool configured = false;
   bool connected = false;
   bool outbound = false;           // the current session was dialled by us
