@@ -88,8 +88,7 @@ protocol::Fault CheckRecordInvariants(ByteView rec, const protocol::Genesis& g) 
   protocol::RecordCheck c = protocol::CheckRecord(rec, g);
   protocol::RecordCheck unverified = protocol::CheckRecord(rec, g, /*verify_signature=*/false);
   if (c.fault == protocol::Fault::kBadSignature)
-    FUZZ_REQUIRE(unverified.fault == protocol::Fault::kNone ||
-                 unverified.fault == protocol::Fault::kInvalidBody);
+    FUZZ_REQUIRE(!protocol::IsUnattributable(unverified.fault));
   else
     FUZZ_REQUIRE(unverified.fault == c.fault);
 
@@ -112,10 +111,20 @@ protocol::Fault CheckRecordInvariants(ByteView rec, const protocol::Genesis& g) 
       break;
     }
     case protocol::Fault::kInvalidBody:
+    case protocol::Fault::kUnknownAuthor:
       FUZZ_REQUIRE(!c.status.ok() && c.signed_entry.has_value());
       FUZZ_REQUIRE(c.signed_entry->id == protocol::IdOfRecord(rec));
       break;
-    default:
+    case protocol::Fault::kUnknownKind:  // signed, kept pending: never decoded
+      FUZZ_REQUIRE(!c.status.ok() && c.signed_entry.has_value());
+      FUZZ_REQUIRE(c.signed_entry->id == protocol::IdOfRecord(rec));
+      FUZZ_REQUIRE(!protocol::IsKnownKind(c.kind_tag) && rec.size() > 113 &&
+                   rec[113] == c.kind_tag);
+      break;
+    case protocol::Fault::kMalformed:
+    case protocol::Fault::kWrongNetwork:
+    case protocol::Fault::kUnknownKey:
+    case protocol::Fault::kBadSignature:
       FUZZ_REQUIRE(!c.status.ok() && !c.signed_entry.has_value());
       FUZZ_REQUIRE(!c.status.message().empty());
   }
@@ -163,8 +172,11 @@ void IngestAndCheck(node::Ledger& ledger, const std::vector<Bytes>& records,
   bool changed_anything = false;
   for (size_t i = 0; i < results.size(); ++i) {
     const node::Outcome o = results[i].outcome;
-    if (faults[i] != protocol::Fault::kNone && faults[i] != protocol::Fault::kInvalidBody)
+    if (protocol::IsUnattributable(faults[i]))
       FUZZ_REQUIRE(o == node::Outcome::kRejected, "an unattributable record was not rejected");
+    if (faults[i] == protocol::Fault::kUnknownKind || faults[i] == protocol::Fault::kUnknownAuthor)
+      FUZZ_REQUIRE(o != node::Outcome::kApplied && o != node::Outcome::kFeedEnded,
+                   "a record this node cannot apply was applied or ended a feed");
     if (o == node::Outcome::kRejected) FUZZ_REQUIRE(!results[i].status.ok());
     if (o == node::Outcome::kApplied) {
       FUZZ_REQUIRE(faults[i] == protocol::Fault::kNone, "an invalid entry was applied");

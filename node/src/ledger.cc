@@ -54,8 +54,12 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(protocol::Genesis genesis,
                                              std::unique_ptr<storage::Store> store,
                                              LedgerOptions options) {
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(genesis), std::move(store), options));
-  std::lock_guard lock(ledger->mu_);
-  KEIRETSU_RETURN_IF_ERROR(ledger->LoadFromStore());
+  {
+    std::lock_guard lock(ledger->mu_);
+    KEIRETSU_RETURN_IF_ERROR(ledger->LoadFromStore());
+  }
+  // After an upgrade, kept records of kinds now known apply.
+  KEIRETSU_RETURN_IF_ERROR(ledger->ReleasePending());
   return ledger;
 }
 
@@ -65,11 +69,9 @@ Status Ledger::LoadFromStore() {
   for (const auto& [author, st] : feeds)
     if (!genesis_.IsMember(author))
       return Corruption("data directory holds a feed of non-member " + author.Short());
-  KEIRETSU_ASSIGN_OR_RETURN(auto pending, store_->ListPending());
   feeds_ = std::move(feeds);
-  pending_count_ = pending.size();
   log_cursor_ = store_->LastLogCursor();
-  return Status::Ok();
+  return LoadPending();
 }
 
 // After a failed commit the store refuses writes until it reopens, and the
@@ -90,6 +92,74 @@ Status Ledger::RefreshStorage() {
   return store_->Writable();
 }
 
+// Counts the pending records and finds those of unknown kinds or authors.
+// REQUIRES: mu_ held (or the ledger not yet shared).
+Status Ledger::LoadPending() {
+  KEIRETSU_ASSIGN_OR_RETURN(auto pending, store_->ListPending());
+  pending_count_ = pending.size();
+  non_member_pending_ = 0;
+  unknown_kinds_.clear();
+  std::optional<std::pair<PublicKey, uint64_t>> read;  // the (author, seq) last read
+  std::vector<Bytes> records;
+  for (const auto& p : pending) {
+    if (!membership_.AuthorIsMember(p.author, p.seq)) ++non_member_pending_;
+    if (read != std::make_pair(p.author, p.seq)) {
+      KEIRETSU_ASSIGN_OR_RETURN(records, store_->PendingAt(p.author, p.seq));
+      read = std::make_pair(p.author, p.seq);
+    }
+    for (const Bytes& rec : records) {
+      auto check = FeedLocal(rec, /*verify=*/false);
+      if (check.fault == protocol::Fault::kUnknownKind && check.signed_entry->id == p.id)
+        unknown_kinds_[{p.author, p.seq, p.id}] = check.kind_tag;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Ledger::ReleasePending() {
+  std::vector<AppliedEntry> applied;
+  {
+    std::lock_guard lock(mu_);
+    KEIRETSU_RETURN_IF_ERROR(RecoverIfNeeded());
+    KEIRETSU_ASSIGN_OR_RETURN(auto pending, store_->ListPending());
+    Apply round(*this, feeds_, log_cursor_);
+    for (const auto& p : pending) {
+      auto f = feeds_.find(p.author);
+      const uint64_t head = f == feeds_.end() ? 0 : f->second.head_seq;
+      if (p.seq == head + 1) round.Release(p.author);
+    }
+    if (!round.error().ok()) return round.error();
+    if (round.batch().size() == 0) return Status::Ok();
+    KEIRETSU_RETURN_IF_ERROR(store_->Commit(round.batch(), /*sync=*/true));
+    Adopt(round);
+    applied = std::move(round.applied());
+  }
+  if (listener_ && !applied.empty()) listener_(applied);
+  return Status::Ok();
+}
+
+void Ledger::Adopt(Apply& round) {
+  for (const auto& [author, st] : round.touched()) feeds_[author] = st;
+  pending_count_ =
+      static_cast<size_t>(static_cast<int64_t>(pending_count_) + round.pending_delta());
+  non_member_pending_ += round.kept_for_membership();
+  for (const auto& [ref, tag] : round.kept_unknown_kinds()) unknown_kinds_[ref] = tag;
+  for (const auto& ref : round.dropped_pending()) unknown_kinds_.erase(ref);
+  log_cursor_ = round.log_cursor();
+}
+
+std::vector<UpgradeNeeded> Ledger::UpgradesNeeded() const {
+  std::lock_guard lock(mu_);
+  std::vector<UpgradeNeeded> out;
+  for (const auto& [ref, tag] : unknown_kinds_)
+    out.push_back(UpgradeNeeded{std::get<0>(ref), std::get<1>(ref), std::get<2>(ref), tag});
+  return out;
+}
+
+protocol::RecordCheck Ledger::FeedLocal(ByteView record, bool verify) const {
+  return protocol::CheckFeedLocal(record, genesis_.network_id(), keys_, verify, options_.kinds);
+}
+
 std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> records) const {
   std::vector<protocol::RecordCheck> checks(records.size());
   unsigned threads = options_.verify_threads != 0
@@ -100,8 +170,7 @@ std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> recor
   threads = static_cast<unsigned>(
       std::min<size_t>(threads, std::max<size_t>(1, records.size() / kMinPerThread)));
   if (threads <= 1) {
-    for (size_t i = 0; i < records.size(); ++i)
-      checks[i] = protocol::CheckRecord(records[i], genesis_);
+    for (size_t i = 0; i < records.size(); ++i) checks[i] = FeedLocal(records[i], /*verify=*/true);
     return checks;
   }
   // Threads take small grains from a shared counter rather than a fixed
@@ -112,7 +181,7 @@ std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> recor
   auto work = [&] {
     for (size_t begin; (begin = next.fetch_add(kGrain)) < records.size();)
       for (size_t i = begin; i < std::min(records.size(), begin + kGrain); ++i)
-        checks[i] = protocol::CheckRecord(records[i], genesis_);
+        checks[i] = FeedLocal(records[i], /*verify=*/true);
   };
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
@@ -141,7 +210,7 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
       return results;
     }
     Apply round(*this, feeds_, log_cursor_);
-    for (const auto& check : checks) results.push_back(round.Take(check));
+    for (auto& check : checks) results.push_back(round.Take(check));
     if (round.batch().size() > 0 || !round.error().ok()) {
       Status s = round.error().ok() ? Commit(round.batch(), sync) : round.error();
       if (!s.ok()) {
@@ -149,10 +218,7 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
         CountOutcomes(metrics(), results);
         return results;
       }
-      for (const auto& [author, st] : round.touched()) feeds_[author] = st;
-      pending_count_ =
-          static_cast<size_t>(static_cast<int64_t>(pending_count_) + round.pending_delta());
-      log_cursor_ = round.log_cursor();
+      Adopt(round);
       applied = std::move(round.applied());
       stopped = std::move(round.stopped());
     }
@@ -340,8 +406,7 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
     }
     if (signed_ok.empty()) return;
     metrics().CountEntries(true, "applied", signed_ok.size());
-    for (const auto& [a, st] : round.touched()) feeds_[a] = st;
-    log_cursor_ = round.log_cursor();
+    Adopt(round);
     applied = std::move(round.applied());
   }
   if (listener_) listener_(applied);

@@ -1,6 +1,7 @@
 // The ledger rules, case by case (docs/PROTOCOL.md "Validity", "Forks").
 #include "node/src/ledger_apply.h"
 
+#include "keiretsu/common/overloaded.h"
 #include "keiretsu/protocol/balance.h"
 
 namespace keiretsu::node {
@@ -48,19 +49,21 @@ Result<std::map<EntryId, Bytes>> Ledger::Apply::PendingAt(const PublicKey& autho
   return out;
 }
 
-IngestResult Ledger::Apply::Take(const RecordCheck& check) {
+IngestResult Ledger::Apply::Take(RecordCheck& check) {
   IngestResult r = Decide(check);
   if (r.outcome == Outcome::kApplied) PromotePending(r.author);
   return r;
 }
 
-IngestResult Ledger::Apply::Decide(const RecordCheck& check) {
-  if (check.fault != Fault::kNone && check.fault != Fault::kInvalidBody)
+IngestResult Ledger::Apply::Decide(RecordCheck& check) {
+  if (protocol::IsUnattributable(check.fault))
     return IngestResult{Outcome::kRejected, check.status, {}, {}, 0};
   const SignedEntry& se = *check.signed_entry;
   const PublicKey& author = se.entry.author;
   const uint64_t seq = se.entry.seq;
   if (seq == 0) return Result_(Outcome::kRejected, se, InvalidArgument("seq must start at 1"));
+  protocol::CheckMembership(check, ledger_.membership_);  // stratum 2
+  if (check.fault == Fault::kUnknownAuthor) return KeepForMembership(check);
   FeedState& st = State(author);
 
   if (seq <= st.head_seq) {  // a seq we hold: the same entry, or a fork
@@ -85,14 +88,30 @@ IngestResult Ledger::Apply::Decide(const RecordCheck& check) {
   if (waiting->count(se.id)) return Result_(Outcome::kDuplicate, se);
   if (!waiting->empty()) return Fork(author, seq, waiting->begin()->second, se.record);
   if (seq == st.head_seq + 1 && se.entry.prev == st.head_id) {  // it chains onto the head
-    if (check.fault == Fault::kInvalidBody) return EndFeed(se, check.status);
-    return Extend(check, st);
+    switch (check.fault) {
+      case Fault::kNone: return Extend(check, st);
+      case Fault::kInvalidBody: return EndFeed(se, check.status);
+      case Fault::kUnknownKind:  // an upgrade will tell; the feed waits here
+        Keep(se);
+        kept_unknown_kinds_[{author, seq, se.id}] = check.kind_tag;
+        return Result_(Outcome::kPending, se, check.status);
+      case Fault::kMalformed:
+      case Fault::kWrongNetwork:
+      case Fault::kUnknownKey:
+      case Fault::kBadSignature:
+      case Fault::kUnknownAuthor: break;  // returned above
+    }
+    return Fail(se, Internal("unexpected fault " + std::string(protocol::FaultName(check.fault))));
   }
   // Ahead of its prev, or naming a prev other than the entry held at seq-1.
   // Either way it is kept: refusing a signed entry here and treating the
   // same bytes as fork evidence when they arrive later would make the
   // outcome depend on arrival order.
   Keep(se);
+  if (check.fault == Fault::kUnknownKind) {
+    kept_unknown_kinds_[{author, seq, se.id}] = check.kind_tag;
+    return Result_(Outcome::kPending, se, check.status);
+  }
   if (seq > st.head_seq + 1) return Result_(Outcome::kPending, se);
   return Result_(
       Outcome::kPending, se,
@@ -101,6 +120,24 @@ IngestResult Ledger::Apply::Decide(const RecordCheck& check) {
                          (st.head_seq == 0 ? std::string("no entry") : st.head_id.Short()) +
                          " at seq " + std::to_string(st.head_seq) +
                          "; kept: another entry at this seq would prove a fork"));
+}
+
+// An author not (yet) known as a member (stratum 2): kept as it is, with no
+// feed state and no fork check, until governance makes it a member; then
+// Release decides its records in feed order. Bounded in total.
+IngestResult Ledger::Apply::KeepForMembership(const RecordCheck& check) {
+  const SignedEntry& se = *check.signed_entry;
+  auto waiting = PendingAt(se.entry.author, se.entry.seq);
+  if (!waiting.ok()) return Fail(se, waiting.status());
+  if (waiting->count(se.id)) return Result_(Outcome::kDuplicate, se);
+  const uint64_t limit = ledger_.options_.max_pending_non_members;
+  if (ledger_.non_member_pending_ + kept_for_membership_ >= limit)
+    return Result_(Outcome::kRejected, se,
+                   ResourceExhausted("already keeping " + std::to_string(limit) +
+                                     " entries of authors not known as members"));
+  Keep(se);
+  ++kept_for_membership_;
+  return Result_(Outcome::kPending, se, check.status);
 }
 
 void Ledger::Apply::Keep(const SignedEntry& se) {
@@ -122,8 +159,7 @@ IngestResult Ledger::Apply::Extend(const RecordCheck& check, FeedState& st) {
   st.head_id = se.id;
   // The caller returned early if the feed stopped at or before this seq.
   st.effective_id = se.id;
-  if (auto change = protocol::EffectOf(se.entry)) batch_.AddDebt(*change);
-  Index(se.entry, se.id, /*add=*/true);
+  Effects(se.entry, se.id, /*add=*/true);
   batch_.AppendLog(++log_cursor_, se.id);
   batch_.SetFeedState(se.entry.author, st);
   applied_.push_back(AppliedEntry{log_cursor_, se.id, se.entry.author, se.entry.seq, se.record});
@@ -149,8 +185,11 @@ void Ledger::Apply::PromotePending(const PublicKey& author) {
     }
     // Verified when it was kept; only the position and rules are re-decided.
     const auto& [id, record] = *waiting->begin();
-    RecordCheck check = protocol::CheckRecord(record, ledger_.genesis_, /*verify=*/false);
+    RecordCheck check = ledger_.FeedLocal(record, /*verify=*/false);
     if (!check.signed_entry || check.signed_entry->entry.prev != st.head_id) return;  // stays kept
+    if (check.fault == Fault::kUnknownKind) return;  // stays kept until an upgrade
+    protocol::CheckMembership(check, ledger_.membership_);
+    if (check.fault == Fault::kUnknownAuthor) return;  // stays kept until admission
     batch_.DeletePending(author, next, id);
     dropped_pending_.insert({author, next, id});
     new_pending_.erase({author, next, id});
@@ -210,13 +249,10 @@ Status Ledger::Apply::StopAt(const PublicKey& author, uint64_t seq) {
   FeedState& st = State(author);
   for (uint64_t q = seq; q <= st.effective_seq(); ++q) {
     KEIRETSU_ASSIGN_OR_RETURN(Bytes rec, EntryAt(author, q));
-    RecordCheck c = protocol::CheckRecord(rec, ledger_.genesis_, /*verify=*/false);
-    if (!c.signed_entry) return Corruption("stored entry " + FeedName(author, q) + " unreadable");
-    if (auto change = protocol::EffectOf(c.signed_entry->entry)) {
-      change->delta = -change->delta;
-      batch_.AddDebt(*change);
-    }
-    Index(c.signed_entry->entry, c.signed_entry->id, /*add=*/false);
+    RecordCheck c = ledger_.FeedLocal(rec, /*verify=*/false);
+    if (c.fault != Fault::kNone)
+      return Corruption("stored entry " + FeedName(author, q) + " unreadable");
+    Effects(c.signed_entry->entry, c.signed_entry->id, /*add=*/false);
   }
   if (seq <= 1) {
     st.effective_id = EntryId{};
@@ -228,22 +264,29 @@ Status Ledger::Apply::StopAt(const PublicKey& author, uint64_t seq) {
   return DropPendingFrom(author, seq);
 }
 
-void Ledger::Apply::Index(const protocol::Entry& e, const EntryId& id, bool add) {
-  if (const auto* claim = std::get_if<protocol::Claim>(&e.body)) {
-    if (add)
-      batch_.IndexClaim(claim->debtor, id, e.author, e.seq);
-    else
-      batch_.UnindexClaim(claim->debtor, id);
-    return;
+void Ledger::Apply::Effects(const protocol::Entry& e, const EntryId& id, bool add) {
+  for (const protocol::Effect& effect : protocol::EffectsOf(e, id)) {
+    std::visit(Overloaded{
+                   [&](const protocol::DebtChange& c) {
+                     protocol::DebtChange d = c;
+                     if (!add) d.delta = -d.delta;
+                     batch_.AddDebt(d);
+                   },
+                   [&](const protocol::OpensClaim& c) {
+                     if (add)
+                       batch_.IndexClaim(c.debtor, id, e.author, e.seq);
+                     else
+                       batch_.UnindexClaim(c.debtor, id);
+                   },
+                   [&](const protocol::AnswersClaim& a) {
+                     if (add)
+                       batch_.IndexAnswer(e.author, a.claim, id);
+                     else
+                       batch_.UnindexAnswer(e.author, a.claim, id);
+                   },
+               },
+               effect);
   }
-  const EntryId* answered = nullptr;
-  if (const auto* a = std::get_if<protocol::Accept>(&e.body)) answered = &a->claim_id;
-  if (const auto* d = std::get_if<protocol::Decline>(&e.body)) answered = &d->claim_id;
-  if (answered == nullptr) return;
-  if (add)
-    batch_.IndexAnswer(e.author, *answered, id);
-  else
-    batch_.UnindexAnswer(e.author, *answered, id);
 }
 
 Status Ledger::Apply::DropPendingFrom(const PublicKey& author, uint64_t seq) {

@@ -19,7 +19,13 @@ class Ledger::Apply {
 
   // Decides the outcome of one checked record, then promotes the pending
   // entries it unblocks.
-  IngestResult Take(const protocol::RecordCheck& check);
+  // `check` is stratum 1 (CheckFeedLocal); Take adds stratum 2.
+  IngestResult Take(protocol::RecordCheck& check);
+
+  // Re-decides `author`'s pending records from its head on (after an
+  // upgrade taught this node their kind, or governance made their author a
+  // member): promotes what now chains and applies.
+  void Release(const PublicKey& author) { PromotePending(author); }
 
   // The feed state as this round sees it (committed plus decided so far).
   const FeedState& Peek(const PublicKey& author) { return State(author); }
@@ -30,6 +36,11 @@ class Ledger::Apply {
   // The evidence this round stored (feeds it stopped), in order.
   std::vector<storage::Evidence>& stopped() { return stopped_; }
   int64_t pending_delta() const { return pending_delta_; }
+  // Pending records of kinds this build does not know, kept this round,
+  // and every pending record this round removed.
+  const std::map<PendingRef, uint8_t>& kept_unknown_kinds() const { return kept_unknown_kinds_; }
+  const std::set<PendingRef>& dropped_pending() const { return dropped_pending_; }
+  size_t kept_for_membership() const { return kept_for_membership_; }
   uint64_t log_cursor() const { return log_cursor_; }
   // The first storage error met while deciding; when not OK the round must
   // not be committed (its decisions rest on a failed read).
@@ -37,13 +48,14 @@ class Ledger::Apply {
 
  private:
   using FeedSeq = std::pair<PublicKey, uint64_t>;
-  using PendingId = std::tuple<PublicKey, uint64_t, EntryId>;
+  using PendingId = PendingRef;
 
   FeedState& State(const PublicKey& author);
   Result<Bytes> EntryAt(const PublicKey& author, uint64_t seq);
   Result<std::map<EntryId, Bytes>> PendingAt(const PublicKey& author, uint64_t seq);
 
-  IngestResult Decide(const protocol::RecordCheck& check);
+  IngestResult Decide(protocol::RecordCheck& check);
+  IngestResult KeepForMembership(const protocol::RecordCheck& check);
   IngestResult Extend(const protocol::RecordCheck& check, FeedState& st);
   IngestResult Fork(const PublicKey& author, uint64_t seq, ByteView a, ByteView b);
   void Keep(const protocol::SignedEntry& se);
@@ -52,8 +64,9 @@ class Ledger::Apply {
   Status StopAt(const PublicKey& author, uint64_t seq);
   Status DropPendingFrom(const PublicKey& author, uint64_t seq);
   void PromotePending(const PublicKey& author);
-  // Adds (or with add=false removes) the claim/answer index rows of `e`.
-  void Index(const protocol::Entry& e, const EntryId& id, bool add);
+  // Applies (or with add=false undoes) every effect of effective entry `e`:
+  // balances and claim/answer index rows.
+  void Effects(const protocol::Entry& e, const EntryId& id, bool add);
 
   const Ledger& ledger_;
   const std::map<PublicKey, FeedState>& committed_;
@@ -65,6 +78,8 @@ class Ledger::Apply {
   std::vector<AppliedEntry> applied_;
   std::vector<storage::Evidence> stopped_;
   int64_t pending_delta_ = 0;
+  std::map<PendingRef, uint8_t> kept_unknown_kinds_;
+  size_t kept_for_membership_ = 0;
   uint64_t log_cursor_;
   Status error_;
 };

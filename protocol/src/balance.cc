@@ -5,17 +5,9 @@
 namespace keiretsu::protocol {
 
 std::optional<DebtChange> EffectOf(const Entry& e) {
-  return std::visit(
-      [&](const auto& b) -> std::optional<DebtChange> {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, Accept> || std::is_same_v<T, Obligation>)
-          return DebtChange{e.author, b.creditor, b.unit, static_cast<Amount128>(b.amount)};
-        else if constexpr (std::is_same_v<T, Release>)
-          return DebtChange{b.debtor, e.author, b.unit, -static_cast<Amount128>(b.amount)};
-        else
-          return std::nullopt;
-      },
-      e.body);
+  for (Effect& effect : EffectsOf(e, EntryId{}))
+    if (auto* change = std::get_if<DebtChange>(&effect)) return std::move(*change);
+  return std::nullopt;
 }
 
 std::string AmountToString(Amount128 v) {

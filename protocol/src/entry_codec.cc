@@ -1,10 +1,10 @@
-// Canonical encoding and decoding of entries (docs/PROTOCOL.md "Entries").
+// Canonical encoding and decoding of entries (docs/PROTOCOL.md "Entries"),
+// and stratum 1 of record checking (docs/PROTOCOL.md "Protocol v2").
 #include <algorithm>
 
 #include "keiretsu/crypto/hash.h"
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/limits.h"
-#include "protocol/src/text_rules.h"
 
 namespace keiretsu::protocol {
 namespace {
@@ -14,97 +14,22 @@ constexpr size_t kSignatureSize = 64;
 // version + network + author + seq + prev + timestamp + kind
 constexpr size_t kHeaderSize = 1 + 32 + 32 + 8 + 32 + 8 + 1;
 
-void Str8(ByteWriter& w, const std::string& s) {
-  w.U8(static_cast<uint8_t>(s.size()));
-  w.Raw(s);
-}
-void Str16(ByteWriter& w, const std::string& s) {
-  w.U16(static_cast<uint16_t>(s.size()));
-  w.Raw(s);
-}
-std::string ReadStr8(ByteReader& r) {
-  return std::string(AsChars(r.Raw(r.U8())));
-}
-std::string ReadStr16(ByteReader& r) {
-  return std::string(AsChars(r.Raw(r.U16())));
+template <class T>
+Result<Body> DecodeAs(ByteReader& r) {
+  KEIRETSU_ASSIGN_OR_RETURN(T body, KindOps<T>::Decode(r));
+  return Body(std::move(body));
 }
 
-struct BodyEncoder {
-  ByteWriter& w;
-  void operator()(const Claim& b) {
-    w.Raw(b.debtor.View());
-    w.U64(b.amount);
-    Str8(w, b.unit);
-    Str16(w, b.memo);
-  }
-  void operator()(const Accept& b) {
-    w.Raw(b.claim_id.View());
-    w.Raw(b.creditor.View());
-    w.U64(b.amount);
-    Str8(w, b.unit);
-    Str16(w, b.memo);
-  }
-  void operator()(const Decline& b) {
-    w.Raw(b.claim_id.View());
-    w.Raw(b.creditor.View());
-    Str16(w, b.memo);
-  }
-  void operator()(const Obligation& b) {
-    w.Raw(b.creditor.View());
-    w.U64(b.amount);
-    Str8(w, b.unit);
-    Str16(w, b.memo);
-  }
-  void operator()(const Release& b) {
-    w.Raw(b.debtor.View());
-    w.U64(b.amount);
-    Str8(w, b.unit);
-    Str16(w, b.memo);
-  }
-};
-
-// Decodes a body of `kind`; the reader must end exactly at its end.
+// Decodes a body of a known `kind`; the reader must end exactly at its end.
 Result<Body> DecodeBody(BodyKind kind, ByteReader& r) {
-  Body body;
+  Result<Body> body = InvalidArgument("unreachable");
   switch (kind) {
-    case BodyKind::kClaim: {
-      Claim b{PublicKey{r.H32()}, r.U64(), ReadStr8(r), ""};
-      b.memo = ReadStr16(r);
-      body = std::move(b);
-      break;
-    }
-    case BodyKind::kAccept: {
-      Accept b;
-      b.claim_id = EntryId{r.H32()};
-      b.creditor = PublicKey{r.H32()};
-      b.amount = r.U64();
-      b.unit = ReadStr8(r);
-      b.memo = ReadStr16(r);
-      body = std::move(b);
-      break;
-    }
-    case BodyKind::kDecline: {
-      Decline b;
-      b.claim_id = EntryId{r.H32()};
-      b.creditor = PublicKey{r.H32()};
-      b.memo = ReadStr16(r);
-      body = std::move(b);
-      break;
-    }
-    case BodyKind::kObligation: {
-      Obligation b{PublicKey{r.H32()}, r.U64(), ReadStr8(r), ""};
-      b.memo = ReadStr16(r);
-      body = std::move(b);
-      break;
-    }
-    case BodyKind::kRelease: {
-      Release b{PublicKey{r.H32()}, r.U64(), ReadStr8(r), ""};
-      b.memo = ReadStr16(r);
-      body = std::move(b);
-      break;
-    }
-    default: return InvalidArgument("unknown body kind " + std::to_string(static_cast<int>(kind)));
+#define KEIRETSU_KIND_DECODE(T, tag, name) \
+  case BodyKind::k##T: body = DecodeAs<T>(r); break;
+    KEIRETSU_ENTRY_KINDS(KEIRETSU_KIND_DECODE)
+#undef KEIRETSU_KIND_DECODE
   }
+  if (!body.ok()) return body;
   if (!r.ok()) return InvalidArgument("body truncated");
   if (r.remaining() != 0)
     return InvalidArgument(std::to_string(r.remaining()) + " trailing bytes after the body");
@@ -113,31 +38,60 @@ Result<Body> DecodeBody(BodyKind kind, ByteReader& r) {
 
 }  // namespace
 
+bool IsKnownKind(uint8_t tag) {
+  return std::find(std::begin(kKnownKinds), std::end(kKnownKinds), tag) != std::end(kKnownKinds);
+}
+
+KindSet KindSet::All() {
+  return Of(kKnownKinds);
+}
+
+KindSet KindSet::Of(std::span<const uint8_t> tags) {
+  KindSet s;
+  for (uint8_t t : tags) s.Add(t);
+  return s;
+}
+
+std::vector<uint8_t> KindSet::Tags() const {
+  std::vector<uint8_t> out;
+  for (size_t t = 0; t < bits_.size(); ++t)
+    if (bits_.test(t)) out.push_back(static_cast<uint8_t>(t));
+  return out;
+}
+
 BodyKind KindOf(const Body& body) {
-  return static_cast<BodyKind>(body.index() + 1);
+  return std::visit([](const auto& b) { return KindTag<std::decay_t<decltype(b)>>(); }, body);
 }
 
 std::string_view KindName(BodyKind kind) {
   switch (kind) {
-    case BodyKind::kClaim: return "claim";
-    case BodyKind::kAccept: return "accept";
-    case BodyKind::kDecline: return "decline";
-    case BodyKind::kObligation: return "obligation";
-    case BodyKind::kRelease: return "release";
+#define KEIRETSU_KIND_NAME(T, tag, name) \
+  case BodyKind::k##T: return name;
+    KEIRETSU_ENTRY_KINDS(KEIRETSU_KIND_NAME)
+#undef KEIRETSU_KIND_NAME
   }
   return "unknown";
 }
 
+Parties PartiesOf(const Body& body) {
+  return std::visit([](const auto& b) { return KindOps<std::decay_t<decltype(b)>>::PartiesOf(b); },
+                    body);
+}
+
+BodySummary SummaryOf(const Body& body) {
+  return std::visit([](const auto& b) { return KindOps<std::decay_t<decltype(b)>>::Summary(b); },
+                    body);
+}
+
 const PublicKey& Counterparty(const Body& body) {
-  return std::visit(
-      [](const auto& b) -> const PublicKey& {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, Claim> || std::is_same_v<T, Release>)
-          return b.debtor;
-        else
-          return b.creditor;
-      },
-      body);
+  return PartiesOf(body).named.front();
+}
+
+EffectList EffectsOf(const Entry& entry, const EntryId& id) {
+  EffectList out;
+  std::visit([&](const auto& b) { KindOps<std::decay_t<decltype(b)>>::Effects(entry, b, id, out); },
+             entry.body);
+  return out;
 }
 
 Bytes EncodeContent(const Entry& e) {
@@ -151,7 +105,7 @@ Bytes EncodeContent(const Entry& e) {
   w.Raw(e.prev.View());
   w.U64(e.timestamp_ms);
   w.U8(static_cast<uint8_t>(KindOf(e.body)));
-  std::visit(BodyEncoder{w}, e.body);
+  std::visit([&](const auto& b) { KindOps<std::decay_t<decltype(b)>>::Encode(b, w); }, e.body);
   return out;
 }
 
@@ -190,14 +144,31 @@ std::string_view FaultName(Fault fault) {
     case Fault::kNone: return "none";
     case Fault::kMalformed: return "malformed";
     case Fault::kWrongNetwork: return "wrong-network";
-    case Fault::kUnknownAuthor: return "unknown-author";
+    case Fault::kUnknownKey: return "unknown-key";
     case Fault::kBadSignature: return "bad-signature";
+    case Fault::kUnknownKind: return "unknown-kind";
+    case Fault::kUnknownAuthor: return "unknown-author";
     case Fault::kInvalidBody: return "invalid-body";
   }
   return "unknown";
 }
 
-RecordCheck CheckRecord(ByteView record, const Genesis& genesis, bool verify_signature) {
+bool IsUnattributable(Fault fault) {
+  switch (fault) {
+    case Fault::kMalformed:
+    case Fault::kWrongNetwork:
+    case Fault::kUnknownKey:
+    case Fault::kBadSignature: return true;
+    case Fault::kNone:
+    case Fault::kUnknownKind:
+    case Fault::kUnknownAuthor:
+    case Fault::kInvalidBody: return false;
+  }
+  return true;
+}
+
+RecordCheck CheckFeedLocal(ByteView record, const NetworkId& network, const KeyInForce& keys,
+                           bool verify_signature, const KindSet& kinds) {
   RecordCheck out;
   auto refuse = [&](Fault f, std::string msg) {
     out.fault = f;
@@ -223,37 +194,71 @@ RecordCheck CheckRecord(ByteView record, const Genesis& genesis, bool verify_sig
   e.seq = r.U64();
   e.prev = EntryId{r.H32()};
   e.timestamp_ms = r.U64();
-  auto kind = static_cast<BodyKind>(r.U8());
-  if (e.network != genesis.network_id())
+  out.kind_tag = r.U8();
+  if (e.network != network)
     return refuse(Fault::kWrongNetwork, "entry belongs to network " + e.network.Short() +
-                                            ", not this one (" + genesis.network_id().Short() +
-                                            ")");
-  if (!genesis.IsMember(e.author))
-    return refuse(Fault::kUnknownAuthor, "author " + e.author.Short() + " is not a member");
-  crypto::Signature sig;
-  std::copy(record.end() - kSignatureSize, record.end(), sig.begin());
-  if (verify_signature && !crypto::Verify(e.author, SigningMessage(content), sig))
-    return refuse(Fault::kBadSignature, "signature of entry " + e.author.Short() + "/" +
-                                            std::to_string(e.seq) + " does not verify");
+                                            ", not this one (" + network.Short() + ")");
+  const std::string where = e.author.Short() + "/" + std::to_string(e.seq);
+  if (verify_signature) {
+    std::optional<PublicKey> key = keys.KeyAt(e.author, e.seq);
+    if (!key) return refuse(Fault::kUnknownKey, "no key in force is known for entry " + where);
+    crypto::Signature sig;
+    std::copy(record.end() - kSignatureSize, record.end(), sig.begin());
+    if (!crypto::Verify(*key, SigningMessage(content), sig))
+      return refuse(Fault::kBadSignature, "signature of entry " + where + " does not verify");
+  }
 
   // From here on the author signed these bytes: faults are attributable.
   out.signed_entry.emplace();
   SignedEntry& se = *out.signed_entry;
   se.record.assign(record.begin(), record.end());
   se.id = EntryId{crypto::Blake2b256(content)};
-  auto body = DecodeBody(kind, r);
+  if (!IsKnownKind(out.kind_tag) || !kinds.Has(out.kind_tag)) {
+    se.entry = std::move(e);
+    out.fault = Fault::kUnknownKind;
+    out.status = FailedPrecondition("entry " + where + " has kind " + std::to_string(out.kind_tag) +
+                                    ", which this version does not know: upgrade needed");
+    return out;
+  }
+  auto body = DecodeBody(static_cast<BodyKind>(out.kind_tag), r);
   Status rules = body.ok() ? Status::Ok() : body.status();
   if (body.ok()) {
     e.body = std::move(body).value();
-    rules = CheckRules(e, genesis);
+    rules = CheckRules(e);
   }
   se.entry = std::move(e);
   if (!rules.ok()) {
     out.fault = Fault::kInvalidBody;
-    out.status = rules.WithContext("entry " + se.entry.author.Short() + "/" +
-                                   std::to_string(se.entry.seq) + " breaks a rule");
+    out.status = rules.WithContext("entry " + where + " breaks a rule");
   }
   return out;
+}
+
+void CheckMembership(RecordCheck& check, const Membership& membership) {
+  if (!check.signed_entry || IsUnattributable(check.fault)) return;
+  const Entry& e = check.signed_entry->entry;
+  const std::string where = e.author.Short() + "/" + std::to_string(e.seq);
+  if (!membership.AuthorIsMember(e.author, e.seq)) {
+    check.fault = Fault::kUnknownAuthor;
+    check.status = FailedPrecondition("author of entry " + where +
+                                      " is not (yet) known as a member; kept until it is");
+    return;
+  }
+  if (check.fault != Fault::kNone) return;
+  for (const PublicKey& named : PartiesOf(e.body).named) {
+    if (membership.IsMember(named)) continue;
+    check.fault = Fault::kInvalidBody;
+    check.status = InvalidArgument("counterparty " + named.Short() + " is not a member")
+                       .WithContext("entry " + where + " breaks a rule");
+    return;
+  }
+}
+
+RecordCheck CheckRecord(ByteView record, const Genesis& genesis, bool verify_signature) {
+  RecordCheck check =
+      CheckFeedLocal(record, genesis.network_id(), InceptionKeys{}, verify_signature);
+  CheckMembership(check, GenesisMembership(genesis));
+  return check;
 }
 
 }  // namespace keiretsu::protocol

@@ -159,19 +159,92 @@ TEST_F(HandshakeTest, IdentityMustMatchTheStaticKeyAndBeSignedOverThisSession) {
                       [&](ByteView h) { return Identity(net.key(1), net.pk(1), 3, h); });
   EXPECT_EQ(s.code(), Code::kUnauthenticated);
   // Wrong payload sizes.
-  for (size_t n : {0u, 95u, 97u}) {
+  for (size_t n : {0u, 95u}) {
     s = ForgedResponder(net, net.key(1), [&](ByteView) { return Bytes(n, 1); });
     EXPECT_EQ(s.code(), Code::kUnauthenticated) << n;
   }
+  // An identity followed by bytes that are not a hello.
+  s = ForgedResponder(net, net.key(1), [&](ByteView h) {
+    Bytes p = Identity(net.key(1), net.pk(1), 2, h);
+    p.push_back(1);
+    return p;
+  });
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("hello truncated"), std::string::npos) << s.message();
 }
 
-TEST_F(HandshakeTest, MessageOneMustBeEmptyAndMessageThreeCannotBeReplayed) {
+// --- Protocol v2: the hello (docs/PROTOCOL.md 13.2 §3).
+
+TEST_F(HandshakeTest, PeersStateTheirVersionAndKinds) {
+  auto i = PeerHandshake::Initiator(net.genesis, net.key(0), net.pk(1)).value();
+  auto r = PeerHandshake::Responder(net.genesis, net.key(1)).value();
+  ASSERT_TRUE(Run(i, r).ok());
+  EXPECT_EQ(i.remote_hello(), PeerHello::Ours());
+  EXPECT_EQ(r.remote_hello(), PeerHello::Ours());
+  EXPECT_EQ(PeerHello::Ours().version, 2);
+}
+
+TEST_F(HandshakeTest, TheHelloBytesAreFixed) {
+  EXPECT_EQ(EncodeHello(PeerHello::Ours()), (Bytes{0x00, 0x02, 0x05, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(DecodeHello(EncodeHello(PeerHello::Ours())).value(), PeerHello::Ours());
+  PeerHello newer{3, protocol::KindSet::Of(std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 200})};
+  EXPECT_EQ(DecodeHello(EncodeHello(newer)).value(), newer);
+}
+
+TEST_F(HandshakeTest, AHelloOfVersionOneIsRefused) {
+  auto h = DecodeHello(Bytes{0x00, 0x01, 0x01, 1});
+  EXPECT_EQ(h.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(h.status().message().find("version 1"), std::string::npos);
+}
+TEST_F(HandshakeTest, AHelloWithoutKindsIsRefused) {
+  auto h = DecodeHello(Bytes{0x00, 0x02, 0x00});
+  EXPECT_NE(h.status().message().find("no entry kinds"), std::string::npos);
+}
+TEST_F(HandshakeTest, AHelloWithUnsortedKindsIsRefused) {
+  auto h = DecodeHello(Bytes{0x00, 0x02, 0x02, 2, 1});
+  EXPECT_NE(h.status().message().find("ascending and distinct"), std::string::npos);
+}
+TEST_F(HandshakeTest, AHelloWithARepeatedKindIsRefused) {
+  auto h = DecodeHello(Bytes{0x00, 0x02, 0x02, 3, 3});
+  EXPECT_NE(h.status().message().find("ascending and distinct"), std::string::npos);
+}
+TEST_F(HandshakeTest, AHelloWithTrailingBytesIsRefused) {
+  auto h = DecodeHello(Bytes{0x00, 0x02, 0x01, 1, 9});
+  EXPECT_NE(h.status().message().find("1 trailing bytes"), std::string::npos);
+}
+TEST_F(HandshakeTest, ATruncatedHelloIsRefused) {
+  EXPECT_NE(DecodeHello(Bytes{0x00}).status().message().find("hello truncated"), std::string::npos);
+  EXPECT_NE(DecodeHello(Bytes{0x00, 0x02, 0x03, 1, 2}).status().message().find("kind list"),
+            std::string::npos);
+}
+
+// A v1 initiator sends an empty message 1; a v2 responder answers with the
+// exact 96-byte v1 identity and records the peer as version 1, kinds 1-5.
+TEST_F(HandshakeTest, AVersionOneInitiatorIsAnsweredInVersionOne) {
+  auto r = PeerHandshake::Responder(net.genesis, net.key(1)).value();
+  auto i = crypto::NoiseHandshake::Initiator(crypto::X25519FromSigningKey(net.key(0)),
+                                             NoisePrologue(net.id()), NetworkPsk(net.id()))
+               .value();
+  auto m1 = i.WriteMessage({}).value();
+  auto m2 = r.Receive(m1).value().value();
+  auto payload = i.ReadMessage(m2).value();
+  EXPECT_EQ(payload.size(), kIdentityPayloadBytes);
+  Bytes h2 = i.handshake_hash();
+  auto m3 = i.WriteMessage(Identity(net.key(0), net.pk(0), 3, h2)).value();
+  ASSERT_TRUE(r.Receive(m3).ok());
+  ASSERT_TRUE(r.complete());
+  EXPECT_EQ(r.remote_hello(), PeerHello::V1());
+}
+
+TEST_F(HandshakeTest, MessageOneMustBeEmptyOrAHelloAndMessageThreeCannotBeReplayed) {
   auto r = PeerHandshake::Responder(net.genesis, net.key(1)).value();
   auto noise = crypto::NoiseHandshake::Initiator(crypto::X25519FromSigningKey(net.key(0)),
                                                  NoisePrologue(net.id()), NetworkPsk(net.id()))
                    .value();
   auto m1 = noise.WriteMessage(Bytes{1}).value();
-  EXPECT_EQ(r.Receive(m1).status().code(), Code::kUnauthenticated);
+  auto refused = r.Receive(m1);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("handshake message 1"), std::string::npos);
 
   // Message 3 of one session, replayed into another: refused.
   auto i1 = PeerHandshake::Initiator(net.genesis, net.key(0), net.pk(1)).value();

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "keiretsu/crypto/hash.h"
 #include "keiretsu/protocol/limits.h"
 #include "test_network.h"
 
@@ -118,7 +119,9 @@ TEST_F(EntryTest, UnknownAuthorIsNamed) {
   e.author = stranger.public_key();
   RecordCheck c = CheckRecord(FeedBuilder::SignRaw(e, stranger).record, net.genesis);
   EXPECT_EQ(c.fault, Fault::kUnknownAuthor);
-  EXPECT_NE(c.status.message().find("not a member"), std::string::npos);
+  EXPECT_NE(c.status.message().find("not (yet) known as a member"), std::string::npos);
+  // Attributable (the stranger signed it): kept pending until admission.
+  EXPECT_TRUE(c.signed_entry.has_value());
 }
 
 TEST_F(EntryTest, SignatureByAnotherMemberIsBad) {
@@ -137,15 +140,36 @@ TEST_F(EntryTest, SignatureIsDomainSeparated) {
   EXPECT_EQ(CheckRecord(r, net.genesis).fault, Fault::kBadSignature);
 }
 
-TEST_F(EntryTest, UnknownBodyKindSignedByAuthorIsInvalidBody) {
+// Protocol v2: a kind this build does not know is a newer peer's, not a
+// broken rule. The record is attributable (its signature and id need only
+// the header and the content's length), and kept for an upgrade.
+TEST_F(EntryTest, UnknownBodyKindSignedByAuthorIsUnknownKind) {
   SignedEntry se = Signed(Base());
   Bytes content(se.content().begin(), se.content().end());
   content[113] = 9;
   auto sig = net.key(0).Sign(SigningMessage(content));
+  const EntryId id{crypto::Blake2b256(content)};
   content.insert(content.end(), sig.begin(), sig.end());
   RecordCheck c = CheckRecord(content, net.genesis);
-  EXPECT_EQ(c.fault, Fault::kInvalidBody);
-  EXPECT_NE(c.status.message().find("unknown body kind 9"), std::string::npos);
+  EXPECT_EQ(c.fault, Fault::kUnknownKind);
+  EXPECT_EQ(c.kind_tag, 9);
+  ASSERT_TRUE(c.signed_entry.has_value());
+  EXPECT_EQ(c.signed_entry->id, id);
+  EXPECT_EQ(c.signed_entry->entry.author, net.pk(0));
+  EXPECT_EQ(c.signed_entry->entry.seq, 1u);
+  EXPECT_NE(c.status.message().find("kind 9"), std::string::npos);
+  EXPECT_NE(c.status.message().find("upgrade needed"), std::string::npos);
+}
+
+TEST_F(EntryTest, UnknownBodyKindWithABadSignatureIsRefused) {
+  SignedEntry se = Signed(Base());
+  Bytes content(se.content().begin(), se.content().end());
+  content[113] = 9;
+  auto sig = net.key(1).Sign(SigningMessage(content));
+  content.insert(content.end(), sig.begin(), sig.end());
+  RecordCheck c = CheckRecord(content, net.genesis);
+  EXPECT_EQ(c.fault, Fault::kBadSignature);
+  EXPECT_FALSE(c.signed_entry.has_value());
 }
 
 TEST_F(EntryTest, TrailingBytesSignedByAuthorAreInvalidBody) {

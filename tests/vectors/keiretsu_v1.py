@@ -266,8 +266,9 @@ def counterparty(kind, body):
     return body["debtor"] if kind in ("claim", "release") else body["creditor"]
 
 
-def body_rule_broken(header, kind, body, genesis):
-    """The body rules of section 7, or None."""
+def body_rule_broken(header, kind, body):
+    """The body rules of section 7 that need nothing but the record
+    (stratum 1), or None."""
     seq, prev = header["seq"], header["prev"]
     if seq == 0:
         return "seq must be at least 1"
@@ -276,8 +277,6 @@ def body_rule_broken(header, kind, body, genesis):
     other = counterparty(kind, body)
     if other == header["author"]:
         return "counterparty is the author"
-    if other not in genesis.keys:
-        return "counterparty is not a member"
     if kind in ("accept", "decline") and body["claim_id"] == ZERO32:
         return "claim_id is zero"
     if kind != "decline":
@@ -290,8 +289,9 @@ def body_rule_broken(header, kind, body, genesis):
     return None
 
 
-def check_record(record, genesis):
-    """Checks 1-9 of section 7, in order."""
+def check_feed_local(record, network_id, kinds=KINDS):
+    """Stratum 1 (section 18.3): the record and its own feed only. The key in
+    force is the author's id (no kind rotates keys yet)."""
     if len(record) > 1024 or len(record) < HEADER + SIGNATURE:
         return Checked(record, "malformed")
     content, signature = record[:-SIGNATURE], record[-SIGNATURE:]
@@ -300,15 +300,13 @@ def check_record(record, genesis):
               "seq": r.u64(), "prev": r.take(32), "timestamp_ms": r.u64(), "kind": r.u8()}
     if header["version"] != 1:
         return Checked(record, "malformed", header)
-    if header["network_id"] != genesis.network_id:
+    if header["network_id"] != network_id:
         return Checked(record, "wrong-network", header)
-    if header["author"] not in genesis.keys:
-        return Checked(record, "unknown-author", header)
     if not ed25519_verify(header["author"], ENTRY_TAG + content, signature):
         return Checked(record, "bad-signature", header)
-    kind = KINDS.get(header["kind"])
-    if kind is None:
-        return Checked(record, "invalid-body", header, None, "unknown kind")
+    kind = kinds.get(header["kind"])
+    if kind is None:  # a newer version's kind: kept for an upgrade (18.4)
+        return Checked(record, "unknown-kind", header, None, "unknown kind")
     body = {}
     for name, typ in BODY_LAYOUT[kind]:
         body[name] = {"key": lambda: r.take(32), "u64": r.u64, "str8": r.str8,
@@ -316,8 +314,25 @@ def check_record(record, genesis):
     if not r.ok or r.remaining():
         return Checked(record, "invalid-body", header, None, "body truncated or trailing bytes")
     header["kind"] = kind
-    broken = body_rule_broken(header, kind, body, genesis)
+    broken = body_rule_broken(header, kind, body)
     return Checked(record, "invalid-body" if broken else "none", header, body, broken or "")
+
+
+def check_membership(c, genesis):
+    """Stratum 2 (section 18.3): the author is a member, and so is every firm
+    a decoded body names."""
+    if c.fault not in ("none", "invalid-body", "unknown-kind"):
+        return c
+    if c.author not in genesis.keys:
+        c.fault, c.reason = "unknown-author", "author not (yet) a member"
+    elif c.fault == "none" and counterparty(c.header["kind"], c.body) not in genesis.keys:
+        c.fault, c.reason = "invalid-body", "counterparty is not a member"
+    return c
+
+
+def check_record(record, genesis, kinds=KINDS):
+    """Checks 1-9 of section 7, in the order of section 18.3."""
+    return check_membership(check_feed_local(record, genesis.network_id, kinds), genesis)
 
 
 # --------------------------------------------------------------- 8-12. The ledger
@@ -338,9 +353,10 @@ class Feed:
 class Ledger:
     """One node's state, by the procedure of section 8."""
 
-    def __init__(self, genesis, max_pending_ahead=1_000_000):
-        self.genesis, self.max_ahead = genesis, max_pending_ahead
+    def __init__(self, genesis, max_pending_ahead=1_000_000, kinds=KINDS):
+        self.genesis, self.max_ahead, self.kinds = genesis, max_pending_ahead, kinds
         self.feeds = {}
+        self.strangers = {}  # id -> Checked: records of authors not (yet) members (18.5)
         self.net = {}  # (firm, counterparty, unit) -> int       (section 9)
         self.claims = {}  # (debtor, claim id) -> (creditor, seq)  (section 12)
         self.answers = {}  # (debtor, claim id) -> set of answer ids
@@ -350,18 +366,23 @@ class Ledger:
         return self.feeds.setdefault(author, Feed())
 
     def ingest(self, record):
-        c = check_record(record, self.genesis)
+        c = check_record(record, self.genesis, self.kinds)
         outcome = self.decide(c)
         if outcome == "applied":
             self.promote(c.author)
         return outcome
 
     def decide(self, c):  # 8.2
-        if c.fault not in ("none", "invalid-body"):
+        if c.fault not in ("none", "invalid-body", "unknown-kind", "unknown-author"):
             return "rejected"
         s = c.seq
         if s == 0:
             return "rejected"
+        if c.fault == "unknown-author":  # kept, no feed state, until admission
+            if c.id in self.strangers:
+                return "duplicate"
+            self.strangers[c.id] = c
+            return "pending"
         f = self.feed(c.author)
         if s <= f.head_seq:
             held = f.entries[s]
@@ -375,8 +396,8 @@ class Ledger:
             return "duplicate"
         if waiting:  # any other signed record kept at this seq proves a fork
             return self.fork(c.author, s, waiting[min(waiting)], c)
-        if s > f.head_seq + 1 or c.header["prev"] != f.head_id:
-            waiting[c.id] = c  # ahead, or a wrong prev: kept, never applied
+        if s > f.head_seq + 1 or c.header["prev"] != f.head_id or c.fault == "unknown-kind":
+            waiting[c.id] = c  # ahead, a wrong prev, or an unknown kind: kept
             return "pending"
         del f.pending[s]
         if c.fault == "invalid-body":
@@ -402,8 +423,8 @@ class Ledger:
                 self.fork(author, t, waiting[ids[0]], waiting[ids[1]])
                 return
             (only,) = waiting.values()
-            if only.header["prev"] != f.head_id:
-                return  # a wrong prev stays kept
+            if only.header["prev"] != f.head_id or only.fault == "unknown-kind":
+                return  # a wrong prev stays kept; an unknown kind waits for an upgrade
             del f.pending[t]
             if self.decide(only) != "applied":
                 return
@@ -426,6 +447,16 @@ class Ledger:
         f.stop_seq, f.stop_reason = s, reason
         for seq in [q for q in f.pending if q >= s]:
             del f.pending[seq]
+
+    def pending_count(self):
+        return len(self.strangers) + sum(len(w) for f in self.feeds.values()
+                                         for w in f.pending.values())
+
+    def upgrades_needed(self):
+        """Pending records of kinds this model does not know (18.4)."""
+        return sorted((a, q, i, c.header["kind"]) for a, f in self.feeds.items()
+                      for q, w in f.pending.items() for i, c in w.items()
+                      if c.fault == "unknown-kind")
 
     def effect(self, c, sign):  # sections 9 and 12; sign -1 undoes
         kind, body, author = c.header["kind"], c.body, c.author

@@ -163,7 +163,8 @@ TEST_F(VectorsTest, ScenarioCoversEveryCase) {
   EXPECT_EQ(verdicts, (std::set<std::string>{"valid", "invalid"}));
   std::set<std::string> raw_checks;
   for (const auto& r : v->records) raw_checks.insert(r.check);
-  EXPECT_EQ(raw_checks, (std::set<std::string>{"none", "malformed", "invalid-body"}));
+  EXPECT_EQ(raw_checks,
+            (std::set<std::string>{"none", "malformed", "invalid-body", "unknown-kind"}));
   EXPECT_FALSE(v->final_state.open_claims.empty());
   EXPECT_FALSE(v->final_state.answers.empty());
 }

@@ -164,8 +164,7 @@ def verify_ingest(t, data, genesis, records, entries_json):
     answers = [{"debtor": d.hex(), "claim_id": c.hex(), "answer_id": min(ledger.answers[(d, c)]).hex()}
                for d, c in asked if ledger.answers.get((d, c))]
     t.equal(answers, final["answers"], "final answers")
-    t.equal(sum(len(w) for f in ledger.feeds.values() for w in f.pending.values()),
-            final["pending"], "final pending")
+    t.equal(ledger.pending_count(), final["pending"], "final pending")
     t.equal(ledger.digest_input().hex(), final["state_digest_input"], "state digest input")
     t.equal(H(ledger.digest_input()).hex(), final["state_digest"], "state digest")
     return ledger
@@ -176,7 +175,7 @@ def verify_evidence(t, ledger, kind, author, seq, first, second):
     what = f"evidence {kind} {author.hex()[:8]}/{seq}"
     for c in (first, second) if second else (first,):
         again = check_record(c.record, ledger.genesis)
-        t.check(again.fault in ("none", "invalid-body") and again.author == author
+        t.check(again.fault in ("none", "invalid-body", "unknown-kind") and again.author == author
                 and again.seq == seq, f"{what}: record passes checks 1-6 at its place")
     if kind == "fork":
         t.check(first.id < second.id, f"{what}: two different records, lower id first")
@@ -217,6 +216,9 @@ def verify(data, quiet=False):
                     c["valid"], f"signature check {c['label']}")
         records = verify_entries(t, data, genesis, seeds)
         verify_records(t, data, genesis, seeds)
+        # Ingest steps name entries or raw records (protocol v2's unknown kind).
+        for r in data["records"]:
+            records.setdefault(r["label"], unhex(r["record"]))
         verify_ingest(t, data, genesis, records, data["entries"])
         verify_convergence(t, data, genesis, records)
     except (KeyError, ValueError, TypeError, IndexError, tomllib.TOMLDecodeError) as e:

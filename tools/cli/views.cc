@@ -52,6 +52,14 @@ void PrintStatus(std::ostream& out, const keiretsu::v1::GetStatusResponse& s) {
   kv.Row({"held entries", std::to_string(s.pending_entries())});
   kv.Row({"forks", std::to_string(s.forks())});
   if (!s.version().empty()) kv.Row({"version", Printable(s.version(), 40)});
+  if (s.protocol_version() != 0) {
+    std::string kinds;
+    for (uint32_t k : s.kinds()) kinds += (kinds.empty() ? "" : ",") + std::to_string(k);
+    kv.Row({"protocol", "v" + std::to_string(s.protocol_version()) + ", kinds " + kinds});
+  }
+  if (s.upgrade_needed_size() > 0)
+    kv.Row({"upgrade needed", std::to_string(s.upgrade_needed_size()) +
+                                  " entries of kinds this version does not know are held"});
   // The key/value block has no header line.
   std::ostringstream block;
   kv.Print(block);
@@ -75,6 +83,15 @@ void PrintStatus(std::ostream& out, const keiretsu::v1::GetStatusResponse& s) {
                  std::to_string(p.behind()), std::to_string(p.entries_sent()),
                  std::to_string(p.entries_received()), std::to_string(p.invalid_received())});
     peers.Print(out);
+  }
+  if (s.upgrade_needed_size() > 0) {
+    out << "\nUpgrade keiretsu: these entries (and the rest of their feeds) wait for a version "
+           "that knows their kind\n";
+    Table up({"AUTHOR", "SEQ", "KIND", "ENTRY"});
+    for (const auto& u : s.upgrade_needed())
+      up.Row({FirmLabel(u.author()), std::to_string(u.seq()), std::to_string(u.kind()),
+              ShortHex(u.entry_id())});
+    up.Print(out);
   }
 }
 

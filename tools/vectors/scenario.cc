@@ -193,31 +193,23 @@ void AddEntries(Builder& b) {
 }
 
 void AddIngestOrder(Builder& b) {
-  for (const char* label : {"a1",
-                            "b1",
-                            "a2",
-                            "a3",
-                            "b2",
-                            "b3",
-                            "c1",
-                            "c3",  // pending: c2 missing
-                            "c2",  // applied, then c3 promoted
-                            "d1",
-                            "d3",   // d3 pending
-                            "d3b",  // fork against the pending d3
-                            "d2",   // applied below the stop
-                            "d2b",  // fork against the stored d2: d2 undone
-                            "c4",
-                            "c5",  // invalid entry ends cobalt's feed; c5 ignored
-                            "e1",
-                            "a4-other-network",
-                            "b4-wrong-signer",
-                            "a4-malleated",
-                            "a4",
-                            "b4-version-2",
-                            "b4",
-                            "b1",  // duplicate
-                            "a5-wrong-prev"})
+  for (const char* label :
+       {"a1", "b1", "a2", "a3", "b2", "b3", "c1",
+        "c3",  // pending: c2 missing
+        "c2",  // applied, then c3 promoted
+        "d1",
+        "d3",   // d3 pending
+        "d3b",  // fork against the pending d3
+        "d2",   // applied below the stop
+        "d2b",  // fork against the stored d2: d2 undone
+        "c4",
+        "c5",  // invalid entry ends cobalt's feed; c5 ignored
+        "e1", "a4-other-network", "b4-wrong-signer", "a4-malleated", "a4", "b4-version-2", "b4",
+        "b1",  // duplicate
+        "a5-wrong-prev",
+        // protocol v2: a kind this version does not know, and the
+        // entry after it, are kept pending; the feed does not end
+        "b6-after-unknown-kind", "b5-unknown-kind"})
     b.Ingest(label);
 }
 
@@ -252,6 +244,43 @@ void AddSignatureChecks(Builder& b) {
                                   identity, m1, forged, false});
 }
 
+// Protocol v2: brightwater's seq 5 of kind 6 (a kind this version does not
+// know, with a 3-byte body it cannot read) chained onto b4, and seq 6 (an
+// obligation) chained onto it. Both are ingested: both stay pending.
+void AddUnknownKindRecords(Builder& b) {
+  protocol::Entry e5 = b.v.entries.front().entry;
+  e5.author = b.Pk(kBright);
+  e5.seq = 5;
+  e5.prev = b.Id("b4");
+  e5.body = Obligation{b.Pk(kAtlas), 1, "hours", ""};
+  Bytes c5 = protocol::EncodeContent(e5);
+  c5.resize(114);
+  c5[113] = 6;
+  for (uint8_t byte : {0x01, 0x02, 0x03}) c5.push_back(byte);
+  protocol::Entry e6 = e5;
+  e6.seq = 6;
+  e6.prev = EntryId{crypto::Blake2b256(c5)};
+  e6.body = Obligation{b.Pk(kAtlas), 6, "hours", "after the unknown kind"};
+  b.v.records.push_back({"b5-unknown-kind",
+                         "brightwater seq 5 after b4, of kind 6 with a 3-byte body: unknown-kind, "
+                         "kept pending (upgrade needed); the feed does not end",
+                         std::move(c5),
+                         kBright,
+                         {},
+                         {},
+                         {},
+                         ""});
+  b.v.records.push_back({"b6-after-unknown-kind",
+                         "brightwater seq 6 chained onto b5-unknown-kind: valid, kept pending "
+                         "behind it",
+                         protocol::EncodeContent(e6),
+                         kBright,
+                         {},
+                         {},
+                         {},
+                         ""});
+}
+
 // Records at the edges of the checks, as raw content signed by atlas.
 void AddRawRecords(Builder& b) {
   const protocol::Entry base = b.v.entries.front().entry;  // a1
@@ -277,7 +306,10 @@ void AddRawRecords(Builder& b) {
       Bytes(a1.begin(), a1.end() - 1));
   Bytes kind = a1;
   kind[113] = 6;
-  add("unknown-kind", "a1's content with kind 6: invalid-body", kind);
+  add("unknown-kind",
+      "a1's content with kind 6: unknown-kind since protocol v2 (kept pending; v1 said "
+      "invalid-body)",
+      kind);
   add("memo-bad-utf8", "memo ending in byte 0xff: invalid-body", patched(1, {0xff}));
   add("memo-overlong-utf8", "memo ending in C0 80, an overlong NUL: invalid-body",
       patched(2, {0xc0, 0x80}));
@@ -313,6 +345,7 @@ void AddRawRecords(Builder& b) {
       with(Obligation{B, 1, "hours", std::string(799, 'm')}));
   add("record-177-bytes", "a 177-byte record, shorter than header and signature: malformed",
       Bytes(a1.begin(), a1.begin() + 113));
+  AddUnknownKindRecords(b);
 }
 
 }  // namespace
@@ -320,10 +353,12 @@ void AddRawRecords(Builder& b) {
 Vectors Scenario() {
   Builder b;
   b.v.about =
-      "keiretsu protocol v1 test vectors. Inputs: keys[].name/seed/member, genesis.toml and its "
+      "keiretsu protocol v1 test vectors, read by protocol v2 rules (docs/PROTOCOL.md 18). Inputs: "
+      "keys[].name/seed/member, genesis.toml and its "
       "fields, signature_checks[] except `valid`, entries[].version/fields/signer/tamper, "
       "records[].content/signer, "
-      "ingest[].entry. Everything else is derived; docs/PROTOCOL.md says how. Regenerate with "
+      "ingest[].entry (an entry's or a record's label). Everything else is derived; "
+      "docs/PROTOCOL.md says how. Regenerate with "
       "`keiretsu-vectors --out tests/vectors/v1.json`.";
   for (const char* name : {kAtlas, kBright, kCobalt, kDelta}) b.Key(name, true);
   b.Key(kOutsider, false);

@@ -197,12 +197,13 @@ Status DeriveIngest(Vectors* v, const protocol::Genesis& genesis, const ScratchD
   node::LedgerOptions options;
   options.verify_threads = 1;
   KEIRETSU_ASSIGN_OR_RETURN(auto ledger, node::Ledger::Open(genesis, std::move(store), options));
-  std::map<std::string, const EntryVector*> by_label;
-  for (const EntryVector& e : v->entries) by_label[e.label] = &e;
+  std::map<std::string, const Bytes*> by_label;  // entries' and raw records' labels
+  for (const RawRecordVector& r : v->records) by_label[r.label] = &r.record;
+  for (const EntryVector& e : v->entries) by_label[e.label] = &e.record;
   for (IngestStep& step : v->ingest) {
     auto it = by_label.find(step.entry);
     if (it == by_label.end()) return InvalidArgument("ingest names unknown entry " + step.entry);
-    const Bytes& record = it->second->record;
+    const Bytes& record = *it->second;
     auto results = ledger->Ingest(std::span(&record, 1), /*sync=*/false);
     step.outcome = std::string(node::OutcomeName(results.at(0).outcome));
     step.state_digest = ledger->StateDigest();

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "keiretsu/common/overloaded.h"
 #include "vectors.h"
 
 namespace keiretsu::vectors {
@@ -101,32 +102,46 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+// One lambda per kind, so a new kind does not build until its fields have
+// a JSON form here (and in ReadBody below).
 void WriteBody(JsonWriter& w, const protocol::Body& body) {
+  auto key = [&](const char* k, ByteView v) {
+    w.Key(k);
+    w.Hex(v);
+  };
+  auto terms = [&](uint64_t amount, const std::string& unit) {
+    w.Key("amount");
+    w.Num(amount);
+    w.Key("unit");
+    w.Str(unit);
+  };
   w.BeginObject();
-  std::visit(
-      [&](const auto& b) {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, protocol::Accept> || std::is_same_v<T, protocol::Decline>) {
-          w.Key("claim_id");
-          w.Hex(b.claim_id.View());
-        }
-        if constexpr (std::is_same_v<T, protocol::Claim> || std::is_same_v<T, protocol::Release>) {
-          w.Key("debtor");
-          w.Hex(b.debtor.View());
-        } else {
-          w.Key("creditor");
-          w.Hex(b.creditor.View());
-        }
-        if constexpr (!std::is_same_v<T, protocol::Decline>) {
-          w.Key("amount");
-          w.Num(b.amount);
-          w.Key("unit");
-          w.Str(b.unit);
-        }
-        w.Key("memo");
-        w.Str(b.memo);
-      },
-      body);
+  std::visit(Overloaded{
+                 [&](const protocol::Claim& b) {
+                   key("debtor", b.debtor.View());
+                   terms(b.amount, b.unit);
+                 },
+                 [&](const protocol::Accept& b) {
+                   key("claim_id", b.claim_id.View());
+                   key("creditor", b.creditor.View());
+                   terms(b.amount, b.unit);
+                 },
+                 [&](const protocol::Decline& b) {
+                   key("claim_id", b.claim_id.View());
+                   key("creditor", b.creditor.View());
+                 },
+                 [&](const protocol::Obligation& b) {
+                   key("creditor", b.creditor.View());
+                   terms(b.amount, b.unit);
+                 },
+                 [&](const protocol::Release& b) {
+                   key("debtor", b.debtor.View());
+                   terms(b.amount, b.unit);
+                 },
+             },
+             body);
+  w.Key("memo");
+  w.Str(std::visit([](const auto& b) -> const std::string& { return b.memo; }, body));
   w.EndObject();
 }
 

@@ -63,6 +63,15 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext* ctx, const v1::GetSta
   resp->set_writable(blocked.empty());
   resp->set_write_block_reason(blocked);
   resp->set_version(options_.version);
+  for (const node::UpgradeNeeded& u : ledger_.UpgradesNeeded()) {
+    v1::UpgradeNeeded* out = resp->add_upgrade_needed();
+    FillFirm(g, u.author, out->mutable_author());
+    out->set_seq(u.seq);
+    out->set_kind(u.kind_tag);
+    out->set_entry_id(u.id.Hex());
+  }
+  resp->set_protocol_version(protocol::kProtocolVersion);
+  for (uint8_t tag : protocol::kKnownKinds) resp->add_kinds(tag);
   return grpc::Status::OK;
 }
 

@@ -48,31 +48,6 @@ Result<protocol::SignedEntry> DecodeStored(ByteView record, const protocol::Gene
   return std::move(*check.signed_entry);
 }
 
-namespace {
-struct BodyFields {
-  uint64_t amount = 0;
-  std::string unit;
-  std::string memo;
-  const EntryId* claim_id = nullptr;
-};
-BodyFields FieldsOf(const protocol::Body& body) {
-  return std::visit(
-      [](const auto& b) {
-        using T = std::decay_t<decltype(b)>;
-        BodyFields f;
-        f.memo = b.memo;
-        if constexpr (!std::is_same_v<T, protocol::Decline>) {
-          f.amount = b.amount;
-          f.unit = b.unit;
-        }
-        if constexpr (std::is_same_v<T, protocol::Accept> || std::is_same_v<T, protocol::Decline>)
-          f.claim_id = &b.claim_id;
-        return f;
-      },
-      body);
-}
-}  // namespace
-
 void FillEntryView(const protocol::Genesis& genesis, const protocol::SignedEntry& se,
                    bool effective, v1::EntryView* out) {
   const protocol::Entry& e = se.entry;
@@ -86,10 +61,10 @@ void FillEntryView(const protocol::Genesis& genesis, const protocol::SignedEntry
   const PublicKey& other = protocol::Counterparty(e.body);
   out->set_counterparty(other.Hex());
   out->set_counterparty_name(FirmName(genesis, other));
-  BodyFields f = FieldsOf(e.body);
+  protocol::BodySummary f = protocol::SummaryOf(e.body);
   out->set_amount(f.amount);
-  out->set_unit(f.unit);
-  out->set_memo(f.memo);
+  out->set_unit(std::string(f.unit));
+  out->set_memo(std::string(f.memo));
   if (f.claim_id != nullptr) out->set_claim_id(f.claim_id->Hex());
   out->set_effective(effective);
   out->set_record(se.record.data(), se.record.size());

@@ -4,6 +4,7 @@
 
 #include "keiretsu/crypto/hash.h"
 #include "keiretsu/net/frame.h"
+#include "keiretsu/protocol/limits.h"
 
 namespace keiretsu::net {
 
@@ -21,6 +22,49 @@ Hash32 NetworkPsk(const NetworkId& network) {
   w.Raw(kPskTag);
   w.Raw(network.View());
   return crypto::Blake2b256(in);
+}
+
+PeerHello PeerHello::V1() {
+  constexpr uint8_t kV1Kinds[] = {1, 2, 3, 4, 5};
+  return PeerHello{1, protocol::KindSet::Of(kV1Kinds)};
+}
+
+PeerHello PeerHello::Ours() {
+  return PeerHello{protocol::kProtocolVersion, protocol::KindSet::All()};
+}
+
+Bytes EncodeHello(const PeerHello& hello) {
+  Bytes out;
+  ByteWriter w(&out);
+  std::vector<uint8_t> tags = hello.kinds.Tags();
+  w.U16(hello.version);
+  w.U8(static_cast<uint8_t>(tags.size()));
+  for (uint8_t t : tags) w.U8(t);
+  return out;
+}
+
+Result<PeerHello> DecodeHello(ByteView bytes) {
+  ByteReader r(bytes);
+  PeerHello hello;
+  hello.version = r.U16();
+  const uint8_t n = r.U8();
+  if (!r.ok())
+    return InvalidArgument("hello truncated: " + std::to_string(bytes.size()) + " bytes");
+  if (hello.version < 2)
+    return InvalidArgument("hello states protocol version " + std::to_string(hello.version) +
+                           "; a hello starts at version 2");
+  if (n == 0) return InvalidArgument("hello lists no entry kinds");
+  int last = -1;
+  for (uint8_t i = 0; i < n; ++i) {
+    const uint8_t tag = r.U8();
+    if (!r.ok()) return InvalidArgument("hello truncated in its kind list");
+    if (tag <= last) return InvalidArgument("hello kinds are not ascending and distinct");
+    last = tag;
+    hello.kinds.Add(tag);
+  }
+  if (r.remaining() != 0)
+    return InvalidArgument(std::to_string(r.remaining()) + " trailing bytes after the hello");
+  return hello;
 }
 
 namespace {
@@ -96,6 +140,14 @@ Bytes PeerHandshake::IdentityPayload(uint8_t message_number) const {
 }
 
 Status PeerHandshake::CheckIdentity(ByteView payload, uint8_t message_number, ByteView transcript) {
+  // Message 2 to an initiator that said hello carries the responder's
+  // hello after the identity (exactly 96 bytes: the responder spoke v1).
+  if (message_number == 2 && payload.size() > kIdentityPayloadBytes) {
+    auto hello = DecodeHello(payload.subspan(kIdentityPayloadBytes));
+    if (!hello.ok()) return hello.status().WithContext("handshake message 2");
+    remote_hello_ = *hello;
+    payload = payload.first(kIdentityPayloadBytes);
+  }
   if (payload.size() != kIdentityPayloadBytes)
     return Unauthenticated("identity payload of " + std::to_string(payload.size()) +
                            " bytes, expected " + std::to_string(kIdentityPayloadBytes));
@@ -122,9 +174,11 @@ Status PeerHandshake::CheckIdentity(ByteView payload, uint8_t message_number, By
 
 Result<Bytes> PeerHandshake::Start() {
   if (stage_ != Stage::kStart) return FailedPrecondition("handshake already started");
-  // Message 1 carries nothing: only the psk protects it, and it can be
-  // replayed (docs/noise-transport.md section 6).
-  auto msg = noise_.WriteMessage({});
+  // Message 1 carries only the hello: the psk alone protects it (anyone
+  // with the genesis can read it) and it can be replayed
+  // (docs/noise-transport.md section 6); the initiator's signature over h2
+  // in message 3 binds it to this session.
+  auto msg = noise_.WriteMessage(EncodeHello(PeerHello::Ours()));
   if (!msg.ok()) return Fail(msg.status());
   transcript_ = noise_.handshake_hash();  // h1
   stage_ = Stage::kAwait2;
@@ -136,10 +190,19 @@ Result<std::optional<Bytes>> PeerHandshake::Receive(ByteView message) {
     case Stage::kAwait1: {
       auto payload = noise_.ReadMessage(message);
       if (!payload.ok()) return Fail(payload.status());
-      if (!payload->empty())
-        return Fail(Unauthenticated("handshake message 1 carries a payload; v1 sends none"));
+      if (!payload->empty()) {  // a v2 initiator's hello; v1 sends none
+        auto hello = DecodeHello(*payload);
+        if (!hello.ok()) return Fail(hello.status().WithContext("handshake message 1"));
+        remote_hello_ = *hello;
+        peer_said_hello_ = true;
+      }
       transcript_ = noise_.handshake_hash();  // h1
-      auto reply = noise_.WriteMessage(IdentityPayload(2));
+      Bytes reply_payload = IdentityPayload(2);
+      if (peer_said_hello_) {  // answer in kind; a v1 initiator gets exactly 96 bytes
+        Bytes hello = EncodeHello(PeerHello::Ours());
+        reply_payload.insert(reply_payload.end(), hello.begin(), hello.end());
+      }
+      auto reply = noise_.WriteMessage(reply_payload);
       if (!reply.ok()) return Fail(reply.status());
       transcript_ = noise_.handshake_hash();  // h2: what the initiator signs
       stage_ = Stage::kAwait3;

@@ -276,6 +276,21 @@ void Auditor::HandleEntry(const Slot& slot, const RecordCheck& check) {
   const protocol::SignedEntry& se = *check.signed_entry;
   const PublicKey& author = se.entry.author;
   const uint64_t seq = se.entry.seq;
+  if (check.fault == Fault::kUnknownAuthor) {
+    AddIssue(Severity::kProblem, "unknown-author", author, seq, chunk,
+             check.status.message() + "; an export lists only the entries of members");
+    return;
+  }
+  if (check.fault == Fault::kUnknownKind) {
+    FeedAudit& f = Feed(author);
+    if (f.broken_at == 0 || seq < f.broken_at) {
+      AddIssue(Severity::kError, "upgrade-needed", author, seq, chunk,
+               check.status.message() + ": this auditor cannot assess " + Name(author) +
+                   "'s feed from seq " + std::to_string(seq) + " on");
+      f.broken_at = f.broken_at == 0 ? seq : std::min(f.broken_at, seq);
+    }
+    return;
+  }
   if (check.fault == Fault::kInvalidBody) {
     AddIssue(Severity::kProblem, "invalid-body", author, seq, chunk,
              check.status.message() +

@@ -40,8 +40,16 @@ Verifier::~Verifier() {
   for (auto& t : workers_) t.join();
 }
 
+// Stratum 1 (the record and its own feed), then stratum 2 (membership).
+protocol::RecordCheck Verifier::CheckStrata(ByteView record, bool verify_signature) const {
+  protocol::RecordCheck check = protocol::CheckFeedLocal(
+      record, genesis_.network_id(), protocol::InceptionKeys{}, verify_signature);
+  protocol::CheckMembership(check, protocol::GenesisMembership(genesis_));
+  return check;
+}
+
 protocol::RecordCheck Verifier::Check(ByteView record) const {
-  if (!cache_) return protocol::CheckRecord(record, genesis_, /*verify_signature=*/true);
+  if (!cache_) return CheckStrata(record, /*verify_signature=*/true);
   // The signature's validity depends on the record's bytes alone (author,
   // content, signature), so a hash of them is a sound key; network and
   // membership are still checked against this audit's genesis every time.
@@ -52,7 +60,7 @@ protocol::RecordCheck Verifier::Check(ByteView record) const {
     std::lock_guard lock(c.mu);
     known = c.verified.count(key) != 0;
   }
-  protocol::RecordCheck check = protocol::CheckRecord(record, genesis_, !known);
+  protocol::RecordCheck check = CheckStrata(record, !known);
   if (!known && check.signed_entry) {
     std::lock_guard lock(c.mu);
     if (c.verified.size() >= c.capacity) c.verified.clear();

@@ -26,8 +26,10 @@ class Verifier {
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
 
-  // protocol::CheckRecord with the signature verified (or known verified
-  // through the cache: the same bytes verified before).
+  // Strata 1 and 2 of a record (protocol::CheckFeedLocal, then
+  // protocol::CheckMembership against the genesis) with the signature
+  // verified (or known verified through the cache: the same bytes verified
+  // before).
   protocol::RecordCheck Check(ByteView record) const;
 
   // Check() of every record in `records`, in parallel; out[i] for records[i].
@@ -41,6 +43,7 @@ class Verifier {
   void Wait();
 
  private:
+  protocol::RecordCheck CheckStrata(ByteView record, bool verify_signature) const;
   void Work();
   void RunShare();
   // Start's body; false when `records` were checked inline (too few, or

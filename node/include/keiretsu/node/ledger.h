@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <tuple>
 #include <vector>
 
 #include "keiretsu/common/status.h"
@@ -38,14 +39,16 @@ using storage::FeedState;
 enum class Outcome {
   kApplied,     // stored; extends its feed (effective unless the feed stopped)
   kDuplicate,   // already held: nothing changed
-  kPending,     // not chained yet: ahead of the entry it follows (kept until the
-                // gap fills), or naming a prev other than the entry held at
-                // seq-1 (kept as possible fork evidence; never applied)
+  kPending,     // kept, not applied (yet): ahead of the entry it follows (until
+                // the gap fills), naming a prev other than the entry held at
+                // seq-1 (possible fork evidence; never applied), of a kind
+                // this version does not know (until an upgrade), or by an
+                // author not (yet) known as a member (until admission)
   kForkProven,  // a second signed entry at a taken seq: evidence stored, feed stopped
   kFeedEnded,   // signed by its author but breaks a rule: feed stopped there
   kIgnored,     // its feed already stopped at or before its seq: no effect
-  kRejected,    // refused (malformed, wrong network, unknown author, bad
-                // signature, too far ahead): nothing changed
+  kRejected,    // refused (malformed, wrong network, bad signature, too far
+                // ahead): nothing changed
 };
 std::string_view OutcomeName(Outcome outcome);
 
@@ -66,12 +69,33 @@ struct AppliedEntry {
   Bytes record;
 };
 
+// A pending record (author, seq, id).
+using PendingRef = std::tuple<PublicKey, uint64_t, EntryId>;
+
+// A record this node keeps pending because its kind is one this version
+// does not know (a newer peer's): an upgrade is needed to apply it and the
+// rest of its feed.
+struct UpgradeNeeded {
+  PublicKey author;
+  uint64_t seq = 0;
+  EntryId id;
+  uint8_t kind_tag = 0;
+};
+
 struct LedgerOptions {
   // Threads that verify signatures during Ingest. 0: one per core.
   unsigned verify_threads = 0;
   // How far beyond a feed's head an entry may be kept pending. Bounds what
   // a member can make this node store ahead. Default: 1,000,000.
   uint64_t max_pending_ahead = 1'000'000;
+  // How many records of authors not (yet) known as members this node keeps
+  // pending (stratum 2), all such authors together; beyond it they are
+  // refused (a peer resends them later). Default: 100,000.
+  uint64_t max_pending_non_members = 100'000;
+  // The entry kinds this ledger applies; records of other kinds are kept
+  // pending ("upgrade needed"). Default: every kind this build knows. Fewer
+  // only to act as an older version would (tests).
+  protocol::KindSet kinds = protocol::KindSet::All();
   // Where outcomes and commit/write latencies are reported (metrics.h); not
   // owned, must outlive the ledger. Null: nowhere.
   Metrics* metrics = nullptr;
@@ -173,6 +197,15 @@ class Ledger {
   Result<std::optional<Bytes>> GetEntry(const EntryId& id) const;
   Result<std::vector<storage::Evidence>> ListEvidence() const;
   size_t PendingCount() const;
+  // Pending records of kinds this version does not know, lowest seq first
+  // per author: what `status` reports as "upgrade needed".
+  std::vector<UpgradeNeeded> UpgradesNeeded() const;
+
+  // Re-decides every feed's pending records from its head on, applying
+  // what now chains: run at Open (after an upgrade the kinds of kept
+  // records may be known) and, once governance exists, after membership
+  // changes. Commits synced. Errors: storage errors (nothing changed).
+  Status ReleasePending();
 
   // Effective claims against `debtor` it has not answered (records).
   Result<std::vector<Bytes>> ListOpenClaims(const PublicKey& debtor) const;
@@ -212,18 +245,28 @@ class Ledger {
   // store_->Commit, timed for the metrics.
   Status Commit(storage::Batch& batch, bool sync);
   Metrics& metrics() const { return options_.metrics ? *options_.metrics : NoMetrics(); }
+  // Stratum 1 of one record with this ledger's keys and kinds.
+  protocol::RecordCheck FeedLocal(ByteView record, bool verify) const;
+  Status LoadPending();
+  // After a committed round: the ledger's caches follow the round.
+  void Adopt(Apply& round);
 
   const protocol::Genesis genesis_;
+  // Stratum 1's key lookup and stratum 2's membership (v1: the genesis).
+  const protocol::InceptionKeys keys_;
+  const protocol::GenesisMembership membership_{genesis_};
   const LedgerOptions options_;
   std::unique_ptr<storage::Store> store_;
   Listener listener_;
   StopListener stop_listener_;
 
   mutable std::mutex mu_;
-  std::map<PublicKey, FeedState> feeds_;  // GUARDED_BY(mu_): committed feed states
-  size_t pending_count_ = 0;              // GUARDED_BY(mu_)
-  uint64_t log_cursor_ = 0;               // GUARDED_BY(mu_): last log cursor committed
-  std::string write_gate_;                // GUARDED_BY(mu_): non-empty: Append refused
+  std::map<PublicKey, FeedState> feeds_;         // GUARDED_BY(mu_): committed feed states
+  size_t pending_count_ = 0;                     // GUARDED_BY(mu_)
+  size_t non_member_pending_ = 0;                // GUARDED_BY(mu_): pending of non-members
+  std::map<PendingRef, uint8_t> unknown_kinds_;  // GUARDED_BY(mu_): pending, kind unknown
+  uint64_t log_cursor_ = 0;                      // GUARDED_BY(mu_): last log cursor committed
+  std::string write_gate_;                       // GUARDED_BY(mu_): non-empty: Append refused
 
   // Group commit of Append (see ledger.cc). append_mu_ is never held while
   // mu_ is taken by the same thread's caller, and is released before the

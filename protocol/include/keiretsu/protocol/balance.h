@@ -12,22 +12,13 @@
 #include <string>
 
 #include "keiretsu/common/id32.h"
+#include "keiretsu/protocol/effects.h"
 #include "keiretsu/protocol/entry.h"
 
 namespace keiretsu::protocol {
 
-// Balances accumulate in 128 bits: no realistic ledger can overflow them.
-using Amount128 = __int128;
-
-// "debtor's debt to creditor in `unit` changes by `delta`".
-struct DebtChange {
-  PublicKey debtor;
-  PublicKey creditor;
-  std::string unit;
-  Amount128 delta = 0;  // > 0: more debt (Accept, Obligation); < 0: Release
-};
-
-// The effect of a valid entry on balances, or nullopt (Claim, Decline).
+// The balance part of EffectsOf(entry): v1 kinds change at most one
+// pair's balance; nullopt for those that change none (Claim, Decline).
 std::optional<DebtChange> EffectOf(const Entry& entry);
 
 // Decimal text of a 128-bit amount ("-1500").

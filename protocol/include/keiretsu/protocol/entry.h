@@ -17,60 +17,9 @@
 #include "keiretsu/common/status.h"
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/protocol/genesis.h"
+#include "keiretsu/protocol/kinds.h"
 
 namespace keiretsu::protocol {
-
-// "debtor owes me (the author) `amount` of `unit` for `memo`". No balance
-// effect until the debtor accepts.
-struct Claim {
-  PublicKey debtor;
-  uint64_t amount = 0;
-  std::string unit;
-  std::string memo;
-};
-// The debtor (author) accepts a claim; carries its terms so its effect is
-// self-contained: author owes creditor `amount` of `unit`.
-struct Accept {
-  EntryId claim_id;
-  PublicKey creditor;
-  uint64_t amount = 0;
-  std::string unit;
-  std::string memo;
-};
-// The debtor (author) refuses a claim. No balance effect.
-struct Decline {
-  EntryId claim_id;
-  PublicKey creditor;
-  std::string memo;  // the reason, may be empty
-};
-// An IOU recorded directly by the debtor (author): author owes creditor.
-struct Obligation {
-  PublicKey creditor;
-  uint64_t amount = 0;
-  std::string unit;
-  std::string memo;
-};
-// The creditor (author) reduces what `debtor` owes it: settlement,
-// repayment, forgiveness.
-struct Release {
-  PublicKey debtor;
-  uint64_t amount = 0;
-  std::string unit;
-  std::string memo;
-};
-
-using Body = std::variant<Claim, Accept, Decline, Obligation, Release>;
-
-// Body kind bytes on the wire; never reused.
-enum class BodyKind : uint8_t {
-  kClaim = 1,
-  kAccept = 2,
-  kDecline = 3,
-  kObligation = 4,
-  kRelease = 5
-};
-BodyKind KindOf(const Body& body);
-std::string_view KindName(BodyKind kind);  // "claim", "accept", ...
 
 struct Entry {
   NetworkId network;
@@ -81,9 +30,13 @@ struct Entry {
   Body body;
 };
 
-// The counterparty of an entry: debtor of a Claim/Release, creditor of the
-// others.
+// The counterparty of a bilateral entry: the firm its body names besides
+// the author (debtor of a Claim/Release, creditor of the others).
 const PublicKey& Counterparty(const Body& body);
+
+// Everything an entry does once effective (stratum 3), from its kind's
+// KindOps::Effects.
+EffectList EffectsOf(const Entry& entry, const EntryId& id);
 
 // An authenticated entry: its exact record, its id and its decoded fields.
 struct SignedEntry {
@@ -94,9 +47,12 @@ struct SignedEntry {
   ByteView content() const { return ByteView(record).first(record.size() - 64); }
 };
 
-// Checks the body rules of `entry` against `genesis` (amount range, unit and
-// memo form, counterparty a member and not the author, seq >= 1, prev zero
-// exactly when seq == 1). Errors: kInvalidArgument naming the rule.
+// Stratum 1 rules of `entry` alone: seq >= 1, prev zero exactly when seq
+// == 1, the body names no firm twice as the author, and its kind's
+// well-formedness rules. Errors: kInvalidArgument naming the rule.
+Status CheckRules(const Entry& entry);
+// Stratum 1 and the v1 stratum-2 rule on the body (every firm it names is
+// a member of `genesis`): what an author must pass to sign.
 Status CheckRules(const Entry& entry, const Genesis& genesis);
 
 // Canonical content bytes of `entry` (no checks).
@@ -110,30 +66,101 @@ Bytes SigningMessage(ByteView content);
 Result<SignedEntry> SignEntry(const Entry& entry, const crypto::SigningKey& key,
                               const Genesis& genesis);
 
-// Why an entry's bytes were refused by CheckRecord.
+// Why a record was refused or held back.
 enum class Fault {
   kNone,
   kMalformed,      // not an entry envelope: size, version, too short for a header
   kWrongNetwork,   // signed for another network
-  kUnknownAuthor,  // author is not a member
-  kBadSignature,   // signature does not verify
+  kUnknownKey,     // no key in force is known for the author at that seq
+  kBadSignature,   // signature does not verify under the key in force
+  kUnknownKind,    // signed, but its kind is not one this build knows: kept
+                   // pending until it does ("upgrade needed")
+  kUnknownAuthor,  // signed, but the author is not (yet) known as a member:
+                   // kept pending until it is (stratum 2)
   kInvalidBody,    // signed by the author but breaks a body rule
 };
 std::string_view FaultName(Fault fault);
 
-// The outcome of checking a record on its own, with no feed context. Only
-// kInvalidBody entries are *attributable* (the author signed them), so only
-// they may end the author's feed; every other fault is refused outright.
+// True for faults that prove nothing about the author (anyone can make such
+// bytes): the record is refused and never kept.
+bool IsUnattributable(Fault fault);
+
+// The outcome of checking a record on its own, with no feed context.
+// `signed_entry` is set when the signature verified (kNone, kUnknownKind,
+// kUnknownAuthor, kInvalidBody). For kUnknownKind its `entry.body` is not
+// meaningful (the body was not decoded): use `kind_tag` and the record.
 struct RecordCheck {
   Fault fault = Fault::kNone;
   Status status;                            // OK, or what is wrong, for people
-  std::optional<SignedEntry> signed_entry;  // set for kNone and kInvalidBody
+  std::optional<SignedEntry> signed_entry;  // set when attributable
+  uint8_t kind_tag = 0;                     // the header's kind byte, once read
 };
 
-// Parses `record`, checks network, membership and signature, then the body
-// rules. Pure and thread-safe: ingest runs it on many cores at once.
+// --- Stratum 1 (docs/PROTOCOL.md "Protocol v2", "Strata"): one record, its
+// own feed only.
+
+// The key an author's entry at a seq must be signed by. Key succession is
+// feed-local (a firm's inception and its own rotation entries); until a
+// kind rotates keys, every firm signs with its id. Implementations are
+// called from many verifying threads at once and must be thread-safe.
+class KeyInForce {
+ public:
+  virtual ~KeyInForce() = default;
+  // nullopt: no key is known for `author` at `seq` (yet).
+  virtual std::optional<PublicKey> KeyAt(const PublicKey& author, uint64_t seq) const = 0;
+};
+
+// Protocol v1 keys: every firm's key in force is its id, forever.
+class InceptionKeys final : public KeyInForce {
+ public:
+  std::optional<PublicKey> KeyAt(const PublicKey& author, uint64_t) const override {
+    return author;
+  }
+};
+
+// Decodes the header, checks network, the signature under the key in
+// force, then decodes the body and checks CheckRules(entry). Never looks at
+// membership or other feeds. Faults: kMalformed, kWrongNetwork,
+// kUnknownKey, kBadSignature, kUnknownKind (a kind not in `kinds`, or not
+// one this build knows), kInvalidBody. Pure and thread-safe.
 // verify_signature = false is only for records this node verified before
-// and kept in its own storage (pending entries being promoted).
+// and kept in its own storage.
+RecordCheck CheckFeedLocal(ByteView record, const NetworkId& network, const KeyInForce& keys,
+                           bool verify_signature = true, const KindSet& kinds = KindSet::All());
+
+// --- Stratum 2: governance. Who is a member (from the genesis today;
+// from the genesis and governance entries once they exist).
+class Membership {
+ public:
+  virtual ~Membership() = default;
+  // Whether `firm`'s entry at `seq` is authored by a member. false: not
+  // (yet) known as one; the entry is kept pending until it is.
+  virtual bool AuthorIsMember(const PublicKey& firm, uint64_t seq) const = 0;
+  // Whether a firm an entry names (a counterparty) is a member.
+  virtual bool IsMember(const PublicKey& firm) const = 0;
+};
+
+// Membership frozen in the genesis (protocol v1 networks).
+class GenesisMembership final : public Membership {
+ public:
+  explicit GenesisMembership(const Genesis& genesis) : genesis_(genesis) {}
+  bool AuthorIsMember(const PublicKey& firm, uint64_t) const override {
+    return genesis_.IsMember(firm);
+  }
+  bool IsMember(const PublicKey& firm) const override { return genesis_.IsMember(firm); }
+
+ private:
+  const Genesis& genesis_;  // outlives this
+};
+
+// Stratum 2 of a record that passed stratum 1 (kNone, kInvalidBody,
+// kUnknownKind): kUnknownAuthor when its author is not a member at its
+// seq; kInvalidBody when its body names a firm that is not a member (a
+// decoded body only); else the stratum-1 fault unchanged. Updates `check`.
+void CheckMembership(RecordCheck& check, const Membership& membership);
+
+// Both strata against a genesis (v1 membership, inception keys): what the
+// tools and vectors use to classify a record on its own.
 RecordCheck CheckRecord(ByteView record, const Genesis& genesis, bool verify_signature = true);
 
 // The entry id of a record's content (no checks beyond the size).

@@ -8,6 +8,11 @@
 
 namespace keiretsu::protocol {
 
+// The protocol version this build speaks (docs/PROTOCOL.md "Protocol v2").
+// Version 2 keeps every v1 byte; it adds the kind list to the handshake,
+// keeps records of unknown kinds and authors pending, and checks records in
+// strata. The entry content's own version byte stays 1.
+inline constexpr uint16_t kProtocolVersion = 2;
 inline constexpr uint8_t kEntryVersion = 1;
 inline constexpr uint8_t kGenesisVersion = 1;
 

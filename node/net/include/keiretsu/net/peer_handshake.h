@@ -5,11 +5,14 @@
 //   prologue = "keiretsu/v1/noise" || network_id              (49 bytes)
 //   psk      = BLAKE2b-256("keiretsu/v1/psk" || network_id)
 //   static   = X25519FromSigningKey(firm key)
-//   message 1 payload: empty
+//   message 1 payload: the initiator's hello (protocol v2; v1: empty)
 //   message 2 payload: responder's Ed25519 key (32) || Ed25519 signature (64)
 //                      over "keiretsu/v1/peer-identity" || 0x02 || h1
+//                      || the responder's hello (only if message 1 had one)
 //   message 3 payload: initiator's key (32) || signature (64)
 //                      over "keiretsu/v1/peer-identity" || 0x03 || h2
+//   hello = version u16 || n u8 || n kind bytes, ascending, distinct
+//           (docs/PROTOCOL.md 13.2 §3 "Hello")
 //
 // h1 / h2 are the Noise transcript hashes (64 bytes) just before the payload
 // is written: h1 covers the prologue, psk and message 1 (the initiator's
@@ -34,6 +37,7 @@
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/net/limits.h"
 #include "keiretsu/protocol/genesis.h"
+#include "keiretsu/protocol/kinds.h"
 
 namespace keiretsu::net {
 
@@ -44,6 +48,20 @@ inline constexpr size_t kIdentityPayloadBytes = 32 + 64;
 
 Bytes NoisePrologue(const NetworkId& network);
 Hash32 NetworkPsk(const NetworkId& network);
+
+// What a peer speaks: its protocol version and the entry kinds it applies.
+// A peer that sends no hello is a v1 node: version 1, kinds 1-5.
+struct PeerHello {
+  uint16_t version = 1;
+  protocol::KindSet kinds;
+  static PeerHello V1();
+  static PeerHello Ours();  // protocol::kProtocolVersion, protocol::KindSet::All()
+  friend bool operator==(const PeerHello&, const PeerHello&) = default;
+};
+Bytes EncodeHello(const PeerHello& hello);
+// Errors: kInvalidArgument (version 0 or 1 in a hello, no kinds, kinds not
+// ascending and distinct, trailing bytes, truncated).
+Result<PeerHello> DecodeHello(ByteView bytes);
 
 // One side of the peer handshake. The initiator calls Start() and sends its
 // result, then passes each received message to Receive() and sends what it
@@ -87,6 +105,9 @@ class PeerHandshake {
   bool complete() const { return stage_ == Stage::kComplete; }
   // The peer's firm. REQUIRES: complete().
   const PublicKey& remote() const { return remote_; }
+  // What the peer speaks (PeerHello::V1() when it sent no hello).
+  // REQUIRES: complete().
+  const PeerHello& remote_hello() const { return remote_hello_; }
   // The transport ciphers. REQUIRES: complete(); once.
   Result<crypto::TransportCiphers> Split();
 
@@ -106,6 +127,8 @@ class PeerHandshake {
   Stage stage_;
   Bytes transcript_;  // h1 or h2: what the next identity signature covers
   PublicKey remote_;
+  PeerHello remote_hello_ = PeerHello::V1();
+  bool peer_said_hello_ = false;  // responder: message 1 carried a hello
 };
 
 // The transport after the handshake: each PeerMessage plaintext becomes one
