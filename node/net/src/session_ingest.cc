@@ -20,11 +20,14 @@ struct Session::IngestOutcome {
 };
 
 namespace {
-// False while the local store refuses writes (a disk below its reserve):
-// ingest pauses, batches stay unacknowledged so the peer's flow control
-// holds it back, and the session stays up. TickLoop tries again.
+// False while the local store refuses writes for want of disk space (below
+// its reserve): ingest pauses, batches stay unacknowledged so the peer's flow
+// control holds it back, and the session stays up. TickLoop tries again. Any
+// other refusal (a commit that failed) lets Ingest run: the ledger reopens
+// the store first, and if the fault lasts the session ends as this node's
+// failure, never the peer's.
 bool StoreWritable(Replicator::Core& core) {
-  return core.ledger.store().Writable().ok();
+  return core.ledger.store().Writable().code() != Code::kResourceExhausted;
 }
 }  // namespace
 
