@@ -40,8 +40,8 @@ enum Cf : size_t {
 };
 // "default" is RocksDB's own column family; we keep metadata in it.
 inline constexpr std::array<const char*, kCfCount> kCfNames = {
-    "default", "entries",  "ids",    "heads",   "balances",
-    "pending", "evidence", "claims", "answers", "log", "requests"};
+    "default",  "entries", "ids",     "heads", "balances", "pending",
+    "evidence", "claims",  "answers", "log",   "requests"};
 
 // rocksdb::Status -> Status: the only place RocksDB errors are translated.
 // A full disk becomes kResourceExhausted.
