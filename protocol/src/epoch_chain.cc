@@ -189,7 +189,9 @@ class Chain {
       if (it != votes_.at(m.id).ballots.end()) ++named[it->second];
     }
     size_t best = 0;
-    for (const auto& [id, count] : named) {
+    for (const auto& [named_id, count] : named) {
+      // A plain reference: clang 14 cannot capture a structured binding.
+      const EntryId& id = named_id;
       bool is_valid = std::any_of(valid.begin(), valid.end(), [&](auto* p) { return p->id == id; });
       if (is_valid || !out_.proposals.contains(id)) best = std::max(best, count);
     }
