@@ -126,7 +126,10 @@ int Main(const std::string& dir) {
   Write(dir, "framed-invalid", Framed({&i3, &i1, &i2, &bad_unit, &i1}));
 
   // An entry of another network signed by a member key.
-  protocol::GenesisSpec other{"other-net", 1, 1, g.members()};
+  protocol::GenesisSpec other;
+  other.network_name = "other-net";
+  other.created_unix = 1;
+  other.members = g.members();
   auto og = protocol::Genesis::Create(other);
   if (!og.ok()) return 1;
   Signer os(*og);
