@@ -6,6 +6,7 @@
 #include "keiretsu/protocol/genesis.h"
 #include "keiretsu/protocol/governance.h"
 #include "keiretsu/protocol/limits.h"
+#include "protocol/src/kinds/fields.h"
 #include "protocol/src/text_rules.h"
 
 namespace keiretsu::protocol {
@@ -14,28 +15,11 @@ namespace {
 constexpr std::string_view kNextKeyTag = "keiretsu/v2/next-key";
 constexpr std::string_view kEpochTag = "keiretsu/v2/epoch";
 
-void Str8(ByteWriter& w, const std::string& s) {
-  w.U8(static_cast<uint8_t>(s.size()));
-  w.Raw(s);
-}
-void Str16(ByteWriter& w, const std::string& s) {
-  w.U16(static_cast<uint16_t>(s.size()));
-  w.Raw(s);
-}
-std::string ReadStr8(ByteReader& r) {
-  return std::string(AsChars(r.Raw(r.U8())));
-}
-std::string ReadStr16(ByteReader& r) {
-  return std::string(AsChars(r.Raw(r.U16())));
-}
-
-Status CheckMemo(const std::string& memo) {
-  if (memo.size() > kMaxMemoBytes)
-    return InvalidArgument("memo is " + std::to_string(memo.size()) + " bytes, more than " +
-                           std::to_string(kMaxMemoBytes));
-  if (!IsValidUtf8(memo)) return InvalidArgument("memo is not valid UTF-8");
-  return Status::Ok();
-}
+using fields::CheckMemo;
+using fields::ReadStr16;
+using fields::ReadStr8;
+using fields::Str16;
+using fields::Str8;
 
 // A key and the digest it commits to, as an inception or a rotation names
 // them: a usable key, a non-zero digest that is not the key's own.
