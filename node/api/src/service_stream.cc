@@ -124,7 +124,7 @@ grpc::Status LedgerService::DoExport(grpc::ServerContext* ctx, const v1::ExportR
   // 1..head_seq, the evidence those states account for, and the seal. The
   // store only ever grows, so every record the snapshot names is still
   // there however much is committed meanwhile; later entries and stops
-  // belong to the next export (docs/audit.md "Order").
+  // belong to the next export (docs/PROTOCOL.md 14.1).
   const std::map<PublicKey, storage::FeedState> feeds = ledger_.Feeds();
   const uint64_t exported_at = NowMs();
   v1::ExportChunk chunk;

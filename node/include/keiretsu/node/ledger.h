@@ -151,7 +151,7 @@ class Ledger {
   // seq, checks the rules, signs it and commits it synced: when this returns
   // OK the entry survives a crash. Concurrent calls are group-committed:
   // one synced batch carries every entry queued meanwhile. Errors: kInvalidArgument (a rule;
-  // nothing signed), kFailedPrecondition (own feed stopped, or writes gated), kIOError.
+  // nothing signed), kFailedPrecondition (own feed stopped), kUnavailable (writes gated), kIOError.
   //
   // Storage failures: when a commit fails, the store refuses writes until it
   // is reopened, and whether the failed batch reached the disk is unknown
