@@ -270,6 +270,33 @@ TEST_F(AuditTest, CheckpointFilesVerifyOrAreReported) {
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
 }
 
+// A binary checkpoint file is read as strictly as an export's chunks: a
+// field sent twice is refused, not "the last copy wins" (bytes nobody
+// checks could otherwise ride along).
+TEST_F(AuditTest, ACheckpointFileWithAFieldTwiceIsRefused) {
+  auto export_data = ExportLedger(net, *ledger, 0).data();
+  auto cp = protocol::MakeCheckpoint(testing::Summaries(*ledger), net.genesis, net.key(4), 77);
+  ASSERT_TRUE(cp.ok());
+  v1::Checkpoint first;
+  first.set_statement(cp->statement.data(), cp->statement.size());
+  first.set_signer(cp->signer.bytes.data(), cp->signer.bytes.size());
+  first.set_signature(std::string(64, 'x'));  // junk, overwritten by the copy below
+  v1::Checkpoint again;
+  again.set_signature(cp->signature.data(), cp->signature.size());
+  const std::string twice = first.SerializeAsString() + again.SerializeAsString();
+  v1::Checkpoint lenient;
+  ASSERT_TRUE(lenient.ParseFromString(twice));  // protobuf alone would take it
+  Options o;
+  o.checkpoint_files = {File("twice.cp", twice)};
+  Report r = AuditString(export_data, o);
+  EXPECT_EQ(r.exit_code(), kExitFailed) << testing::Dump(r);
+  bool named = false;
+  for (const auto& issue : r.issues)
+    named =
+        named || issue.message.find("signature (3) appears more than once") != std::string::npos;
+  EXPECT_TRUE(named) << testing::Dump(r);
+}
+
 // Firm 3 equivocates: node A sees one branch, node B another. A's export,
 // sealed by firm0, and B's checkpoint, signed by firm1, cannot both hold.
 TEST_F(AuditTest, SplitViewBetweenCheckpointsIsReportedWithBothSigners) {

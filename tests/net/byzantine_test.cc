@@ -158,9 +158,9 @@ TEST_F(ByzantineTest, RecordsPastLocalBoundsAreNotCountedAndProofsAlwaysCount) {
   std::vector<protocol::SignedEntry> feed1;
   for (int i = 0; i < 6; ++i) feed1.push_back(fb.Next(1, Owe(net.pk(2), 1)));
   const protocol::SignedEntry& far = feed1.back();  // seq 6, head 0
-  protocol::Entry other = far.entry;
-  other.body = Owe(net.pk(0), 9);
-  const Bytes fork = FeedBuilder::SignRaw(other, net.key(1)).record;
+  protocol::Entry twin = far.entry;
+  twin.body = Owe(net.pk(0), 9);
+  const Bytes fork = FeedBuilder::SignRaw(twin, net.key(1)).record;
 
   PeerClient client(bounded.port());
   ASSERT_TRUE(client.Handshake(net.genesis, net.key(kEvil), net.pk(0)).ok());

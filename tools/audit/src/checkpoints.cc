@@ -7,6 +7,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "keiretsu/proto/strict_parse.h"
 #include "keiretsu/v1/api.pb.h"
 #include "tools/audit/src/auditor.h"
 
@@ -33,14 +34,19 @@ Result<CheckpointItem> LoadCheckpointFile(const std::string& path) {
   v1::Checkpoint msg;
   google::protobuf::LogSilencer quiet;  // failures are reported below
   size_t first = text.find_first_not_of(" \t\r\n");
-  bool parsed = false;
-  if (first != std::string::npos && text[first] == '{')
-    parsed = google::protobuf::util::JsonStringToMessage(text, &msg).ok();
-  else
-    parsed = msg.ParseFromString(text) && msg.GetReflection()->GetUnknownFields(msg).empty();
-  if (!parsed)
-    return InvalidArgument("checkpoint file " + path +
-                           " is not a keiretsu.v1.Checkpoint (binary or JSON)");
+  if (first != std::string::npos && text[first] == '{') {
+    if (!google::protobuf::util::JsonStringToMessage(text, &msg).ok())
+      return InvalidArgument("checkpoint file " + path +
+                             " is not a keiretsu.v1.Checkpoint (binary or JSON)");
+  } else {
+    // As strictly as an export's chunks (PROTOCOL.md 14.1): a field twice,
+    // a wrong wire type or an unknown field is bytes nobody checks.
+    proto::StrictOptions strict;
+    strict.allow_unknown_fields = false;
+    if (Status s = proto::ParseStrict(text, &msg, strict); !s.ok())
+      return InvalidArgument("checkpoint file " + path +
+                             " is not a keiretsu.v1.Checkpoint (binary or JSON): " + s.message());
+  }
   auto b = [](const std::string& s) { return Bytes(s.begin(), s.end()); };
   return CheckpointItem{b(msg.statement()), b(msg.signer()), b(msg.signature())};
 }
