@@ -135,6 +135,17 @@ Result<SignedEntry> SignEntry(const Entry& entry, const crypto::SigningKey& key,
   return out;
 }
 
+Result<SignedEntry> SignEntryUnder(const Entry& entry, const crypto::SigningKey& key) {
+  KEIRETSU_RETURN_IF_ERROR(CheckRules(entry));
+  SignedEntry out;
+  out.record = EncodeContent(entry);
+  out.id = EntryId{crypto::Blake2b256(out.record)};
+  crypto::Signature sig = key.Sign(SigningMessage(out.record));
+  out.record.insert(out.record.end(), sig.begin(), sig.end());
+  out.entry = entry;
+  return out;
+}
+
 std::optional<EntryId> IdOfRecord(ByteView record) {
   if (record.size() < kHeaderSize + kSignatureSize || record.size() > kMaxEntryBytes)
     return std::nullopt;
@@ -208,6 +219,7 @@ RecordCheck CheckFeedLocal(ByteView record, const NetworkId& network, const KeyI
     std::copy(record.end() - kSignatureSize, record.end(), sig.begin());
     if (!crypto::Verify(*key, SigningMessage(content), sig))
       return refuse(Fault::kBadSignature, "signature of entry " + where + " does not verify");
+    out.signer = *key;
   }
 
   // From here on the author signed these bytes: faults are attributable.
