@@ -757,6 +757,21 @@ std::optional<PublicKey> Ledger::FirmOfKey(const PublicKey& key) const {
   return std::nullopt;
 }
 
+bool Ledger::IsActiveMember(const PublicKey& firm) const {
+  std::lock_guard lock(mu_);
+  return history_->current().IsActive(firm);
+}
+
+std::vector<Bytes> Ledger::RotationRecords(const PublicKey& firm) const {
+  std::vector<Bytes> out;
+  for (const protocol::KeySpan& k : KeyChain(firm)) {
+    if (k.key == firm) continue;  // the inception
+    auto rec = store_->GetEntry(firm, k.from_seq);
+    if (rec.ok() && *rec) out.push_back(std::move(**rec));
+  }
+  return out;
+}
+
 std::vector<protocol::KeySpan> Ledger::KeyChain(const PublicKey& firm) const {
   std::lock_guard lock(mu_);
   const protocol::EpochMember* m = history_->current().Find(firm);

@@ -262,6 +262,12 @@ class Ledger {
   // `firm`'s key chain as applied here (inception key first); empty when
   // it is not a member.
   std::vector<protocol::KeySpan> KeyChain(const PublicKey& firm) const;
+  // Whether `firm` is an active member of the current epoch (admitted, not
+  // removed; a firm that left stays one until removed).
+  bool IsActiveMember(const PublicKey& firm) const;
+  // `firm`'s applied rotate records, oldest first: its key chain as proof
+  // (what the peer handshake sends). Empty when it never rotated.
+  std::vector<Bytes> RotationRecords(const PublicKey& firm) const;
   // Pending records of kinds this version does not know, lowest seq first
   // per author: what `status` reports as "upgrade needed".
   std::vector<UpgradeNeeded> UpgradesNeeded() const;
