@@ -18,7 +18,8 @@ namespace keiretsu::net {
 namespace {
 
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
-// Handshake messages are at most 192 bytes; a stranger gets no more buffer
+// Handshake messages are at most 450 bytes (PROTOCOL.md 13.2.2: message 2
+// with a hello naming 255 kinds); a stranger gets no more buffer
 // (the full read buffer is allocated once the handshake is done).
 // The largest handshake message: message 2 with a hello of 255 kinds and a
 // key chain of 8 rotate records (PROTOCOL.md 13.2 §2).
