@@ -5,8 +5,11 @@
 #include <chrono>
 #include <thread>
 
+#include "keiretsu/common/overloaded.h"
 #include "keiretsu/protocol/balance.h"
+#include "keiretsu/protocol/governance.h"
 #include "node/src/ledger_apply.h"
+#include "node/src/ledger_gov.h"
 
 namespace keiretsu::node {
 
@@ -47,7 +50,10 @@ Status Ledger::Commit(storage::Batch& batch, bool sync) {
 
 Ledger::Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store,
                LedgerOptions options)
-    : genesis_(std::move(genesis)), options_(options), store_(std::move(store)) {}
+    : genesis_(std::move(genesis)),
+      zero_(protocol::EpochZeroOf(genesis_)),
+      options_(options),
+      store_(std::move(store)) {}
 Ledger::~Ledger() = default;
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(protocol::Genesis genesis,
@@ -65,13 +71,64 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(protocol::Genesis genesis,
 
 Status Ledger::LoadFromStore() {
   KEIRETSU_RETURN_IF_ERROR(store_->CheckConsistency());
-  auto feeds = store_->LoadFeedStates();
-  for (const auto& [author, st] : feeds)
-    if (!genesis_.IsMember(author))
-      return Corruption("data directory holds a feed of non-member " + author.Short());
-  feeds_ = std::move(feeds);
+  // A feed is stored only once its author is a member of some epoch; an
+  // admission undone by a fork learnt later leaves its feed uncounted.
+  feeds_ = store_->LoadFeedStates();
   log_cursor_ = store_->LastLogCursor();
+  KEIRETSU_RETURN_IF_ERROR(LoadGovernance());
   return LoadPending();
+}
+
+// Reads each stored feed's effective prefix for its governance records, key
+// chain and leave (only entries of kinds 6-9 are decoded), then computes the
+// epoch chain. REQUIRES: mu_ held (or the ledger not yet shared).
+Status Ledger::LoadGovernance() {
+  gov_feeds_.clear();
+  constexpr size_t kChunk = 4096;
+  constexpr size_t kKindOffset = 113;
+  for (const auto& [author, st] : feeds_) {
+    GovFeed g = NewGovFeed({author, Digest{}});
+    uint64_t next = 1;
+    while (next <= st.effective_seq()) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, st.effective_seq() - next + 1));
+      KEIRETSU_ASSIGN_OR_RETURN(auto records, store_->ReadFeed(author, next, want));
+      if (records.size() != want) return Corruption("feed " + author.Short() + " has a gap");
+      for (const Bytes& rec : records) {
+        const uint64_t seq = next++;
+        if (rec.size() <= kKindOffset) return Corruption("stored entry too short");
+        const uint8_t kind = rec[kKindOffset];
+        if (kind < static_cast<uint8_t>(protocol::BodyKind::kPropose) ||
+            kind > static_cast<uint8_t>(protocol::BodyKind::kRotate))
+          continue;
+        auto check = FeedLocal(rec, /*verify=*/false);
+        if (check.fault != protocol::Fault::kNone)
+          return Corruption("stored entry " + author.Short() + "/" + std::to_string(seq) +
+                            " does not decode");
+        const protocol::SignedEntry& se = *check.signed_entry;
+        if (const auto* p = std::get_if<protocol::Propose>(&se.entry.body))
+          g.records[seq] = {seq, se.id, *p};
+        else if (const auto* v = std::get_if<protocol::Vote>(&se.entry.body))
+          g.records[seq] = {seq, se.id, *v};
+        else if (const auto* r = std::get_if<protocol::Rotate>(&se.entry.body))
+          g.keys.push_back({seq, r->new_key, r->next_key_digest});
+        else if (std::holds_alternative<protocol::Leave>(se.entry.body))
+          g.left_seq = seq;
+      }
+    }
+    gov_feeds_[author] = std::move(g);
+  }
+  history_ = ComputeHistory(
+      zero_,
+      [&](const protocol::InceptionCommitment& m) -> const GovFeed& {
+        auto [it, fresh] = gov_feeds_.try_emplace(m.id, NewGovFeed(m));
+        it->second.keys.front().next_key_digest = m.next_key_digest;
+        return it->second;
+      },
+      [&](const PublicKey& id) {
+        auto f = feeds_.find(id);
+        return f == feeds_.end() || f->second.stop_seq == 0;
+      });
+  return Status::Ok();
 }
 
 // After a failed commit the store refuses writes until it reopens, and the
@@ -102,7 +159,7 @@ Status Ledger::LoadPending() {
   std::optional<std::pair<PublicKey, uint64_t>> read;  // the (author, seq) last read
   std::vector<Bytes> records;
   for (const auto& p : pending) {
-    if (!membership_.AuthorIsMember(p.author, p.seq)) ++non_member_pending_;
+    if (!history_->EverMember(p.author)) ++non_member_pending_;
     if (read != std::make_pair(p.author, p.seq)) {
       KEIRETSU_ASSIGN_OR_RETURN(records, store_->PendingAt(p.author, p.seq));
       read = std::make_pair(p.author, p.seq);
@@ -128,6 +185,7 @@ Status Ledger::ReleasePending() {
       const uint64_t head = f == feeds_.end() ? 0 : f->second.head_seq;
       if (p.seq == head + 1) round.Release(p.author);
     }
+    round.Settle();
     if (!round.error().ok()) return round.error();
     if (round.batch().size() == 0) return Status::Ok();
     KEIRETSU_RETURN_IF_ERROR(store_->Commit(round.batch(), /*sync=*/true));
@@ -146,6 +204,10 @@ void Ledger::Adopt(Apply& round) {
   for (const auto& [ref, tag] : round.kept_unknown_kinds()) unknown_kinds_[ref] = tag;
   for (const auto& ref : round.dropped_pending()) unknown_kinds_.erase(ref);
   log_cursor_ = round.log_cursor();
+  for (const auto& [author, g] : round.touched_gov()) gov_feeds_[author] = g;
+  history_ = round.history();
+  // Admitted authors' kept records are no longer a non-member's.
+  if (round.membership_changed()) (void)LoadPending();
 }
 
 std::vector<UpgradeNeeded> Ledger::UpgradesNeeded() const {
@@ -160,8 +222,71 @@ protocol::RecordCheck Ledger::FeedLocal(ByteView record, bool verify) const {
   return protocol::CheckFeedLocal(record, genesis_.network_id(), keys_, verify, options_.kinds);
 }
 
-std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> records) const {
+// Every member's key chain, as the ledger holds it, for checking signatures
+// outside the lock.
+struct Ledger::KeySnapshot {
+  std::map<PublicKey, std::vector<protocol::KeySpan>> members;
+};
+
+Ledger::KeySnapshot Ledger::SnapshotKeys() const {
+  KeySnapshot out;
+  for (const protocol::EpochMember& m : history_->current().members) {
+    auto g = gov_feeds_.find(m.id);
+    out.members[m.id] = g != gov_feeds_.end() ? g->second.keys : NewGovFeed(m.inception()).keys;
+  }
+  return out;
+}
+
+std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> records,
+                                                    const KeySnapshot& keys) const {
+  // Decode first (cheap), then decide which keys each record may verify
+  // under: the key in force before its seq, and for a rotate the new key it
+  // names when that is the pre-committed one. Rotates earlier in the same
+  // batch count, so a batch can carry a rotation and the entries after it.
   std::vector<protocol::RecordCheck> checks(records.size());
+  std::vector<std::array<PublicKey, 2>> candidates(records.size());
+  std::map<PublicKey, std::vector<protocol::KeySpan>> overlay;
+  for (size_t i = 0; i < records.size(); ++i) {
+    checks[i] = FeedLocal(records[i], /*verify=*/false);
+    if (protocol::IsUnattributable(checks[i].fault) || !checks[i].signed_entry) continue;
+    const protocol::Entry& e = checks[i].signed_entry->entry;
+    auto known = keys.members.find(e.author);
+    if (known == keys.members.end()) {
+      candidates[i][0] = e.author;  // a non-member: its records verify under its id
+      continue;
+    }
+    auto [chain, fresh] = overlay.try_emplace(e.author, known->second);
+    const protocol::KeySpan k = SpanBefore(chain->second, e.seq);
+    candidates[i][1] = k.key;
+    const auto* rot = checks[i].fault == protocol::Fault::kNone
+                          ? std::get_if<protocol::Rotate>(&e.body)
+                          : nullptr;
+    if (rot && !k.next_key_digest.IsZero() && rot->new_key != k.key &&
+        protocol::NextKeyDigest(rot->new_key) == k.next_key_digest) {
+      candidates[i][0] = rot->new_key;
+      if (chain->second.back().from_seq < e.seq)
+        chain->second.push_back({e.seq, rot->new_key, rot->next_key_digest});
+    }
+  }
+  auto verify = [&](size_t i) {
+    protocol::RecordCheck& c = checks[i];
+    if (protocol::IsUnattributable(c.fault) || !c.signed_entry) return;
+    const protocol::SignedEntry& se = *c.signed_entry;
+    crypto::Signature sig;
+    std::copy(se.record.end() - 64, se.record.end(), sig.begin());
+    const Bytes message = protocol::SigningMessage(se.content());
+    for (const PublicKey& key : candidates[i]) {
+      if (key.IsZero()) continue;
+      if (crypto::Verify(key, message, sig)) {
+        c.signer = key;
+        return;
+      }
+    }
+    const std::string where = se.entry.author.Short() + "/" + std::to_string(se.entry.seq);
+    c = protocol::RecordCheck{};
+    c.fault = protocol::Fault::kBadSignature;
+    c.status = Unauthenticated("signature of entry " + where + " does not verify");
+  };
   unsigned threads = options_.verify_threads != 0
                          ? options_.verify_threads
                          : std::max(1u, std::thread::hardware_concurrency());
@@ -170,7 +295,7 @@ std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> recor
   threads = static_cast<unsigned>(
       std::min<size_t>(threads, std::max<size_t>(1, records.size() / kMinPerThread)));
   if (threads <= 1) {
-    for (size_t i = 0; i < records.size(); ++i) checks[i] = FeedLocal(records[i], /*verify=*/true);
+    for (size_t i = 0; i < records.size(); ++i) verify(i);
     return checks;
   }
   // Threads take small grains from a shared counter rather than a fixed
@@ -180,8 +305,7 @@ std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> recor
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t begin; (begin = next.fetch_add(kGrain)) < records.size();)
-      for (size_t i = begin; i < std::min(records.size(), begin + kGrain); ++i)
-        checks[i] = FeedLocal(records[i], /*verify=*/true);
+      for (size_t i = begin; i < std::min(records.size(), begin + kGrain); ++i) verify(i);
   };
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
@@ -203,7 +327,12 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
     return std::vector<IngestResult>(records.size(),
                                      IngestResult{Outcome::kRejected, s, {}, {}, 0});
   }
-  std::vector<protocol::RecordCheck> checks = CheckAll(records);
+  KeySnapshot keys;
+  {
+    std::lock_guard lock(mu_);
+    keys = SnapshotKeys();
+  }
+  std::vector<protocol::RecordCheck> checks = CheckAll(records, keys);
   std::vector<IngestResult> results;
   results.reserve(records.size());
   std::vector<AppliedEntry> applied;
@@ -224,6 +353,7 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
     Apply round(*this, feeds_, log_cursor_);
     for (size_t i = 0; i < checks.size(); ++i)
       results.push_back(round.Take(checks[i], !as_evidence.empty() && as_evidence[i]));
+    round.Settle();
     if (round.batch().size() > 0 || !round.error().ok()) {
       Status s = round.error().ok() ? Commit(round.batch(), sync) : round.error();
       if (!s.ok()) {
@@ -252,6 +382,8 @@ struct Ledger::QueuedAppend {
   protocol::Body body;
   uint64_t timestamp_ms = 0;
   const AppendOptions* options = nullptr;
+  // Set for AppendRotation: the firm that rotates (`key` is its next key).
+  std::optional<PublicKey> rotation_firm;
   std::optional<Result<protocol::SignedEntry>> result;  // written by the group's leader
   bool replayed = false;                                // written by the group's leader
   // GUARDED_BY(append_mu_): the result is final (set after the leader
@@ -267,14 +399,33 @@ Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, prot
   return std::move(a.entry);
 }
 
+Result<protocol::SignedEntry> Ledger::AppendRotation(const PublicKey& firm,
+                                                     const crypto::SigningKey& next_key,
+                                                     const Digest& next_after,
+                                                     uint64_t timestamp_ms) {
+  QueuedAppend me;
+  me.key = &next_key;
+  me.body = protocol::Rotate{next_key.public_key(), next_after};
+  me.timestamp_ms = timestamp_ms;
+  const AppendOptions none;
+  me.options = &none;
+  me.rotation_firm = firm;
+  KEIRETSU_ASSIGN_OR_RETURN(Appended a, RunQueued(me));
+  return std::move(a.entry);
+}
+
 Result<Appended> Ledger::Append(const crypto::SigningKey& key, protocol::Body body,
                                 uint64_t timestamp_ms, const AppendOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
   QueuedAppend me;
   me.key = &key;
   me.body = std::move(body);
   me.timestamp_ms = timestamp_ms;
   me.options = &options;
+  return RunQueued(me);
+}
+
+Result<Appended> Ledger::RunQueued(QueuedAppend& me) {
+  const auto start = std::chrono::steady_clock::now();
   auto outcome = [&me]() -> Result<Appended> {
     if (!me.result->ok()) return me.result->status();
     return Appended{std::move(*me.result).value(), me.replayed};
@@ -319,7 +470,7 @@ Result<std::optional<protocol::SignedEntry>> Ledger::FindRequest(const std::stri
                          rec->entry.Short() + "); a new write needs a new request id");
   KEIRETSU_ASSIGN_OR_RETURN(auto record, GetEntry(rec->entry));
   if (!record) return Corruption("request id names entry " + rec->entry.Short() + ", not stored");
-  protocol::RecordCheck check = protocol::CheckRecord(*record, genesis_, /*verify=*/false);
+  protocol::RecordCheck check = FeedLocal(*record, /*verify=*/false);
   if (check.fault != protocol::Fault::kNone || !check.signed_entry)
     return Corruption("stored entry " + rec->entry.Short() +
                       " does not decode: " + check.status.message());
@@ -367,31 +518,26 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
           continue;
         }
       }
-      const PublicKey& author = q->key->public_key();
-      if (!genesis_.IsMember(author)) {
-        q->result = PermissionDenied("this node's key " + author.Short() + " is not a member");
+      auto author = AuthorOfAppend(round, *q);
+      if (!author.ok()) {
+        q->result = author.status();
         continue;
       }
       if (!write_gate_.empty()) {
         q->result = Unavailable("writes are paused: " + write_gate_);
         continue;
       }
-      FeedState st = round.Peek(author);
-      if (st.stop_seq != 0) {
-        q->result = FailedPrecondition("this firm's own feed stopped at seq " +
-                                       std::to_string(st.stop_seq) + "; see `keiretsu status`");
-        continue;
-      }
-      protocol::Entry entry{genesis_.network_id(), author,
-                            st.head_seq + 1,       st.head_id,
+      FeedState st = round.Peek(*author);
+      protocol::Entry entry{genesis_.network_id(), *author,           st.head_seq + 1, st.head_id,
                             q->timestamp_ms,       std::move(q->body)};
-      auto se = protocol::SignEntry(entry, *q->key, genesis_);
+      auto se = protocol::SignEntryUnder(entry, *q->key);
       if (!se.ok()) {  // a rule: nothing was signed, the others go on
         q->result = se.status();
         continue;
       }
       protocol::RecordCheck check;
       check.signed_entry = *se;
+      check.signer = q->key->public_key();
       IngestResult r = round.Take(check);
       if (r.outcome != Outcome::kApplied || !round.error().ok()) {
         // Only a damaged state gets here (e.g. a record of this very feed
@@ -409,6 +555,12 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
       q->result = std::move(se).value();
       signed_ok.push_back(q);
     }
+    if (!round_broken) round.Settle();
+    if (!round.error().ok()) {
+      for (QueuedAppend* q : group)
+        if (!q->result || q->result->ok()) q->result = round.error();
+      return;
+    }
     Status s = round_broken ? Internal("another write of this group failed; nothing was stored")
                : signed_ok.empty() ? Status::Ok()
                                    : Commit(round.batch(), /*sync=*/true);
@@ -423,6 +575,105 @@ void Ledger::CommitAppends(const std::vector<QueuedAppend*>& group) {
     applied = std::move(round.applied());
   }
   if (listener_) listener_(applied);
+}
+
+Result<PublicKey> Ledger::AuthorOfAppend(Apply& round, QueuedAppend& q) {
+  const protocol::EpochHistory& h = *round.history();
+  const protocol::Epoch& now = h.current();
+  const PublicKey pk = q.key->public_key();
+  PublicKey author;
+  if (q.rotation_firm) {
+    author = *q.rotation_firm;
+    if (!h.EverMember(author)) return NotFound("firm " + author.Short() + " is not a member");
+  } else {
+    std::optional<PublicKey> found;
+    for (const protocol::EpochMember& m : now.members)
+      if (round.PeekGov(m.id).keys.back().key == pk) found = m.id;
+    if (!found)
+      return PermissionDenied("this node's key " + pk.Short() +
+                              " is not the key in force of any member");
+    author = *found;
+  }
+  const protocol::EpochMember* m = now.Find(author);
+  if (m->removed)
+    return FailedPrecondition("this firm was removed in epoch " +
+                              std::to_string(m->removed_in_epoch) + ": its entries after seq " +
+                              std::to_string(m->last_seq) + " count nowhere");
+  const GovFeed& g = round.PeekGov(author);
+  if (g.left_seq != 0)
+    return FailedPrecondition("this firm left the network at seq " + std::to_string(g.left_seq));
+  const FeedState& st = round.Peek(author);
+  if (st.stop_seq != 0)
+    return FailedPrecondition("this firm's own feed stopped at seq " + std::to_string(st.stop_seq) +
+                              "; see `keiretsu status`");
+  auto stale = [&](const Digest& named) {
+    for (const protocol::Epoch& e : h.epochs)
+      if (e.hash == named && e.number != now.number)
+        return FailedPrecondition("stale epoch: the body names epoch " + std::to_string(e.number) +
+                                  ", the current epoch is " + std::to_string(now.number) + " (" +
+                                  now.hash.Short() + ")");
+    return FailedPrecondition("the body names epoch hash " + named.Short() +
+                              ", which is no epoch of this network's chain; the current epoch is " +
+                              std::to_string(now.number) + " (" + now.hash.Short() + ")");
+  };
+  Status problem = std::visit(
+      Overloaded{
+          [&](const protocol::Rotate& r) -> Status {
+            if (!q.rotation_firm)
+              return InvalidArgument(
+                  "a rotation is signed by the firm's pre-committed next key, not by the key in "
+                  "force: use AppendRotation");
+            const protocol::KeySpan& k = g.keys.back();
+            if (k.next_key_digest.IsZero())
+              return FailedPrecondition("this firm committed to no next key: it cannot rotate");
+            if (protocol::NextKeyDigest(r.new_key) != k.next_key_digest)
+              return PermissionDenied(
+                  "the rotation must be signed by the key the firm's current key committed to "
+                  "(next-key digest " +
+                  k.next_key_digest.Short() + "); key " + r.new_key.Short() + " is not it");
+            if (std::string why = RotationProblem(g.keys, r, true); !why.empty())
+              return InvalidArgument(why);
+            return Status::Ok();
+          },
+          [&](const protocol::Propose& p) -> Status {
+            if (p.epoch_hash != now.hash) return stale(p.epoch_hash);
+            if (const auto* a = std::get_if<protocol::AdmitAction>(&p.action)) {
+              for (const protocol::EpochMember& x : now.members) {
+                if (x.id == a->inception_key)
+                  return AlreadyExists("firm " + a->inception_key.Short() +
+                                       " is or was a member (" + x.name +
+                                       "); a key is never admitted twice");
+              }
+            }
+            if (std::string why = protocol::InvalidAgainst(p, now); !why.empty()) {
+              if (std::holds_alternative<protocol::AdmitAction>(p.action) &&
+                  why.find("name") != std::string::npos)
+                return AlreadyExists("proposal " + why);
+              return InvalidArgument("proposal " + why);
+            }
+            return Status::Ok();
+          },
+          [&](const protocol::Vote& v) -> Status {
+            if (v.epoch_hash != now.hash) return stale(v.epoch_hash);
+            auto it = h.proposals.find(v.proposal_id);
+            if (it == h.proposals.end() || it->second.body.epoch_hash != v.epoch_hash ||
+                it->second.body.round != v.round)
+              return NotFound("no proposal " + v.proposal_id.Short() + " of round " +
+                              std::to_string(v.round) + " in the current epoch is known here");
+            return Status::Ok();
+          },
+          [&](const protocol::Leave&) { return Status::Ok(); },
+          [&](const auto& b) -> Status {
+            for (const PublicKey& named :
+                 protocol::KindOps<std::decay_t<decltype(b)>>::PartiesOf(b).named)
+              if (!h.EverMember(named))
+                return InvalidArgument("counterparty " + named.Short() + " is not a member");
+            return Status::Ok();
+          },
+      },
+      q.body);
+  if (!problem.ok()) return problem;
+  return author;
 }
 
 void Ledger::SetWriteGate(std::string reason) {
@@ -447,10 +698,99 @@ std::map<PublicKey, FeedState> Ledger::Feeds() const {
 }
 
 Digest Ledger::StateDigest() const {
+  std::shared_ptr<const protocol::EpochHistory> h;
+  std::map<PublicKey, FeedState> feeds;
+  {
+    std::lock_guard lock(mu_);
+    h = history_;
+    feeds = feeds_;
+  }
+  const protocol::Epoch& now = h->current();
   std::vector<protocol::FeedHeadSummary> heads;
-  for (const auto& [author, st] : Feeds())
-    heads.push_back({author, st.effective_seq(), st.effective_id, st.stop_seq});
-  return protocol::StateDigest(genesis_.network_id(), std::move(heads));
+  // Every member of some epoch, with its counted prefix (19.11).
+  for (const protocol::EpochMember& m : now.members) {
+    auto f = feeds.find(m.id);
+    const FeedState st = f == feeds.end() ? FeedState{} : f->second;
+    const uint64_t counted = CountedSeq(*h, m.id, st.effective_seq());
+    EntryId id = st.effective_id;
+    if (counted < st.effective_seq()) {
+      id = EntryId{};
+      if (counted > 0) {
+        auto rec = store_->GetEntry(m.id, counted);
+        if (rec.ok() && *rec) id = *protocol::IdOfRecord(**rec);
+      }
+    }
+    heads.push_back({m.id, counted, id, st.stop_seq});
+  }
+  return protocol::StateDigestV2(genesis_.network_id(), now.number, now.hash, std::move(heads));
+}
+
+GovernanceState Ledger::Governance() const {
+  std::lock_guard lock(mu_);
+  const protocol::EpochHistory& h = *history_;
+  GovernanceState out;
+  out.epoch = h.current().number;
+  out.epoch_hash = h.current().hash;
+  out.threshold = h.current().threshold;
+  for (const protocol::EpochMember& m : h.current().members) {
+    MemberView v;
+    v.id = m.id;
+    v.name = m.name;
+    v.removed = m.removed;
+    v.since_epoch = m.since_epoch;
+    v.removed_in_epoch = m.removed_in_epoch;
+    v.last_seq = m.last_seq;
+    auto g = gov_feeds_.find(m.id);
+    const GovFeed feed = g != gov_feeds_.end() ? g->second : NewGovFeed(m.inception());
+    v.left_seq = feed.left_seq;
+    v.current_key = feed.keys.back().key;
+    v.key_since_seq = feed.keys.back().from_seq;
+    v.next_key_digest = feed.keys.back().next_key_digest;
+    auto f = feeds_.find(m.id);
+    if (f != feeds_.end()) v.stop_seq = f->second.stop_seq;
+    out.members.push_back(std::move(v));
+  }
+  for (const auto& [id, info] : h.proposals)
+    out.proposals.push_back({info, VotersOf(info, h, gov_feeds_)});
+  return out;
+}
+
+std::vector<protocol::Epoch> Ledger::Epochs() const {
+  std::lock_guard lock(mu_);
+  return history_->epochs;
+}
+
+std::optional<PublicKey> Ledger::FirmOfKey(const PublicKey& key) const {
+  std::lock_guard lock(mu_);
+  for (const protocol::EpochMember& m : history_->current().members) {
+    auto g = gov_feeds_.find(m.id);
+    const PublicKey& current = g != gov_feeds_.end() ? g->second.keys.back().key : m.id;
+    if (current == key) return m.id;
+  }
+  return std::nullopt;
+}
+
+bool Ledger::IsActiveMember(const PublicKey& firm) const {
+  std::lock_guard lock(mu_);
+  return history_->current().IsActive(firm);
+}
+
+std::vector<Bytes> Ledger::RotationRecords(const PublicKey& firm) const {
+  std::vector<Bytes> out;
+  for (const protocol::KeySpan& k : KeyChain(firm)) {
+    if (k.key == firm) continue;  // the inception
+    auto rec = store_->GetEntry(firm, k.from_seq);
+    if (rec.ok() && *rec) out.push_back(std::move(**rec));
+  }
+  return out;
+}
+
+std::vector<protocol::KeySpan> Ledger::KeyChain(const PublicKey& firm) const {
+  std::lock_guard lock(mu_);
+  const protocol::EpochMember* m = history_->current().Find(firm);
+  if (!m) return {};
+  auto g = gov_feeds_.find(firm);
+  return g != gov_feeds_.end() ? g->second.keys : NewGovFeed(m->inception()).keys;
 }
 
 Result<protocol::Amount128> Ledger::GetBalance(const PublicKey& firm, const PublicKey& counterparty,
@@ -518,17 +858,27 @@ Result<std::vector<BalanceRow>> Ledger::RecomputeBalances() const {
   using Key = std::tuple<PublicKey, PublicKey, std::string>;
   std::map<Key, protocol::Amount128> sums;
   constexpr size_t kChunk = 4096;
+  std::shared_ptr<const protocol::EpochHistory> h;
+  {
+    std::lock_guard lock(mu_);
+    h = history_;
+  }
   for (const auto& [author, st] : Feeds()) {
     uint64_t next = 1;
-    while (next <= st.effective_seq()) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, st.effective_seq() - next + 1));
+    const uint64_t counted = CountedSeq(*h, author, st.effective_seq());
+    while (next <= counted) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, counted - next + 1));
       KEIRETSU_ASSIGN_OR_RETURN(auto records, store_->ReadFeed(author, next, want));
       if (records.size() != want) return Corruption("feed " + author.Short() + " has a gap");
       for (const Bytes& rec : records) {
-        auto check = protocol::CheckRecord(rec, genesis_, /*verify=*/false);
+        auto check = FeedLocal(rec, /*verify=*/false);
         if (check.fault != protocol::Fault::kNone || check.signed_entry->entry.seq != next)
           return Corruption("stored entry " + author.Short() + "/" + std::to_string(next) +
                             " does not decode as a valid entry");
+        if (!EntryCounts(*h, check.signed_entry->entry)) {
+          ++next;
+          continue;
+        }
         if (auto c = protocol::EffectOf(check.signed_entry->entry)) {
           sums[{c->creditor, c->debtor, c->unit}] += c->delta;
           sums[{c->debtor, c->creditor, c->unit}] -= c->delta;

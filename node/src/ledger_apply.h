@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <tuple>
 
@@ -15,7 +16,7 @@ namespace keiretsu::node {
 class Ledger::Apply {
  public:
   Apply(const Ledger& ledger, const std::map<PublicKey, FeedState>& committed, uint64_t log_cursor)
-      : ledger_(ledger), committed_(committed), log_cursor_(log_cursor) {}
+      : ledger_(ledger), committed_(committed), h_(ledger.history_), log_cursor_(log_cursor) {}
 
   // Decides the outcome of one checked record, then promotes the pending
   // entries it unblocks.
@@ -31,6 +32,20 @@ class Ledger::Apply {
 
   // The feed state as this round sees it (committed plus decided so far).
   const FeedState& Peek(const PublicKey& author) { return State(author); }
+  // The same for its governance and keys (a member's feed).
+  const GovFeed& PeekGov(const PublicKey& author) { return Gov(author); }
+
+  // Governance settles (docs/PROTOCOL.md 19): recomputes the epoch chain
+  // when this round changed what it is computed from, makes the
+  // materialised effects follow the new counted prefixes and members, and
+  // releases the kept records of newly admitted members; repeats until the
+  // chain no longer changes. Call once after the last Take, before commit.
+  void Settle();
+  // The epoch chain as this round sees it.
+  const std::shared_ptr<const protocol::EpochHistory>& history() const { return h_; }
+  const std::map<PublicKey, GovFeed>& touched_gov() const { return touched_gov_; }
+  // True when this round changed the set of ever-members.
+  bool membership_changed() const { return membership_changed_; }
 
   storage::Batch& batch() { return batch_; }
   const std::map<PublicKey, FeedState>& touched() const { return touched_; }
@@ -53,12 +68,35 @@ class Ledger::Apply {
   using PendingId = PendingRef;
 
   FeedState& State(const PublicKey& author);
+  GovFeed& Gov(const PublicKey& author);
+  // Whether `author`'s key can still change (its next-key digest at the
+  // head is not zero): then forks above a gap are not proven early and a
+  // rotate may take a seq (19.7).
+  bool Rotatable(const PublicKey& author);
+  // The key span in force just before `seq` (the key records at seq verify
+  // under, unless a rotate takes it).
+  const protocol::KeySpan& SpanBefore(const PublicKey& author, uint64_t seq);
+  // Whether `check`'s record verifies under `key` (re-verified unless its
+  // signer was `key`).
+  bool VerifiedUnder(const protocol::RecordCheck& check, const PublicKey& key);
+  // Chooses among several records kept at author's next seq (19.7):
+  // extends, proves a fork, or leaves them kept.
+  void ChooseAt(const PublicKey& author, uint64_t seq, std::map<EntryId, Bytes>& waiting);
+  // The counted prefix's end under `h` for a feed effective up to `eff`.
+  static uint64_t Cut(const protocol::EpochHistory& h, const PublicKey& author, uint64_t eff);
+  // Whether effective entry `e` has its effects under `h` (its author's
+  // counted prefix, its counterparties members of some epoch).
+  bool Counts(const protocol::EpochHistory& h, const protocol::Entry& e);
+  // Moves the materialised effects from what `from` counts to what `to`
+  // counts.
+  void Recount(const protocol::EpochHistory& from, const protocol::EpochHistory& to);
   Result<Bytes> EntryAt(const PublicKey& author, uint64_t seq);
   Result<std::map<EntryId, Bytes>> PendingAt(const PublicKey& author, uint64_t seq);
 
   IngestResult Decide(protocol::RecordCheck& check, bool as_evidence);
   IngestResult KeepForMembership(const protocol::RecordCheck& check);
   IngestResult Extend(const protocol::RecordCheck& check, FeedState& st);
+  IngestResult Chained(protocol::RecordCheck& check);
   IngestResult Fork(const PublicKey& author, uint64_t seq, ByteView a, ByteView b);
   void Keep(const protocol::SignedEntry& se);
   IngestResult Fail(const protocol::SignedEntry& se, const Status& why);
@@ -72,6 +110,10 @@ class Ledger::Apply {
 
   const Ledger& ledger_;
   const std::map<PublicKey, FeedState>& committed_;
+  std::shared_ptr<const protocol::EpochHistory> h_;
+  std::map<PublicKey, GovFeed> touched_gov_;
+  bool gov_dirty_ = false;
+  bool membership_changed_ = false;
   storage::Batch batch_;
   std::map<PublicKey, FeedState> touched_;
   std::map<FeedSeq, Bytes> new_entries_;

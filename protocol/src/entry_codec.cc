@@ -84,7 +84,9 @@ BodySummary SummaryOf(const Body& body) {
 }
 
 const PublicKey& Counterparty(const Body& body) {
-  return PartiesOf(body).named.front();
+  static const PublicKey kNone{};
+  Parties parties = PartiesOf(body);
+  return parties.named.empty() ? kNone : parties.named.front();
 }
 
 EffectList EffectsOf(const Entry& entry, const EntryId& id) {
@@ -124,6 +126,17 @@ Result<SignedEntry> SignEntry(const Entry& entry, const crypto::SigningKey& key,
     return InvalidArgument("signing key is not the entry's author");
   if (entry.network != genesis.network_id()) return InvalidArgument("entry is for another network");
   KEIRETSU_RETURN_IF_ERROR(CheckRules(entry, genesis));
+  SignedEntry out;
+  out.record = EncodeContent(entry);
+  out.id = EntryId{crypto::Blake2b256(out.record)};
+  crypto::Signature sig = key.Sign(SigningMessage(out.record));
+  out.record.insert(out.record.end(), sig.begin(), sig.end());
+  out.entry = entry;
+  return out;
+}
+
+Result<SignedEntry> SignEntryUnder(const Entry& entry, const crypto::SigningKey& key) {
+  KEIRETSU_RETURN_IF_ERROR(CheckRules(entry));
   SignedEntry out;
   out.record = EncodeContent(entry);
   out.id = EntryId{crypto::Blake2b256(out.record)};
@@ -206,6 +219,7 @@ RecordCheck CheckFeedLocal(ByteView record, const NetworkId& network, const KeyI
     std::copy(record.end() - kSignatureSize, record.end(), sig.begin());
     if (!crypto::Verify(*key, SigningMessage(content), sig))
       return refuse(Fault::kBadSignature, "signature of entry " + where + " does not verify");
+    out.signer = *key;
   }
 
   // From here on the author signed these bytes: faults are attributable.

@@ -14,27 +14,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// Why `p` is not valid against epoch `e` (18.8), or empty.
-std::string InvalidAgainst(const Propose& p, const Epoch& e) {
-  size_t n = e.ActiveCount();
-  size_t n_after = n;
-  if (const auto* a = std::get_if<AdmitAction>(&p.action)) {
-    for (const EpochMember& m : e.members) {
-      if (m.id == a->inception_key) return "admits a firm that is or was a member";
-      if (Lower(m.name) == Lower(a->name)) return "admits a name a member has or had";
-    }
-    n_after = n + 1;
-  } else if (const auto* rm = std::get_if<RemoveAction>(&p.action)) {
-    if (!e.IsActive(rm->member)) return "removes a firm that is not an active member";
-    if (n == 1) return "removes the last member";
-    n_after = n - 1;
-  }
-  if (2 * size_t{p.threshold} <= n_after || p.threshold > n_after)
-    return "threshold " + std::to_string(p.threshold) + " is not above half of " +
-           std::to_string(n_after) + " members and at most " + std::to_string(n_after);
-  return "";
-}
-
 // One member's votes in one epoch: its ballot per round, and the highest
 // round any of its votes names.
 struct MemberVotes {
@@ -247,6 +226,26 @@ class Chain {
 };
 
 }  // namespace
+
+std::string InvalidAgainst(const Propose& p, const Epoch& e) {
+  size_t n = e.ActiveCount();
+  size_t n_after = n;
+  if (const auto* a = std::get_if<AdmitAction>(&p.action)) {
+    for (const EpochMember& m : e.members) {
+      if (m.id == a->inception_key) return "admits a firm that is or was a member";
+      if (Lower(m.name) == Lower(a->name)) return "admits a name a member has or had";
+    }
+    n_after = n + 1;
+  } else if (const auto* rm = std::get_if<RemoveAction>(&p.action)) {
+    if (!e.IsActive(rm->member)) return "removes a firm that is not an active member";
+    if (n == 1) return "removes the last member";
+    n_after = n - 1;
+  }
+  if (2 * size_t{p.threshold} <= n_after || p.threshold > n_after)
+    return "threshold " + std::to_string(p.threshold) + " is not above half of " +
+           std::to_string(n_after) + " members and at most " + std::to_string(n_after);
+  return "";
+}
 
 size_t Epoch::ActiveCount() const {
   return static_cast<size_t>(

@@ -30,8 +30,7 @@ using Clock = std::chrono::steady_clock;
 std::optional<std::pair<std::string, std::string>> SplitHostPort(const std::string& address);
 // A peer must be a member other than `self`, with a host:port address.
 // Errors: kInvalidArgument.
-Status CheckPeerConfig(const protocol::Genesis& genesis, const PublicKey& self,
-                       const PeerConfig& peer);
+Status CheckPeerConfig(const node::Ledger& ledger, const PublicKey& self, const PeerConfig& peer);
 // The member's name, or the key's short hex for a stranger.
 std::string FirmName(const protocol::Genesis& genesis, const PublicKey& firm);
 // Reports of this firm's own head the restore rule needs: a strict majority
@@ -74,6 +73,10 @@ class Replicator::Core {
   bool Register(const std::shared_ptr<Session>& session, std::string* why);
   void Unregister(const Session& session, const std::string& reason);
   void HandshakeFailed(const Session& session, const Status& status);
+  // Whether the next dial of `firm` says hello: false (once) after its last
+  // handshake closed right after our hello (a v1 node refuses it so); the
+  // dial after that says hello again, so a peer that upgraded speaks v2.
+  bool TakeHelloFallback(const PublicKey& firm);
   // Our feeds of `authors` changed: every session looks again.
   void NotifyChanged(const std::vector<PublicKey>& authors);
   void Seen(const PublicKey& firm);
@@ -130,6 +133,7 @@ class Replicator::Core {
     unsigned failures = 0;
     std::string last_error;
     bool gate_logged = false;
+    bool hello_refused = false;                // the next dial speaks v1
     std::shared_ptr<asio::steady_timer> wake;  // the dialer's, on its own strand
   };
   Firm& FirmLocked(const PublicKey& firm);

@@ -67,7 +67,42 @@ Result<PeerHello> DecodeHello(ByteView bytes) {
   return hello;
 }
 
+Bytes EncodeKeyChain(const std::vector<Bytes>& records) {
+  Bytes out;
+  ByteWriter w(&out);
+  w.U8(static_cast<uint8_t>(records.size()));
+  for (const Bytes& r : records) {
+    w.U16(static_cast<uint16_t>(r.size()));
+    w.Raw(r);
+  }
+  return out;
+}
+
+Result<std::vector<Bytes>> DecodeKeyChain(ByteView bytes) {
+  ByteReader r(bytes);
+  const uint8_t n = r.U8();
+  if (!r.ok()) return InvalidArgument("key chain truncated");
+  if (n == 0 || n > kMaxKeyChainRecords)
+    return InvalidArgument("key chain of " + std::to_string(n) + " records (1.." +
+                           std::to_string(kMaxKeyChainRecords) + ")");
+  std::vector<Bytes> out;
+  for (uint8_t i = 0; i < n; ++i) {
+    const uint16_t len = r.U16();
+    ByteView rec = r.Raw(len);
+    if (!r.ok()) return InvalidArgument("key chain truncated");
+    out.emplace_back(rec.begin(), rec.end());
+  }
+  if (r.remaining() != 0)
+    return InvalidArgument(std::to_string(r.remaining()) + " trailing bytes after the key chain");
+  return out;
+}
+
 namespace {
+
+// The hello at the start of `bytes` is 3 + n bytes (n its kind count).
+size_t HelloLength(ByteView bytes) {
+  return bytes.size() < 3 ? bytes.size() : std::min(bytes.size(), size_t{3} + bytes[2]);
+}
 
 Bytes IdentityMessage(uint8_t message_number, ByteView transcript) {
   Bytes m;
@@ -124,6 +159,16 @@ Result<PeerHandshake> PeerHandshake::ForTest(bool initiator, const protocol::Gen
                        std::move(noise));
 }
 
+void PeerHandshake::AppendOwnChain(Bytes& payload) const {
+  if (directory_ == nullptr) return;
+  std::vector<Bytes> chain = directory_->OwnChain();
+  if (chain.empty()) return;
+  if (chain.size() > kMaxKeyChainRecords)
+    chain.erase(chain.begin(), chain.end() - static_cast<std::ptrdiff_t>(kMaxKeyChainRecords));
+  Bytes bytes = EncodeKeyChain(chain);
+  payload.insert(payload.end(), bytes.begin(), bytes.end());
+}
+
 Status PeerHandshake::Fail(Status s) {
   stage_ = Stage::kFailed;
   transcript_.clear();
@@ -142,11 +187,26 @@ Bytes PeerHandshake::IdentityPayload(uint8_t message_number) const {
 Status PeerHandshake::CheckIdentity(ByteView payload, uint8_t message_number, ByteView transcript) {
   // Message 2 to an initiator that said hello carries the responder's
   // hello after the identity (exactly 96 bytes: the responder spoke v1).
+  // Then, in protocol v2, the sender's key chain when it has rotated.
+  ByteView chain_bytes;
   if (message_number == 2 && payload.size() > kIdentityPayloadBytes) {
-    auto hello = DecodeHello(payload.subspan(kIdentityPayloadBytes));
+    ByteView rest = payload.subspan(kIdentityPayloadBytes);
+    const size_t hello_len = HelloLength(rest);
+    auto hello = DecodeHello(rest.first(hello_len));
     if (!hello.ok()) return hello.status().WithContext("handshake message 2");
     remote_hello_ = *hello;
+    chain_bytes = rest.subspan(hello_len);
     payload = payload.first(kIdentityPayloadBytes);
+  } else if (message_number == 3 && peer_said_hello_ && payload.size() > kIdentityPayloadBytes) {
+    chain_bytes = payload.subspan(kIdentityPayloadBytes);
+    payload = payload.first(kIdentityPayloadBytes);
+  }
+  std::vector<Bytes> chain;
+  if (!chain_bytes.empty()) {
+    auto decoded = DecodeKeyChain(chain_bytes);
+    if (!decoded.ok())
+      return decoded.status().WithContext("handshake message " + std::to_string(message_number));
+    chain = std::move(decoded).value();
   }
   if (payload.size() != kIdentityPayloadBytes)
     return Unauthenticated("identity payload of " + std::to_string(payload.size()) +
@@ -154,8 +214,14 @@ Status PeerHandshake::CheckIdentity(ByteView payload, uint8_t message_number, By
   Hash32 key_bytes;
   std::copy(payload.begin(), payload.begin() + 32, key_bytes.begin());
   const PublicKey key{key_bytes};
-  if (!genesis_->IsMember(key))
+  PublicKey firm = key;
+  if (directory_ != nullptr) {
+    auto f = directory_->FirmOf(key, chain);
+    if (!f.ok()) return f.status();
+    firm = *f;
+  } else if (!genesis_->IsMember(key) || !chain.empty()) {
     return PermissionDenied("peer key " + key.Short() + " is not a member of this network");
+  }
   if (key == self_->public_key()) return PermissionDenied("connected to this node itself");
   auto x = crypto::X25519FromEd25519Public(key);
   auto remote_static = noise_.remote_static();
@@ -165,10 +231,10 @@ Status PeerHandshake::CheckIdentity(ByteView payload, uint8_t message_number, By
   std::copy(payload.begin() + 32, payload.end(), sig.begin());
   if (!crypto::Verify(key, IdentityMessage(message_number, transcript), sig))
     return Unauthenticated("identity signature of firm " + key.Short() + " does not verify");
-  if (expected_ && key != *expected_)
+  if (expected_ && firm != *expected_)
     return PermissionDenied("dialled firm " + expected_->Short() + " but reached firm " +
-                            key.Short());
-  remote_ = key;
+                            firm.Short());
+  remote_ = firm;
   return Status::Ok();
 }
 
@@ -178,7 +244,7 @@ Result<Bytes> PeerHandshake::Start() {
   // with the genesis can read it) and it can be replayed
   // (docs/noise-transport.md section 6); the initiator's signature over h2
   // in message 3 binds it to this session.
-  auto msg = noise_.WriteMessage(EncodeHello(PeerHello::Ours()));
+  auto msg = noise_.WriteMessage(say_hello_ ? EncodeHello(PeerHello::Ours()) : Bytes{});
   if (!msg.ok()) return Fail(msg.status());
   transcript_ = noise_.handshake_hash();  // h1
   stage_ = Stage::kAwait2;
@@ -201,6 +267,7 @@ Result<std::optional<Bytes>> PeerHandshake::Receive(ByteView message) {
       if (peer_said_hello_) {  // answer in kind; a v1 initiator gets exactly 96 bytes
         Bytes hello = EncodeHello(PeerHello::Ours());
         reply_payload.insert(reply_payload.end(), hello.begin(), hello.end());
+        AppendOwnChain(reply_payload);
       }
       auto reply = noise_.WriteMessage(reply_payload);
       if (!reply.ok()) return Fail(reply.status());
@@ -214,7 +281,9 @@ Result<std::optional<Bytes>> PeerHandshake::Receive(ByteView message) {
       Status id = CheckIdentity(*payload, 2, transcript_);
       if (!id.ok()) return Fail(id);
       transcript_ = noise_.handshake_hash();  // h2
-      auto reply = noise_.WriteMessage(IdentityPayload(3));
+      Bytes identity = IdentityPayload(3);
+      if (remote_hello_.version >= 2) AppendOwnChain(identity);
+      auto reply = noise_.WriteMessage(identity);
       if (!reply.ok()) return Fail(reply.status());
       stage_ = Stage::kComplete;
       return std::optional<Bytes>(std::move(reply).value());

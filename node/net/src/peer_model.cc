@@ -136,7 +136,14 @@ std::optional<OutBatch> PeerModel::NextEntries(const FeedMap& ours, InFlight& fl
     const size_t room = kMaxBatchRecords - b.records.size();
     const size_t want = static_cast<size_t>(std::min<uint64_t>(room, to - from + 1));
     auto recs = ledger_.ReadFeed(author, from, want);
-    if (!recs.ok() || recs->empty()) {  // not stored: nothing we can send
+    if (recs.ok()) {  // up to the first record of a kind the peer does not speak
+      constexpr size_t kKindOffset = 113;
+      auto unspoken = std::find_if(recs->begin(), recs->end(), [&](const Bytes& r) {
+        return r.size() <= kKindOffset || !peer_kinds_.Has(r[kKindOffset]);
+      });
+      recs->erase(unspoken, recs->end());
+    }
+    if (!recs.ok() || recs->empty()) {  // not stored, or not for this peer: nothing to send
       it = work_.erase(it);
       continue;
     }

@@ -57,6 +57,9 @@ class PeerModel {
   void OnHave(const ReportedMap& have, const FeedMap& ours);
   // The peer sent us `author`'s entry `seq` from its feed: it holds 1..seq.
   void PeerHolds(const PublicKey& author, uint64_t seq);
+  // The kinds the peer speaks (its hello): records of other kinds, and
+  // everything after one in its feed, are never sent (PROTOCOL.md 13.2 §3).
+  void SetPeerKinds(protocol::KindSet kinds) { peer_kinds_ = std::move(kinds); }
   // Our feed of `author` changed: look at it again on the next Next().
   void Touch(const PublicKey& author) { work_.insert(author); }
 
@@ -75,6 +78,7 @@ class PeerModel {
   static uint64_t Behind(const ReportedMap& reported, const FeedMap& ours);
 
  private:
+  protocol::KindSet peer_kinds_ = protocol::KindSet::All();
   struct Track {
     uint64_t through = 0;
     uint64_t stop_known = 0;                  // lowest stop the peer holds or was sent; 0: none

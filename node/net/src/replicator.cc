@@ -126,9 +126,9 @@ Replicator::Core::~Core() {
   Stop();
 }
 
-Status CheckPeerConfig(const protocol::Genesis& genesis, const PublicKey& self,
-                       const PeerConfig& peer) {
-  if (!genesis.IsMember(peer.firm))
+Status CheckPeerConfig(const node::Ledger& ledger, const PublicKey& self, const PeerConfig& peer) {
+  const protocol::Genesis& genesis = ledger.genesis();
+  if (ledger.KeyChain(peer.firm).empty())  // not a member of any epoch known here
     return InvalidArgument("peer " + peer.firm.Short() + " is not a member of the network");
   if (peer.firm == self)
     return InvalidArgument("peer " + FirmName(genesis, peer.firm) + " is this node itself");
@@ -255,7 +255,7 @@ void Replicator::Core::Stop() {
 }
 
 Status Replicator::Core::AddPeer(const PeerConfig& peer) {
-  KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(genesis, key.public_key(), peer));
+  KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(ledger, key.public_key(), peer));
   std::lock_guard lock(mu_);
   Firm& f = FirmLocked(peer.firm);
   if (f.configured) return InvalidArgument("peer " + f.name + " is already configured");
@@ -407,6 +407,7 @@ void Replicator::Core::HandshakeFailed(const Session& s, const Status& status) {
   if (s.outbound()) {
     Firm& f = FirmLocked(s.firm());
     f.last_error = status.message();
+    if (s.hello_refused()) f.hello_refused = true;
     if (auth || f.failures == 0)
       spdlog::log(auth ? spdlog::level::warn : spdlog::level::info,
                   "cannot connect to peer {} at {}: {}", f.name, s.remote_address(),
@@ -417,6 +418,14 @@ void Replicator::Core::HandshakeFailed(const Session& s, const Status& status) {
     spdlog::debug("connection from {} ended during the handshake: {}", s.remote_address(),
                   status.ToString());
   }
+}
+
+bool Replicator::Core::TakeHelloFallback(const PublicKey& firm) {
+  std::lock_guard lock(mu_);
+  Firm& f = FirmLocked(firm);
+  const bool v1 = f.hello_refused;
+  f.hello_refused = false;
+  return !v1;
 }
 
 void Replicator::Core::NotifyChanged(const std::vector<PublicKey>& authors) {
@@ -596,9 +605,12 @@ Replicator::~Replicator() = default;
 Result<std::unique_ptr<Replicator>> Replicator::Create(node::Ledger& ledger,
                                                        const crypto::SigningKey& key,
                                                        ReplicatorOptions options) {
-  if (!ledger.genesis().IsMember(key.public_key()))
+  // A key this ledger does not know may be a firm admitted in an epoch it
+  // has not learnt yet: it catches up from its peers, which authenticate it
+  // against what they know. A removed member's key is refused.
+  if (auto firm = ledger.FirmOfKey(key.public_key()); firm && !ledger.IsActiveMember(*firm))
     return InvalidArgument("this node's key " + key.public_key().Short() +
-                           " is not a member of the network");
+                           " is the key of a firm removed from the network");
   if (!options.listen.empty()) {
     auto hp = SplitHostPort(options.listen);
     std::error_code ec;
@@ -618,7 +630,7 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(node::Ledger& ledger,
     return InvalidArgument("invalid_threshold must be at least 1");
   std::set<PublicKey> seen;
   for (const PeerConfig& p : options.peers) {
-    KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(ledger.genesis(), key.public_key(), p));
+    KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(ledger, key.public_key(), p));
     if (!seen.insert(p.firm).second)
       return InvalidArgument("peer " + FirmName(ledger.genesis(), p.firm) + " is listed twice");
   }

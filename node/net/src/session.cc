@@ -1,4 +1,5 @@
 #include "node/net/src/session.h"
+#include "node/net/src/ledger_directory.h"
 
 #include <spdlog/spdlog.h>
 
@@ -20,7 +21,9 @@ constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 // Handshake messages are at most 450 bytes (PROTOCOL.md 13.2.2: message 2
 // with a hello naming 255 kinds); a stranger gets no more buffer
 // (the full read buffer is allocated once the handshake is done).
-constexpr size_t kHandshakeMaxFrame = 512;
+// The largest handshake message: message 2 with a hello of 255 kinds and a
+// key chain of 8 rotate records (PROTOCOL.md 13.2 §2).
+constexpr size_t kHandshakeMaxFrame = 4096;
 constexpr size_t kHandshakeBufferBytes = 2 * (kFrameHeaderBytes + kHandshakeMaxFrame);
 constexpr size_t kReadBufferBytes = 2 * (kFrameHeaderBytes + kMaxFrameBytes);
 constexpr size_t kWriteCoalesceBytes = 256 * 1024;
@@ -213,6 +216,11 @@ asio::awaitable<Status> Session::Handshake() {
   auto hs = outbound_ ? PeerHandshake::Initiator(core_.genesis, core_.key, firm_)
                       : PeerHandshake::Responder(core_.genesis, core_.key);
   if (!hs.ok()) co_return hs.status();
+  // Peers authenticate against the current membership and key chains.
+  LedgerDirectory directory(core_.ledger, core_.key.public_key());
+  hs->SetDirectory(&directory);
+  const bool say_hello = !outbound_ || core_.TakeHelloFallback(firm_);
+  hs->SetSayHello(say_hello);
   auto write = [this](const Bytes& msg) -> asio::awaitable<Status> {
     Bytes frame;
     Status framed = AppendFrame(msg, &frame);
@@ -227,9 +235,15 @@ asio::awaitable<Status> Session::Handshake() {
     Status w = co_await write(*m1);
     if (!w.ok()) co_return w;
   }
+  bool answered = false;
   while (!hs->complete()) {
     auto msg = co_await ReadFrame(kHandshakeMaxFrame);
-    if (!msg.ok()) co_return msg.status();
+    if (!msg.ok()) {
+      if (outbound_ && say_hello && !answered && msg.status().code() == Code::kUnavailable)
+        hello_refused_ = true;
+      co_return msg.status();
+    }
+    answered = true;
     auto reply = hs->Receive(*msg);
     if (!reply.ok()) co_return reply.status();
     if (*reply) {
@@ -239,6 +253,8 @@ asio::awaitable<Status> Session::Handshake() {
   }
   firm_ = hs->remote();
   if (!outbound_) initiator_ = firm_;
+  // Never send the peer a kind it does not speak (PROTOCOL.md 13.2 §3).
+  model_.SetPeerKinds(hs->remote_hello().kinds);
   rbuf_.resize(kReadBufferBytes);  // keeps whatever followed the last handshake message
   auto ciphers = hs->Split();
   if (!ciphers.ok()) co_return ciphers.status();
@@ -331,6 +347,10 @@ asio::awaitable<void> Session::TickLoop() {
       m.mutable_ping()->set_nonce(++ping_nonce_);
       Queue(m);
       last_ping_ = now;
+    }
+    if (!core_.ledger.IsActiveMember(firm_)) {  // removed by governance (19.9)
+      Close("firm " + core_.Name(firm_) + " is no longer an active member of the network");
+      break;
     }
     if (now - last_have_ >= o.anti_entropy_interval) SendHave();
     MaybeStartIngest();  // resumes an ingest paused by a full disk
@@ -431,7 +451,7 @@ void Session::OnHavePart(const v1::Have& have) {
   uint64_t strangers = 0;
   for (const auto& f : have.feeds()) {
     PublicKey author = KeyFrom(f.author());
-    if (!core_.genesis.IsMember(author)) {
+    if (core_.ledger.KeyChain(author).empty()) {  // not a member of any epoch
       ++strangers;
       continue;
     }

@@ -47,6 +47,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool established() const { return established_.load(); }
   bool outbound() const { return outbound_; }
   const PublicKey& firm() const { return firm_; }
+  // Outbound: the peer closed the connection after our hello, before
+  // answering it (a v1 node refuses a hello that way).
+  bool hello_refused() const { return hello_refused_; }
   const PublicKey& initiator() const { return initiator_; }
   const std::string& remote_address() const { return remote_address_; }
 
@@ -92,6 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Replicator::Core& core_;
   asio::ip::tcp::socket socket_;
   const bool outbound_;
+  bool hello_refused_ = false;
   PublicKey firm_;       // expected (outbound) / authenticated (after the handshake)
   PublicKey initiator_;  // the key of the side that dialled
   std::string address_;  // outbound: the configured address

@@ -28,6 +28,7 @@
 #include "keiretsu/node/metrics.h"
 #include "keiretsu/protocol/digest.h"
 #include "keiretsu/protocol/entry.h"
+#include "keiretsu/protocol/epoch_chain.h"
 #include "keiretsu/protocol/genesis.h"
 #include "keiretsu/storage/store.h"
 
@@ -80,6 +81,37 @@ struct UpgradeNeeded {
   uint64_t seq = 0;
   EntryId id;
   uint8_t kind_tag = 0;
+};
+
+// Governance as this node computes it (docs/PROTOCOL.md 19): one member of
+// the epoch chain.
+struct MemberView {
+  PublicKey id;
+  std::string name;
+  bool removed = false;
+  uint64_t since_epoch = 0;       // the epoch that admitted it (0: a founder)
+  uint64_t removed_in_epoch = 0;  // when removed
+  uint64_t last_seq = 0;          // when removed: its entries above it count nowhere
+  uint64_t left_seq = 0;          // the seq of its leave entry; 0: it has not left
+  uint64_t stop_seq = 0;          // its feed stopped here (fork, invalid entry); 0: open
+  PublicKey current_key;          // the key in force at its feed's head
+  uint64_t key_since_seq = 1;     // in force from this seq
+  Digest next_key_digest;         // what the current key commits to (zero: none)
+};
+
+// One proposal (a propose entry in a member's prefix) and the members whose
+// ballot supports it.
+struct ProposalView {
+  protocol::ProposalInfo info;
+  std::vector<PublicKey> voters;
+};
+
+struct GovernanceState {
+  uint64_t epoch = 0;  // the current (last) epoch of the chain
+  Digest epoch_hash;
+  uint16_t threshold = 0;
+  std::vector<MemberView> members;      // every member of some epoch, by id
+  std::vector<ProposalView> proposals;  // by proposal id
 };
 
 struct LedgerOptions {
@@ -168,6 +200,28 @@ class Ledger {
   Result<Appended> Append(const crypto::SigningKey& key, protocol::Body body, uint64_t timestamp_ms,
                           const AppendOptions& options);
 
+  // Governance writes go through Append too (propose, vote, leave), with
+  // these errors, each changing nothing: kPermissionDenied (the author is
+  // not an active member of the current epoch), kFailedPrecondition (the
+  // body names an epoch that is not the current one: stale), kAlreadyExists
+  // (an admit of a firm or name that is or was a member), kNotFound (a vote
+  // for a proposal this node does not hold in that epoch and round),
+  // kInvalidArgument (a threshold not above half of the members, a remove
+  // of a firm that is not active, a rotate body: see AppendRotation).
+  //
+  // Rotates the firm `firm`'s key (docs/PROTOCOL.md 19.5): signs a rotate
+  // entry with `next_key`, which must be the key the firm's current key
+  // committed to, naming `next_after`, the digest of the key after it. From
+  // then on the firm's entries are signed by `next_key` (Append takes it).
+  // Errors, each changing nothing: kPermissionDenied (`next_key` is not the
+  // pre-committed next key: a thief holding only the current key cannot
+  // rotate), kInvalidArgument (`next_after` commits to a key the firm used,
+  // or to `next_key` itself; zero), kFailedPrecondition (the feed stopped or
+  // left, writes gated), kNotFound (`firm` is not a member).
+  Result<protocol::SignedEntry> AppendRotation(const PublicKey& firm,
+                                               const crypto::SigningKey& next_key,
+                                               const Digest& next_after, uint64_t timestamp_ms);
+
   // The entry an earlier Append stored under `request_id`, if any.
   // Errors: kAlreadyExists when it was stored with another fingerprint;
   // kCorruption, kIOError.
@@ -205,13 +259,31 @@ class Ledger {
   Result<std::optional<Bytes>> GetEntry(const EntryId& id) const;
   Result<std::vector<storage::Evidence>> ListEvidence() const;
   size_t PendingCount() const;
+  // The governance state: the current epoch, every member with its status
+  // and key, every proposal with its state and supporters.
+  GovernanceState Governance() const;
+  // The membership history: epoch 0 (the genesis) to the current epoch.
+  std::vector<protocol::Epoch> Epochs() const;
+  // The firm whose key in force is `key` (its id, or the key it rotated
+  // to); nullopt when none.
+  std::optional<PublicKey> FirmOfKey(const PublicKey& key) const;
+  // `firm`'s key chain as applied here (inception key first); empty when
+  // it is not a member.
+  std::vector<protocol::KeySpan> KeyChain(const PublicKey& firm) const;
+  // Whether `firm` is an active member of the current epoch (admitted, not
+  // removed; a firm that left stays one until removed).
+  bool IsActiveMember(const PublicKey& firm) const;
+  // `firm`'s applied rotate records, oldest first: its key chain as proof
+  // (what the peer handshake sends). Empty when it never rotated.
+  std::vector<Bytes> RotationRecords(const PublicKey& firm) const;
   // Pending records of kinds this version does not know, lowest seq first
   // per author: what `status` reports as "upgrade needed".
   std::vector<UpgradeNeeded> UpgradesNeeded() const;
 
   // Re-decides every feed's pending records from its head on, applying
   // what now chains: run at Open (after an upgrade the kinds of kept
-  // records may be known) and, once governance exists, after membership
+  // records may be known; governance may have admitted their authors).
+  // Ingest and Append do the same within their round whenever governance
   // changes. Commits synced. Errors: storage errors (nothing changed).
   Status ReleasePending();
 
@@ -240,7 +312,25 @@ class Ledger {
  private:
   class Apply;
   struct QueuedAppend;
+  struct KeySnapshot;
+
+ public:
+  // What the ledger keeps of one member feed's effective prefix for
+  // governance and keys (private; public only for the helpers in src/).
+  struct GovFeed {
+    std::map<uint64_t, protocol::GovernanceRecord> records;  // propose and vote, by seq
+    std::vector<protocol::KeySpan> keys;                     // front: the inception
+    uint64_t left_seq = 0;                                   // 0: not left
+  };
+
+ private:
   void CommitAppends(const std::vector<QueuedAppend*>& group);
+  // Queues `me` for the next group commit and waits for its result.
+  Result<Appended> RunQueued(QueuedAppend& me);
+  // The firm `q` writes for, checked against governance as `round` sees it
+  // (member, not removed or left, feed open, the body's governance rules).
+  // REQUIRES: mu_ held.
+  Result<PublicKey> AuthorOfAppend(Apply& round, QueuedAppend& q);
   // Whether `q` repeats a request id, stored or earlier in this group:
   // then sets its result and returns true. REQUIRES: mu_ held.
   bool ReplayRequest(QueuedAppend& q, const std::map<std::string, QueuedAppend*>& group_ids);
@@ -249,20 +339,28 @@ class Ledger {
   // Reopens the store after a failed commit, then LoadFromStore. REQUIRES: mu_.
   Status RecoverIfNeeded();
   Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store, LedgerOptions options);
-  std::vector<protocol::RecordCheck> CheckAll(std::span<const Bytes> records) const;
+  // Stratum 1 of each record, its signature checked under the key in force
+  // per `keys` (a rotate under the new key it names, when pre-committed).
+  std::vector<protocol::RecordCheck> CheckAll(std::span<const Bytes> records,
+                                              const KeySnapshot& keys) const;
   // store_->Commit, timed for the metrics.
   Status Commit(storage::Batch& batch, bool sync);
   Metrics& metrics() const { return options_.metrics ? *options_.metrics : NoMetrics(); }
   // Stratum 1 of one record with this ledger's keys and kinds.
   protocol::RecordCheck FeedLocal(ByteView record, bool verify) const;
   Status LoadPending();
+  // Rebuilds gov_feeds_ and history_ from the stored feeds. REQUIRES: mu_.
+  Status LoadGovernance();
+  // The keys each known author's records may verify under. REQUIRES: mu_.
+  KeySnapshot SnapshotKeys() const;
   // After a committed round: the ledger's caches follow the round.
   void Adopt(Apply& round);
 
   const protocol::Genesis genesis_;
-  // Stratum 1's key lookup and stratum 2's membership (v1: the genesis).
+  const protocol::EpochZero zero_;
+  // Stratum 1 with verify=false only (signatures are checked against
+  // KeySnapshot, which knows key chains).
   const protocol::InceptionKeys keys_;
-  const protocol::GenesisMembership membership_{genesis_};
   const LedgerOptions options_;
   std::unique_ptr<storage::Store> store_;
   Listener listener_;
@@ -273,8 +371,14 @@ class Ledger {
   size_t pending_count_ = 0;                     // GUARDED_BY(mu_)
   size_t non_member_pending_ = 0;                // GUARDED_BY(mu_): pending of non-members
   std::map<PendingRef, uint8_t> unknown_kinds_;  // GUARDED_BY(mu_): pending, kind unknown
-  uint64_t log_cursor_ = 0;                      // GUARDED_BY(mu_): last log cursor committed
-  std::string write_gate_;                       // GUARDED_BY(mu_): non-empty: Append refused
+  // Governance (docs/PROTOCOL.md 19), derived from the stored feeds and
+  // rebuilt at LoadFromStore: each member feed's governance records, key
+  // chain and leave within its effective prefix, and the epoch chain
+  // computed from them by protocol::ComputeEpochs.
+  std::map<PublicKey, GovFeed> gov_feeds_;                 // GUARDED_BY(mu_)
+  std::shared_ptr<const protocol::EpochHistory> history_;  // GUARDED_BY(mu_)
+  uint64_t log_cursor_ = 0;  // GUARDED_BY(mu_): last log cursor committed
+  std::string write_gate_;   // GUARDED_BY(mu_): non-empty: Append refused
 
   // Group commit of Append (see ledger.cc). append_mu_ is never held while
   // mu_ is taken by the same thread's caller, and is released before the

@@ -31,7 +31,8 @@ struct Entry {
 };
 
 // The counterparty of a bilateral entry: the firm its body names besides
-// the author (debtor of a Claim/Release, creditor of the others).
+// the author (debtor of a Claim/Release, creditor of the others); the zero
+// key for kinds with no counterparty (governance, rotation).
 const PublicKey& Counterparty(const Body& body);
 
 // Everything an entry does once effective (stratum 3), from its kind's
@@ -66,6 +67,13 @@ Bytes SigningMessage(ByteView content);
 Result<SignedEntry> SignEntry(const Entry& entry, const crypto::SigningKey& key,
                               const Genesis& genesis);
 
+// Protocol v2: checks CheckRules(entry), then encodes and signs with `key`,
+// which the caller has established is the key in force for entry.author at
+// entry.seq (the author's id, a later key after a rotation, or the new key
+// a rotate names). Membership is the caller's (stratum 2).
+// Errors: kInvalidArgument (a rule; nothing is signed).
+Result<SignedEntry> SignEntryUnder(const Entry& entry, const crypto::SigningKey& key);
+
 // Why a record was refused or held back.
 enum class Fault {
   kNone,
@@ -94,6 +102,7 @@ struct RecordCheck {
   Status status;                            // OK, or what is wrong, for people
   std::optional<SignedEntry> signed_entry;  // set when attributable
   uint8_t kind_tag = 0;                     // the header's kind byte, once read
+  PublicKey signer;  // the key the signature verified under; zero when not checked
 };
 
 // --- Stratum 1 (docs/PROTOCOL.md "Protocol v2", "Strata"): one record, its

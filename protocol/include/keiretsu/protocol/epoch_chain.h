@@ -99,6 +99,11 @@ struct EpochHistory {
   bool EverMember(const PublicKey& id) const { return current().Find(id) != nullptr; }
 };
 
+// Why `proposal` is not valid against epoch `e` (19.8: an admit of a firm
+// or name that is or was a member, a remove of a firm not active, a
+// threshold not in (n'/2, n']), or empty when it is.
+std::string InvalidAgainst(const Propose& proposal, const Epoch& e);
+
 // Computes the chain by PROTOCOL.md 18.8-18.10.
 EpochHistory ComputeEpochs(const EpochZero& zero, GovernanceSource& source);
 

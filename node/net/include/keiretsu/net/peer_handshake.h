@@ -63,6 +63,29 @@ Bytes EncodeHello(const PeerHello& hello);
 // ascending and distinct, trailing bytes, truncated).
 Result<PeerHello> DecodeHello(ByteView bytes);
 
+// Protocol v2: who may connect (docs/PROTOCOL.md 13.2 §3 "Key chain"): the
+// current membership and every firm's key chain. The replicator implements
+// it over the ledger; without one a handshake accepts the genesis members
+// under their inception keys (v1). Implementations are thread-safe.
+class PeerDirectory {
+ public:
+  virtual ~PeerDirectory() = default;
+  // The firm whose key in force is `key`, given the rotate records `chain`
+  // the peer sent (oldest first; empty when it never rotated), when that
+  // firm is an active member. Errors: kPermissionDenied (no active member
+  // has that key, or the chain does not lead to it).
+  virtual Result<PublicKey> FirmOf(const PublicKey& key, const std::vector<Bytes>& chain) const = 0;
+  // This node's own rotate records, oldest first (empty: it never rotated).
+  virtual std::vector<Bytes> OwnChain() const = 0;
+};
+
+// At most this many rotate records in a key chain section.
+inline constexpr size_t kMaxKeyChainRecords = 8;
+// A key chain section: u8 n (1..8), then n times u16 length || record.
+Bytes EncodeKeyChain(const std::vector<Bytes>& records);
+// Errors: kInvalidArgument (n = 0 or above the limit, truncated, trailing).
+Result<std::vector<Bytes>> DecodeKeyChain(ByteView bytes);
+
 // One side of the peer handshake. The initiator calls Start() and sends its
 // result, then passes each received message to Receive() and sends what it
 // returns; the responder only calls Receive(). Once complete(), remote() is
@@ -73,7 +96,8 @@ Result<PeerHello> DecodeHello(ByteView bytes);
 //                      message 3, low-order key), malformed identity
 //                      payload, static key not the claimed firm's, bad
 //                      identity signature
-//   kPermissionDenied  the peer is not a genesis member, is this node's own
+//   kPermissionDenied  the peer is not an active member (with a directory;
+//                      else not a genesis member), is this node's own
 //                      key, or (initiator) is not the firm that was dialled
 //   kInvalidArgument   a message over 65535 bytes or too short
 //   kFailedPrecondition  called out of turn or after a failure
@@ -85,6 +109,14 @@ class PeerHandshake {
                                          const crypto::SigningKey& self, const PublicKey& expected);
   static Result<PeerHandshake> Responder(const protocol::Genesis& genesis,
                                          const crypto::SigningKey& self);
+  // Authenticates peers against `directory` (current members, key chains)
+  // and sends this node's key chain. Call before Start/Receive; `directory`
+  // must outlive the object.
+  void SetDirectory(const PeerDirectory* directory) { directory_ = directory; }
+  // Initiator: whether message 1 carries this node's hello (default). false
+  // speaks protocol v1 (an empty message 1), for a peer that refused the
+  // hello (PROTOCOL.md 13.2 §3 "Compatibility"). Call before Start.
+  void SetSayHello(bool say) { say_hello_ = say; }
   // Tests and fuzzing only: a fixed ephemeral key (destroys forward secrecy).
   static Result<PeerHandshake> ForTest(bool initiator, const protocol::Genesis& genesis,
                                        const crypto::SigningKey& self,
@@ -116,11 +148,13 @@ class PeerHandshake {
   PeerHandshake(bool initiator, const protocol::Genesis& genesis, const crypto::SigningKey& self,
                 std::optional<PublicKey> expected, crypto::NoiseHandshake noise);
   Bytes IdentityPayload(uint8_t message_number) const;
+  void AppendOwnChain(Bytes& payload) const;
   Status CheckIdentity(ByteView payload, uint8_t message_number, ByteView transcript);
   Status Fail(Status s);
 
   bool initiator_;
   const protocol::Genesis* genesis_;
+  const PeerDirectory* directory_ = nullptr;
   const crypto::SigningKey* self_;
   std::optional<PublicKey> expected_;
   crypto::NoiseHandshake noise_;
@@ -129,6 +163,7 @@ class PeerHandshake {
   PublicKey remote_;
   PeerHello remote_hello_ = PeerHello::V1();
   bool peer_said_hello_ = false;  // responder: message 1 carried a hello
+  bool say_hello_ = true;         // initiator: message 1 carries our hello
 };
 
 // The transport after the handshake: each PeerMessage plaintext becomes one

@@ -109,9 +109,11 @@ struct PeerStatus {
 
 class Replicator {
  public:
-  // Checks the options (addresses parse; peers are members, not this node,
-  // not listed twice). `ledger` and `key` must outlive the Replicator; `key`
-  // must be a genesis member. Errors: kInvalidArgument.
+  // Checks the options (addresses parse; peers are members of some epoch
+  // this ledger knows, not this node, not listed twice). `ledger` and `key`
+  // must outlive the Replicator; `key` must not be the key of a removed
+  // member (a key the ledger does not know may be a firm admitted in an
+  // epoch it has not learnt yet). Errors: kInvalidArgument.
   static Result<std::unique_ptr<Replicator>> Create(node::Ledger& ledger,
                                                     const crypto::SigningKey& key,
                                                     ReplicatorOptions options);
