@@ -490,10 +490,10 @@ Result<std::string> V2Json() {
                "are void");
     s.RotateTo("atlas-rotates", "atlas", "atlas-next", "atlas-next-2");
     s.RotateTo("atlas-rotates-to-used", "atlas", "atlas-next-2", "atlas");
-    s.Prop("admit-existing-key", "brightwater",
+    s.Prop("admit-existing-key", "cobalt",
            Propose{h0, 0, 4, AdmitAction{"bright-two", keys.Pk("brightwater"), keys.D("eagle-next")},
                    ""});
-    s.Prop("admit-existing-name", "cobalt",
+    s.Prop("admit-existing-name", "delta",
            Propose{h0, 0, 4, AdmitAction{"ATLAS-LOGISTICS", keys.Pk("eagle"), keys.D("eagle-next")},
                    ""});
     KEIRETSU_RETURN_IF_ERROR(add(s));
@@ -589,6 +589,28 @@ Result<std::string> V2Json() {
     s.VoteFor("atlas-votes-r1", "atlas", r, h0, 1);
     s.VoteFor("brightwater-votes-r1", "brightwater", r, h0, 1);
     s.VoteFor("cobalt-votes-r1", "cobalt", r, h0, 1);
+    KEIRETSU_RETURN_IF_ERROR(add(s));
+  }
+
+  for (bool arrives : {false, true}) {
+    // The proposal the votes name, signed by delta, but held back from the
+    // first scenario (it has not arrived yet).
+    Scenario scratch(keys, g, "", "");
+    Rec x = scratch.SetK("delta-proposes-k4", "delta", 4, h0);
+    Scenario s(keys, g, arrives ? "votes-before-their-proposal-arrived" : "votes-for-an-unseen-proposal",
+               arrives ? "the same votes with delta's proposal present: it passes, and round 1's "
+                         "proposal is void"
+                       : "three members vote in round 0 for a proposal no one holds yet: round 0 "
+                         "cannot fail (the proposal may still arrive and pass), so round 1's "
+                         "proposal, though it has three votes, does not pass yet");
+    if (arrives) s.SetK("delta-proposes-k4", "delta", 4, h0);
+    s.VoteFor("atlas-votes-unseen", "atlas", x, h0);
+    s.VoteFor("brightwater-votes-unseen", "brightwater", x, h0);
+    s.VoteFor("cobalt-votes-unseen", "cobalt", x, h0);
+    Rec r = s.SetK("atlas-proposes-k3-round-1", "atlas", 3, h0, 1);
+    s.VoteFor("atlas-votes-r1", "atlas", r, h0, 1);
+    s.VoteFor("brightwater-votes-r1", "brightwater", r, h0, 1);
+    s.VoteFor("delta-votes-r1", "delta", r, h0, 1);
     KEIRETSU_RETURN_IF_ERROR(add(s));
   }
 

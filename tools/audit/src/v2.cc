@@ -221,11 +221,13 @@ void Auditor::RunV2(Source& src, bool export_input) {
     // Every record of the feed verifies under a key of its chain (or is a
     // rotation by a key the chain committed to); the prefix ends only at a
     // stop, a leave, or the end of what the input holds.
-    uint64_t max_seq = 0;
+    uint64_t max_seq = 0;  // of the records attributable to the firm
     for (size_t i : of_author[m.id]) {
       const protocol::ModelRecord& r = records[i];
-      max_seq = std::max(max_seq, r.feed.seq);
-      if (in_prefix.contains(r.feed.id)) continue;
+      if (in_prefix.contains(r.feed.id)) {
+        max_seq = std::max(max_seq, r.feed.seq);
+        continue;
+      }
       bool attributable = std::any_of(keys.begin(), keys.end(), [&](const PublicKey& k) {
         return protocol::VerifiesUnder(r.feed, k);
       });
@@ -234,6 +236,7 @@ void Auditor::RunV2(Source& src, bool export_input) {
           if (protocol::NextKeyDigest(r.feed.rotate->new_key) == span.next_key_digest &&
               protocol::VerifiesUnder(r.feed, r.feed.rotate->new_key))
             attributable = true;
+      if (attributable) max_seq = std::max(max_seq, r.feed.seq);
       if (!attributable)
         AddIssue(Severity::kProblem, "bad-signature", m.id, r.feed.seq, 0,
                  "entry " + Where(m.id, r.feed.seq) + " (" + r.feed.id.Short() +
