@@ -64,8 +64,8 @@ TEST(VectorsV2Test, ScenariosCoverEveryCase) {
       for (const auto& m : ep["members"]) removed |= m["removed"].get<bool>();
     pending_author |= !e["pending_authors"].empty();
   }
-  EXPECT_EQ(outcomes, (std::set<std::string>{"counted", "uncounted", "pending-author",
-                                             "above-stop", "above-leave", "overridden", "beyond"}));
+  EXPECT_EQ(outcomes, (std::set<std::string>{"counted", "uncounted", "pending-author", "above-stop",
+                                             "above-leave", "overridden", "beyond"}));
   EXPECT_EQ(evidence, (std::set<std::string>{"fork", "invalid-entry", "key-recovery"}));
   EXPECT_EQ(states, (std::set<std::string>{"passed", "failed", "void", "pending"}));
   EXPECT_EQ(stops, (std::set<std::string>{"", "fork", "invalid-entry"}));

@@ -202,8 +202,9 @@ class Scenario {
   Rec& VoteFor(const std::string& label, const std::string& author, const Rec& proposal,
                const Digest& epoch, uint32_t round = 0) {
     Vote v{epoch, round, proposal.id};
-    return Append(label, author, kKindVote, Encode(v),
-                  {{"epoch_hash", epoch.Hex()}, {"round", round}, {"proposal_id", v.proposal_id.Hex()}});
+    return Append(
+        label, author, kKindVote, Encode(v),
+        {{"epoch_hash", epoch.Hex()}, {"round", round}, {"proposal_id", v.proposal_id.Hex()}});
   }
   Rec& LeaveNow(const std::string& label, const std::string& author) {
     Leave l{"closing down"};
@@ -220,9 +221,7 @@ class Scenario {
     heads_[author].key = to;
     return rec;
   }
-  Digest NextEpoch(const Digest& e, const Rec& passed) const {
-    return NextEpochHash(e, passed.id);
-  }
+  Digest NextEpoch(const Digest& e, const Rec& passed) const { return NextEpochHash(e, passed.id); }
   const Rec& Last() const { return recs_.back(); }
   void Note(const std::string& n) { recs_.back().note = n; }
 
@@ -341,7 +340,8 @@ Result<Json> Scenario::Derive() const {
                          {"state", std::string(ProposalStateName(info.state))},
                          {"supporters", info.supporters}});
   Json pending = Json::array();
-  for (const auto& [a, n] : m.pending_authors) pending.push_back({{"firm", a.Hex()}, {"records", n}});
+  for (const auto& [a, n] : m.pending_authors)
+    pending.push_back({{"firm", a.Hex()}, {"records", n}});
   Json balances = Json::array();
   for (const auto& [key, net] : m.balances)
     balances.push_back({{"firm", std::get<0>(key).Hex()},
@@ -384,8 +384,8 @@ Result<std::string> V2Json() {
   // Keys used besides the founders', named up front so the key list is in a
   // readable order.
   for (const char* n : {"atlas-next", "atlas-next-2", "brightwater-next", "brightwater-next-2",
-                        "brightwater-next-3", "cobalt-next", "delta-next", "delta-next-2",
-                        "eagle", "eagle-next", "eagle-next-2", "stranger"})
+                        "brightwater-next-3", "cobalt-next", "delta-next", "delta-next-2", "eagle",
+                        "eagle-next", "eagle-next-2", "stranger"})
     keys.Get(n);
 
   {
@@ -475,10 +475,10 @@ Result<std::string> V2Json() {
     s.RotateTo("cobalt-rotates-signed-by-old-key", "cobalt", "cobalt-next", "atlas-next-2",
                "cobalt");
     s.Owe("delta-1", "delta", "atlas", 2);
-    s.Raw("stranger-rotates-delta", "delta", "stranger", 2, s.Last().id, kKindRotate,
-                       Scenario::Encode(Rotate{keys.Pk("stranger"), keys.D("eagle-next")}),
-                       {{"new_key", keys.Pk("stranger").Hex()},
-                        {"next_key_digest", keys.D("eagle-next").Hex()}});
+    s.Raw(
+        "stranger-rotates-delta", "delta", "stranger", 2, s.Last().id, kKindRotate,
+        Scenario::Encode(Rotate{keys.Pk("stranger"), keys.D("eagle-next")}),
+        {{"new_key", keys.Pk("stranger").Hex()}, {"next_key_digest", keys.D("eagle-next").Hex()}});
     s.Owe("delta-2", "delta", "atlas", 3);
     KEIRETSU_RETURN_IF_ERROR(add(s));
   }
@@ -491,8 +491,8 @@ Result<std::string> V2Json() {
     s.RotateTo("atlas-rotates", "atlas", "atlas-next", "atlas-next-2");
     s.RotateTo("atlas-rotates-to-used", "atlas", "atlas-next-2", "atlas");
     s.Prop("admit-existing-key", "cobalt",
-           Propose{h0, 0, 4, AdmitAction{"bright-two", keys.Pk("brightwater"), keys.D("eagle-next")},
-                   ""});
+           Propose{h0, 0, 4,
+                   AdmitAction{"bright-two", keys.Pk("brightwater"), keys.D("eagle-next")}, ""});
     s.Prop("admit-existing-name", "delta",
            Propose{h0, 0, 4, AdmitAction{"ATLAS-LOGISTICS", keys.Pk("eagle"), keys.D("eagle-next")},
                    ""});
@@ -521,23 +521,25 @@ Result<std::string> V2Json() {
                "its next key: a fork at 2");
     s.Owe("delta-1", "delta", "atlas", 5);
     EntryId d1 = s.Last().id;
-    s.Raw("thief-signs-delta-2", "delta", "delta", 2, d1, 4,
-          [&] {
-            Bytes b;
-            ByteWriter w(&b);
-            w.Raw(keys.Pk("cobalt").View());
-            w.U64(1000);
-            w.U8(5);
-            w.Raw(std::string_view("hours"));
-            w.U16(0);
-            return b;
-          }(),
-          {{"creditor", keys.Pk("cobalt").Hex()}, {"amount", 1000}, {"unit", "hours"}, {"memo", ""}});
+    s.Raw(
+        "thief-signs-delta-2", "delta", "delta", 2, d1, 4,
+        [&] {
+          Bytes b;
+          ByteWriter w(&b);
+          w.Raw(keys.Pk("cobalt").View());
+          w.U64(1000);
+          w.U8(5);
+          w.Raw(std::string_view("hours"));
+          w.U16(0);
+          return b;
+        }(),
+        {{"creditor", keys.Pk("cobalt").Hex()}, {"amount", 1000}, {"unit", "hours"}, {"memo", ""}});
     s.RotateTo("delta-recovers", "delta", "delta-next", "delta-next-2");
     s.Owe("delta-3", "delta", "atlas", 6);
-    s.Raw("thief-rotates-delta", "delta", "stranger", 4, s.Last().id, kKindRotate,
-          Scenario::Encode(Rotate{keys.Pk("stranger"), keys.D("eagle-next")}),
-          {{"new_key", keys.Pk("stranger").Hex()}, {"next_key_digest", keys.D("eagle-next").Hex()}});
+    s.Raw(
+        "thief-rotates-delta", "delta", "stranger", 4, s.Last().id, kKindRotate,
+        Scenario::Encode(Rotate{keys.Pk("stranger"), keys.D("eagle-next")}),
+        {{"new_key", keys.Pk("stranger").Hex()}, {"next_key_digest", keys.D("eagle-next").Hex()}});
     s.Owe("brightwater-1", "brightwater", "atlas", 2);
     EntryId b1 = s.Last().id;
     s.RotateTo("brightwater-rotates", "brightwater", "brightwater-next", "brightwater-next-2");
@@ -597,7 +599,8 @@ Result<std::string> V2Json() {
     // first scenario (it has not arrived yet).
     Scenario scratch(keys, g, "", "");
     Rec x = scratch.SetK("delta-proposes-k4", "delta", 4, h0);
-    Scenario s(keys, g, arrives ? "votes-before-their-proposal-arrived" : "votes-for-an-unseen-proposal",
+    Scenario s(keys, g,
+               arrives ? "votes-before-their-proposal-arrived" : "votes-for-an-unseen-proposal",
                arrives ? "the same votes with delta's proposal present: it passes, and round 1's "
                          "proposal is void"
                        : "three members vote in round 0 for a proposal no one holds yet: round 0 "

@@ -55,7 +55,8 @@ ParsedRecord ParseModelRecord(ByteView record, const NetworkId& network) {
   ByteView content = record.first(record.size() - kSignatureBytes);
   ByteReader r(content);
   if (uint8_t version = r.U8(); version != protocol::kEntryVersion)
-    return refuse(protocol::Fault::kMalformed, "unsupported entry version " + std::to_string(version));
+    return refuse(protocol::Fault::kMalformed,
+                  "unsupported entry version " + std::to_string(version));
   NetworkId net{r.H32()};
   PublicKey author{r.H32()};
   uint64_t seq = r.U64();

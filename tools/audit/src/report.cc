@@ -148,7 +148,8 @@ void Membership(const Report& r, const GovernanceReport& g, std::ostream& out) {
       continue;
     }
     out << e.action;
-    if (e.action != "set-threshold") out << " " << (e.subject_name.empty() ? e.subject.Short() : e.subject_name);
+    if (e.action != "set-threshold")
+      out << " " << (e.subject_name.empty() ? e.subject.Short() : e.subject_name);
     if (e.action == "remove") out << " (entries after seq " << e.last_seq << " count nothing)";
     out << "; proposal " << e.passed.Short() << " by " << KeyName(r, e.proposer) << ", round "
         << e.round << ", " << e.supporters << " votes\n";
@@ -188,33 +189,37 @@ void JsonGovernance(const GovernanceReport& g, std::ostream& out) {
   out << "{\"epochs\": [";
   for (size_t i = 0; i < g.epochs.size(); ++i) {
     const EpochReport& e = g.epochs[i];
-    out << (i ? ",\n   " : "\n   ") << "{\"number\": " << e.number << ", \"hash\": " << Q(e.hash.Hex())
-        << ", \"threshold\": " << e.threshold << ", \"active\": " << e.active
-        << ", \"action\": " << Q(e.action) << ", \"passed\": " << Q(e.passed.Hex())
+    out << (i ? ",\n   " : "\n   ") << "{\"number\": " << e.number
+        << ", \"hash\": " << Q(e.hash.Hex()) << ", \"threshold\": " << e.threshold
+        << ", \"active\": " << e.active << ", \"action\": " << Q(e.action)
+        << ", \"passed\": " << Q(e.passed.Hex())
         << ", \"proposer\": " << Q(e.number ? e.proposer.Hex() : "") << ", \"round\": " << e.round
-        << ", \"supporters\": " << e.supporters
-        << ", \"subject\": " << Q(e.action == "admit" || e.action == "remove" ? e.subject.Hex() : "")
+        << ", \"supporters\": " << e.supporters << ", \"subject\": "
+        << Q(e.action == "admit" || e.action == "remove" ? e.subject.Hex() : "")
         << ", \"subject_name\": " << Q(e.subject_name) << ", \"last_seq\": " << e.last_seq << "}";
   }
   out << "],\n  \"members\": [";
   for (size_t i = 0; i < g.members.size(); ++i) {
     const MemberReport& m = g.members[i];
     out << (i ? ",\n   " : "\n   ") << "{\"firm\": " << Q(m.id.Hex()) << ", \"name\": " << Q(m.name)
-        << ", \"since_epoch\": " << m.since_epoch << ", \"removed\": " << (m.removed ? "true" : "false")
+        << ", \"since_epoch\": " << m.since_epoch
+        << ", \"removed\": " << (m.removed ? "true" : "false")
         << ", \"removed_in_epoch\": " << m.removed_in_epoch << ", \"last_seq\": " << m.last_seq
         << ", \"left_seq\": " << m.left_seq << ", \"keys\": [";
     for (size_t k = 0; k < m.keys.size(); ++k)
       out << (k ? ", " : "") << "{\"from_seq\": " << m.keys[k].from_seq
           << ", \"key\": " << Q(m.keys[k].key.Hex())
           << ", \"next_key_digest\": " << Q(m.keys[k].next_key_digest.Hex())
-          << ", \"rotation\": " << Q(m.keys[k].rotation.IsZero() ? "" : m.keys[k].rotation.Hex()) << "}";
+          << ", \"rotation\": " << Q(m.keys[k].rotation.IsZero() ? "" : m.keys[k].rotation.Hex())
+          << "}";
     out << "]}";
   }
   out << "],\n  \"proposals\": [";
   for (size_t i = 0; i < g.proposals.size(); ++i) {
     const ProposalReport& p = g.proposals[i];
-    out << (i ? ",\n   " : "\n   ") << "{\"id\": " << Q(p.id.Hex()) << ", \"author\": " << Q(p.author.Hex())
-        << ", \"seq\": " << p.seq << ", \"epoch\": " << (p.epoch ? std::to_string(*p.epoch) : "null")
+    out << (i ? ",\n   " : "\n   ") << "{\"id\": " << Q(p.id.Hex())
+        << ", \"author\": " << Q(p.author.Hex()) << ", \"seq\": " << p.seq
+        << ", \"epoch\": " << (p.epoch ? std::to_string(*p.epoch) : "null")
         << ", \"round\": " << p.round << ", \"action\": " << Q(p.action)
         << ", \"threshold\": " << p.threshold
         << ", \"subject\": " << Q(p.action == "set-threshold" ? "" : p.subject.Hex())

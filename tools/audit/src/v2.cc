@@ -150,9 +150,9 @@ void Auditor::RunV2(Source& src, bool export_input) {
           const EvidenceItem& e = item.evidence;
           DeclaredEvidence d{e.kind, PublicKey{}, e.seq, item.chunk, {}};
           if (e.author.size() != 32 || e.seq == 0 || e.kind < 1 || e.kind > 3) {
-            AddIssue(Severity::kProblem, "bad-evidence", std::nullopt, e.seq, item.chunk,
-                     "evidence with a bad author, seq 0, or an unknown kind " +
-                         std::to_string(e.kind));
+            AddIssue(
+                Severity::kProblem, "bad-evidence", std::nullopt, e.seq, item.chunk,
+                "evidence with a bad author, seq 0, or an unknown kind " + std::to_string(e.kind));
             break;
           }
           std::copy(e.author.begin(), e.author.end(), d.author.bytes.begin());
@@ -204,11 +204,12 @@ void Auditor::RunV2(Source& src, bool export_input) {
     const protocol::CountedFeed& cf = model.feeds.at(m.id);
     const protocol::FeedWalk& w = cf.walk;
     // The key chain, with the rotate entry behind each key.
-    MemberReport mr{m.id, m.name, m.since_epoch, m.removed, m.removed_in_epoch, m.last_seq,
+    MemberReport mr{m.id,       m.name, m.since_epoch, m.removed, m.removed_in_epoch, m.last_seq,
                     w.left_seq, {}};
     std::vector<PublicKey>& keys = v2_keys_[m.id];
     std::set<EntryId> in_prefix;
-    for (size_t k = 0; k < w.prefix.size(); ++k) in_prefix.insert(records[of_author[m.id][w.prefix[k]]].feed.id);
+    for (size_t k = 0; k < w.prefix.size(); ++k)
+      in_prefix.insert(records[of_author[m.id][w.prefix[k]]].feed.id);
     for (const protocol::KeySpan& span : w.keys) {
       KeyReport kr{span.from_seq, span.key, span.next_key_digest, EntryId{}};
       if (span.from_seq > 1 || span.key != m.id)
@@ -251,7 +252,8 @@ void Auditor::RunV2(Source& src, bool export_input) {
                    " is missing, names the wrong prev, or is signed by a key not in force");
     for (const protocol::WalkEvidence& ev : w.evidence)
       AddIssue(Severity::kFinding, std::string(EvidenceName(ev.kind)), m.id, ev.seq, 0,
-               Name(m.id) + " at seq " + std::to_string(ev.seq) + ": " + std::string(EvidenceName(ev.kind)) +
+               Name(m.id) + " at seq " + std::to_string(ev.seq) + ": " +
+                   std::string(EvidenceName(ev.kind)) +
                    (ev.reason.empty() ? "" : " (" + ev.reason + ")") + "; records " +
                    ev.first.Short() + (ev.second.IsZero() ? "" : " and " + ev.second.Short()));
     if (w.left_seq != 0)
@@ -273,11 +275,12 @@ void Auditor::RunV2(Source& src, bool export_input) {
     fr.stop_seq = w.stop_seq;
     fr.left_seq = w.left_seq;
     fr.last_seq = m.removed ? m.last_seq : 0;
-    fr.status = w.stop_seq != 0 ? (w.stop_reason == protocol::StopReason::kFork ? FeedStatus::kForked
-                                                                                : FeedStatus::kEnded)
-                : m.removed     ? FeedStatus::kRemoved
-                : w.left_seq    ? FeedStatus::kLeft
-                                : FeedStatus::kOpen;
+    fr.status = w.stop_seq != 0
+                    ? (w.stop_reason == protocol::StopReason::kFork ? FeedStatus::kForked
+                                                                    : FeedStatus::kEnded)
+                : m.removed  ? FeedStatus::kRemoved
+                : w.left_seq ? FeedStatus::kLeft
+                             : FeedStatus::kOpen;
     if (!w.prefix.empty()) fr.head_id = w.effective_id;
     report_->feeds.push_back(fr);
     FeedAudit& fa = Feed(m.id);
@@ -329,7 +332,8 @@ void Auditor::RunV2(Source& src, bool export_input) {
     er.active = e.ActiveCount();
     er.passed = e.passed;
     er.action = "genesis";
-    if (auto p = model.history.proposals.find(e.passed); e.number > 0 && p != model.history.proposals.end()) {
+    if (auto p = model.history.proposals.find(e.passed);
+        e.number > 0 && p != model.history.proposals.end()) {
       const protocol::ProposalInfo& info = p->second;
       er.action = std::string(protocol::ActionName(protocol::TagOf(info.body.action)));
       er.proposer = info.author;

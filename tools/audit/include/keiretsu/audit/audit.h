@@ -129,8 +129,8 @@ struct MemberReport {
   uint64_t since_epoch = 0;
   bool removed = false;
   uint64_t removed_in_epoch = 0;
-  uint64_t last_seq = 0;  // when removed
-  uint64_t left_seq = 0;  // seq of its leave; 0: none
+  uint64_t last_seq = 0;        // when removed
+  uint64_t left_seq = 0;        // seq of its leave; 0: none
   std::vector<KeyReport> keys;  // its key chain, the inception key first
 };
 struct EpochReport {
@@ -143,7 +143,7 @@ struct EpochReport {
   std::string action;  // "genesis" | "admit" | "remove" | "set-threshold"
   PublicKey proposer;
   uint64_t round = 0;
-  PublicKey subject;      // admit: the firm admitted; remove: the firm removed
+  PublicKey subject;  // admit: the firm admitted; remove: the firm removed
   std::string subject_name;
   uint64_t last_seq = 0;  // remove
   uint32_t supporters = 0;
@@ -163,8 +163,8 @@ struct ProposalReport {
   std::string why;
 };
 struct GovernanceReport {
-  std::vector<EpochReport> epochs;  // from epoch 0
-  std::vector<MemberReport> members;  // everyone ever a member, by id
+  std::vector<EpochReport> epochs;        // from epoch 0
+  std::vector<MemberReport> members;      // everyone ever a member, by id
   std::vector<ProposalReport> proposals;  // by epoch, round, id
   // Firms never admitted whose records the input holds: they count nothing.
   std::vector<std::pair<PublicKey, uint64_t>> pending_authors;  // (firm, records)
@@ -230,8 +230,8 @@ struct Report {
   // rules of docs/PROTOCOL.md 19 (a v2 genesis, or governance entries).
   int protocol_rules = 1;
   std::optional<GovernanceReport> governance;  // protocol_rules == 2
-  uint64_t chunks = 0;                                     // export chunks read (first pass)
-  uint64_t entries_checked = 0;  // entry records whose checks ran (first pass)
+  uint64_t chunks = 0;                         // export chunks read (first pass)
+  uint64_t entries_checked = 0;                // entry records whose checks ran (first pass)
   uint64_t evidence = 0;
   double seconds = 0;
   std::vector<FeedReport> feeds;     // by author

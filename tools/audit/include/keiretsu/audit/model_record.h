@@ -21,7 +21,7 @@ struct ParsedRecord {
   // rule). kMalformed, kWrongNetwork: nothing about it is attributable.
   // kUnknownKind: a kind neither v1 nor v2 defines (upgrade needed).
   protocol::Fault fault = protocol::Fault::kNone;
-  std::string why;      // for people, when fault != kNone
+  std::string why;       // for people, when fault != kNone
   uint8_t kind_tag = 0;  // the header's kind byte, once read
   std::optional<protocol::ModelRecord> model;
 };
