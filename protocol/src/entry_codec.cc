@@ -84,7 +84,9 @@ BodySummary SummaryOf(const Body& body) {
 }
 
 const PublicKey& Counterparty(const Body& body) {
-  return PartiesOf(body).named.front();
+  static const PublicKey kNone{};
+  Parties parties = PartiesOf(body);
+  return parties.named.empty() ? kNone : parties.named.front();
 }
 
 EffectList EffectsOf(const Entry& entry, const EntryId& id) {

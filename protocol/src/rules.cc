@@ -10,8 +10,9 @@ Status CheckRules(const Entry& e) {
   if (e.seq > 1 && e.prev.IsZero()) return InvalidArgument("entry after the first needs a prev");
   for (const PublicKey& named : PartiesOf(e.body).named)
     if (named == e.author) return InvalidArgument("a firm cannot owe itself");
-  return std::visit([](const auto& b) { return KindOps<std::decay_t<decltype(b)>>::CheckBody(b); },
-                    e.body);
+  return std::visit(
+      [&](const auto& b) { return KindOps<std::decay_t<decltype(b)>>::CheckBody(b, e.author); },
+      e.body);
 }
 
 Status CheckRules(const Entry& e, const Genesis& genesis) {

@@ -146,25 +146,25 @@ TEST_F(EntryTest, SignatureIsDomainSeparated) {
 TEST_F(EntryTest, UnknownBodyKindSignedByAuthorIsUnknownKind) {
   SignedEntry se = Signed(Base());
   Bytes content(se.content().begin(), se.content().end());
-  content[113] = 9;
+  content[113] = 200;
   auto sig = net.key(0).Sign(SigningMessage(content));
   const EntryId id{crypto::Blake2b256(content)};
   content.insert(content.end(), sig.begin(), sig.end());
   RecordCheck c = CheckRecord(content, net.genesis);
   EXPECT_EQ(c.fault, Fault::kUnknownKind);
-  EXPECT_EQ(c.kind_tag, 9);
+  EXPECT_EQ(c.kind_tag, 200);
   ASSERT_TRUE(c.signed_entry.has_value());
   EXPECT_EQ(c.signed_entry->id, id);
   EXPECT_EQ(c.signed_entry->entry.author, net.pk(0));
   EXPECT_EQ(c.signed_entry->entry.seq, 1u);
-  EXPECT_NE(c.status.message().find("kind 9"), std::string::npos);
+  EXPECT_NE(c.status.message().find("kind 200"), std::string::npos);
   EXPECT_NE(c.status.message().find("upgrade needed"), std::string::npos);
 }
 
 TEST_F(EntryTest, UnknownBodyKindWithABadSignatureIsRefused) {
   SignedEntry se = Signed(Base());
   Bytes content(se.content().begin(), se.content().end());
-  content[113] = 9;
+  content[113] = 200;
   auto sig = net.key(1).Sign(SigningMessage(content));
   content.insert(content.end(), sig.begin(), sig.end());
   RecordCheck c = CheckRecord(content, net.genesis);

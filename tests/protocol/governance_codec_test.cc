@@ -14,14 +14,14 @@ template <class T>
 Bytes Encode(const T& b) {
   Bytes out;
   ByteWriter w(&out);
-  GovernanceOps<T>::Encode(b, w);
+  KindOps<T>::Encode(b, w);
   return out;
 }
 template <class T>
 T RoundTrip(const T& b) {
   Bytes bytes = Encode(b);
   ByteReader r(bytes);
-  auto got = GovernanceOps<T>::Decode(r);
+  auto got = KindOps<T>::Decode(r);
   EXPECT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.remaining(), 0u);
@@ -82,7 +82,7 @@ TEST(GovernanceCodec, UnknownActionIsRefused) {
   Bytes b = Encode(Admit());
   b[36] = 4;
   ByteReader r(b);
-  auto got = GovernanceOps<Propose>::Decode(r);
+  auto got = KindOps<Propose>::Decode(r);
   ASSERT_FALSE(got.ok());
   EXPECT_NE(got.status().message().find("unknown proposal action 4"), std::string::npos);
 }
@@ -91,7 +91,7 @@ TEST(GovernanceCodec, TruncatedBodyLeavesTheReaderFailed) {
   Bytes b = Encode(Vote{kEpoch, 2, EntryId{kNext.bytes}});
   b.pop_back();
   ByteReader r(b);
-  (void)GovernanceOps<Vote>::Decode(r);
+  (void)KindOps<Vote>::Decode(r);
   EXPECT_FALSE(r.ok());
 }
 
@@ -115,13 +115,13 @@ TEST(GovernanceCodec, HashesFollowTheirDefinitions) {
 
 // The rule broken by `p`, which must be refused.
 std::string Refusal(const Propose& p) {
-  Status s = GovernanceOps<Propose>::CheckBody(p, kAuthor);
+  Status s = KindOps<Propose>::CheckBody(p, kAuthor);
   EXPECT_FALSE(s.ok());
   return std::string(s.message());
 }
 
 TEST(GovernanceRules, AValidAdmitPasses) {
-  EXPECT_TRUE(GovernanceOps<Propose>::CheckBody(Admit(), kAuthor).ok());
+  EXPECT_TRUE(KindOps<Propose>::CheckBody(Admit(), kAuthor).ok());
 }
 
 TEST(GovernanceRules, ThresholdOutOfRange) {
@@ -171,21 +171,20 @@ TEST(GovernanceRules, MemoTooLongOrNotUtf8) {
   EXPECT_NE(Refusal(p).find("513 bytes"), std::string::npos);
   p.memo = "\xff";
   EXPECT_NE(Refusal(p).find("UTF-8"), std::string::npos);
-  EXPECT_FALSE(GovernanceOps<Leave>::CheckBody(Leave{"\xc0\x80"}, kAuthor).ok());
+  EXPECT_FALSE(KindOps<Leave>::CheckBody(Leave{"\xc0\x80"}, kAuthor).ok());
 }
 
 TEST(GovernanceRules, VoteNamingNoProposal) {
-  EXPECT_FALSE(GovernanceOps<Vote>::CheckBody(Vote{kEpoch, 0, EntryId{}}, kAuthor).ok());
-  EXPECT_TRUE(GovernanceOps<Vote>::CheckBody(Vote{kEpoch, 0, EntryId{kNext.bytes}}, kAuthor).ok());
+  EXPECT_FALSE(KindOps<Vote>::CheckBody(Vote{kEpoch, 0, EntryId{}}, kAuthor).ok());
+  EXPECT_TRUE(KindOps<Vote>::CheckBody(Vote{kEpoch, 0, EntryId{kNext.bytes}}, kAuthor).ok());
 }
 
 TEST(GovernanceRules, RotateRules) {
-  EXPECT_TRUE(GovernanceOps<Rotate>::CheckBody(Rotate{kNewFirm, kNext}, kAuthor).ok());
-  EXPECT_FALSE(GovernanceOps<Rotate>::CheckBody(Rotate{kAuthor, kNext}, kAuthor).ok());
-  EXPECT_FALSE(GovernanceOps<Rotate>::CheckBody(Rotate{PublicKey{}, kNext}, kAuthor).ok());
-  EXPECT_FALSE(GovernanceOps<Rotate>::CheckBody(Rotate{kNewFirm, Digest{}}, kAuthor).ok());
-  EXPECT_FALSE(
-      GovernanceOps<Rotate>::CheckBody(Rotate{kNewFirm, NextKeyDigest(kNewFirm)}, kAuthor).ok());
+  EXPECT_TRUE(KindOps<Rotate>::CheckBody(Rotate{kNewFirm, kNext}, kAuthor).ok());
+  EXPECT_FALSE(KindOps<Rotate>::CheckBody(Rotate{kAuthor, kNext}, kAuthor).ok());
+  EXPECT_FALSE(KindOps<Rotate>::CheckBody(Rotate{PublicKey{}, kNext}, kAuthor).ok());
+  EXPECT_FALSE(KindOps<Rotate>::CheckBody(Rotate{kNewFirm, Digest{}}, kAuthor).ok());
+  EXPECT_FALSE(KindOps<Rotate>::CheckBody(Rotate{kNewFirm, NextKeyDigest(kNewFirm)}, kAuthor).ok());
 }
 
 }  // namespace

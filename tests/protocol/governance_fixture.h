@@ -45,7 +45,7 @@ BodySpec GovBody(uint8_t kind, const T& body) {
   BodySpec b;
   b.kind = kind;
   ByteWriter w(&b.body);
-  protocol::GovernanceOps<T>::Encode(body, w);
+  protocol::KindOps<T>::Encode(body, w);
   if constexpr (std::is_same_v<T, protocol::Propose> || std::is_same_v<T, protocol::Vote>)
     b.governance = body;
   if constexpr (std::is_same_v<T, protocol::Rotate>) b.rotate = body;
@@ -53,16 +53,16 @@ BodySpec GovBody(uint8_t kind, const T& body) {
   return b;
 }
 inline BodySpec ProposeBody(const protocol::Propose& p) {
-  return GovBody(protocol::kKindPropose, p);
+  return GovBody(static_cast<uint8_t>(protocol::BodyKind::kPropose), p);
 }
 inline BodySpec VoteBody(const protocol::Vote& v) {
-  return GovBody(protocol::kKindVote, v);
+  return GovBody(static_cast<uint8_t>(protocol::BodyKind::kVote), v);
 }
 inline BodySpec LeaveBody() {
-  return GovBody(protocol::kKindLeave, protocol::Leave{"bye"});
+  return GovBody(static_cast<uint8_t>(protocol::BodyKind::kLeave), protocol::Leave{"bye"});
 }
 inline BodySpec RotateBody(const PublicKey& n, const Digest& next) {
-  return GovBody(protocol::kKindRotate, protocol::Rotate{n, next});
+  return GovBody(static_cast<uint8_t>(protocol::BodyKind::kRotate), protocol::Rotate{n, next});
 }
 // An obligation (kind 4): the author owes `creditor` `amount` hours.
 inline BodySpec OweBody(const PublicKey& author, const PublicKey& creditor, uint64_t amount) {
@@ -109,10 +109,10 @@ inline protocol::ModelRecord SignRecord(const PublicKey& author, uint64_t seq, c
   r.feed.rotate = b.rotate;
   r.feed.leave = b.leave;
   if (b.rotate)
-    r.feed.body_status = protocol::GovernanceOps<protocol::Rotate>::CheckBody(*b.rotate, author);
+    r.feed.body_status = protocol::KindOps<protocol::Rotate>::CheckBody(*b.rotate, author);
   if (b.governance) {
     if (const auto* p = std::get_if<protocol::Propose>(&*b.governance))
-      r.feed.body_status = protocol::GovernanceOps<protocol::Propose>::CheckBody(*p, author);
+      r.feed.body_status = protocol::KindOps<protocol::Propose>::CheckBody(*p, author);
   }
   r.governance = b.governance;
   r.debt = b.debt;

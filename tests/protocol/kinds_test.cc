@@ -6,6 +6,7 @@
 #include "keiretsu/crypto/hash.h"
 #include "keiretsu/protocol/balance.h"
 #include "keiretsu/protocol/entry.h"
+#include "keiretsu/protocol/governance.h"
 #include "keiretsu/protocol/limits.h"
 #include "test_network.h"
 
@@ -70,12 +71,53 @@ TEST_F(KindsTest, ReleaseRoundTrips) {
                   BodyKind::kRelease, "release");
 }
 
-TEST_F(KindsTest, TheKindListIsTheTagsOneToFive) {
+TEST_F(KindsTest, ProposeRoundTrips) {
+  const Digest epoch = GenesisEpochHash(net.id());
+  const PublicKey newcomer = testing::FirmKey(7).public_key();
+  const Digest next = NextKeyDigest(testing::FirmKey(8).public_key());
+  ExpectRoundTrip(Propose{epoch, 2, 3, AdmitAction{"echo", newcomer, next}, "welcome"},
+                  BodyKind::kPropose, "propose");
+  ExpectRoundTrip(Propose{epoch, 0, 2, RemoveAction{net.pk(2), 17}, ""}, BodyKind::kPropose,
+                  "propose");
+  ExpectRoundTrip(Propose{epoch, 1, 2, SetThresholdAction{}, "two will do"}, BodyKind::kPropose,
+                  "propose");
+}
+TEST_F(KindsTest, VoteRoundTrips) {
+  ExpectRoundTrip(Vote{GenesisEpochHash(net.id()), 4, claim_id}, BodyKind::kVote, "vote");
+}
+TEST_F(KindsTest, LeaveRoundTrips) {
+  ExpectRoundTrip(Leave{"closing down"}, BodyKind::kLeave, "leave");
+}
+TEST_F(KindsTest, RotateRoundTrips) {
+  ExpectRoundTrip(
+      Rotate{testing::FirmKey(7).public_key(), NextKeyDigest(testing::FirmKey(8).public_key())},
+      BodyKind::kRotate, "rotate");
+}
+
+TEST_F(KindsTest, TheKindListIsTheTagsOneToNine) {
   std::vector<uint8_t> tags(std::begin(kKnownKinds), std::end(kKnownKinds));
-  EXPECT_EQ(tags, (std::vector<uint8_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(tags, (std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_FALSE(IsKnownKind(0));
-  EXPECT_FALSE(IsKnownKind(6));
+  EXPECT_FALSE(IsKnownKind(10));
+  EXPECT_FALSE(IsKnownKind(200));
   EXPECT_FALSE(IsKnownKind(255));
+}
+
+// The governance kinds' rules that need the author, through the seam.
+TEST_F(KindsTest, ProposeAdmittingItsAuthorIsBad) {
+  ExpectBad(Propose{GenesisEpochHash(net.id()), 0, 2,
+                    AdmitAction{"self", net.pk(0), NextKeyDigest(net.pk(1))}, ""},
+            "cannot admit itself");
+}
+TEST_F(KindsTest, RotateToTheInceptionKeyIsBad) {
+  ExpectBad(Rotate{net.pk(0), NextKeyDigest(net.pk(1))}, "rotation to the firm's inception key");
+}
+TEST_F(KindsTest, GovernanceKindsNameNoCounterparty) {
+  Vote v{GenesisEpochHash(net.id()), 0, claim_id};
+  EXPECT_EQ(PartiesOf(v).author_role, AuthorRole::kMember);
+  EXPECT_TRUE(PartiesOf(v).named.empty());
+  EXPECT_TRUE(Counterparty(v).IsZero());
+  EXPECT_TRUE(EffectsOf(With(v), claim_id).empty());
 }
 
 // Bad bodies, one test each.

@@ -244,8 +244,8 @@ void AddSignatureChecks(Builder& b) {
                                   identity, m1, forged, false});
 }
 
-// Protocol v2: brightwater's seq 5 of kind 6 (a kind this version does not
-// know, with a 3-byte body it cannot read) chained onto b4, and seq 6 (an
+// Protocol v2: brightwater's seq 5 of kind 200 (a kind no version knows yet,
+// with a 3-byte body no node can read) chained onto b4, and seq 6 (an
 // obligation) chained onto it. Both are ingested: both stay pending.
 void AddUnknownKindRecords(Builder& b) {
   protocol::Entry e5 = b.v.entries.front().entry;
@@ -255,21 +255,22 @@ void AddUnknownKindRecords(Builder& b) {
   e5.body = Obligation{b.Pk(kAtlas), 1, "hours", ""};
   Bytes c5 = protocol::EncodeContent(e5);
   c5.resize(114);
-  c5[113] = 6;
+  c5[113] = 200;
   for (uint8_t byte : {0x01, 0x02, 0x03}) c5.push_back(byte);
   protocol::Entry e6 = e5;
   e6.seq = 6;
   e6.prev = EntryId{crypto::Blake2b256(c5)};
   e6.body = Obligation{b.Pk(kAtlas), 6, "hours", "after the unknown kind"};
-  b.v.records.push_back({"b5-unknown-kind",
-                         "brightwater seq 5 after b4, of kind 6 with a 3-byte body: unknown-kind, "
-                         "kept pending (upgrade needed); the feed does not end",
-                         std::move(c5),
-                         kBright,
-                         {},
-                         {},
-                         {},
-                         ""});
+  b.v.records.push_back(
+      {"b5-unknown-kind",
+       "brightwater seq 5 after b4, of kind 200 with a 3-byte body: unknown-kind, "
+       "kept pending (upgrade needed); the feed does not end",
+       std::move(c5),
+       kBright,
+       {},
+       {},
+       {},
+       ""});
   b.v.records.push_back({"b6-after-unknown-kind",
                          "brightwater seq 6 chained onto b5-unknown-kind: valid, kept pending "
                          "behind it",
@@ -305,9 +306,9 @@ void AddRawRecords(Builder& b) {
   add("truncated-body", "a1's content less its last byte: invalid-body",
       Bytes(a1.begin(), a1.end() - 1));
   Bytes kind = a1;
-  kind[113] = 6;
+  kind[113] = 200;
   add("unknown-kind",
-      "a1's content with kind 6: unknown-kind since protocol v2 (kept pending; v1 said "
+      "a1's content with kind 200: unknown-kind since protocol v2 (kept pending; v1 said "
       "invalid-body)",
       kind);
   add("memo-bad-utf8", "memo ending in byte 0xff: invalid-body", patched(1, {0xff}));

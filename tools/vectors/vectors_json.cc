@@ -115,33 +115,66 @@ void WriteBody(JsonWriter& w, const protocol::Body& body) {
     w.Key("unit");
     w.Str(unit);
   };
+  auto memo = [&](const std::string& m) {
+    w.Key("memo");
+    w.Str(m);
+  };
   w.BeginObject();
-  std::visit(Overloaded{
-                 [&](const protocol::Claim& b) {
-                   key("debtor", b.debtor.View());
-                   terms(b.amount, b.unit);
-                 },
-                 [&](const protocol::Accept& b) {
-                   key("claim_id", b.claim_id.View());
-                   key("creditor", b.creditor.View());
-                   terms(b.amount, b.unit);
-                 },
-                 [&](const protocol::Decline& b) {
-                   key("claim_id", b.claim_id.View());
-                   key("creditor", b.creditor.View());
-                 },
-                 [&](const protocol::Obligation& b) {
-                   key("creditor", b.creditor.View());
-                   terms(b.amount, b.unit);
-                 },
-                 [&](const protocol::Release& b) {
-                   key("debtor", b.debtor.View());
-                   terms(b.amount, b.unit);
-                 },
-             },
-             body);
-  w.Key("memo");
-  w.Str(std::visit([](const auto& b) -> const std::string& { return b.memo; }, body));
+  std::visit(
+      Overloaded{
+          [&](const protocol::Claim& b) {
+            key("debtor", b.debtor.View());
+            terms(b.amount, b.unit);
+            memo(b.memo);
+          },
+          [&](const protocol::Accept& b) {
+            key("claim_id", b.claim_id.View());
+            key("creditor", b.creditor.View());
+            terms(b.amount, b.unit);
+            memo(b.memo);
+          },
+          [&](const protocol::Decline& b) {
+            key("claim_id", b.claim_id.View());
+            key("creditor", b.creditor.View());
+            memo(b.memo);
+          },
+          [&](const protocol::Obligation& b) {
+            key("creditor", b.creditor.View());
+            terms(b.amount, b.unit);
+            memo(b.memo);
+          },
+          [&](const protocol::Release& b) {
+            key("debtor", b.debtor.View());
+            terms(b.amount, b.unit);
+            memo(b.memo);
+          },
+          [&](const protocol::Propose& b) {
+            key("epoch_hash", b.epoch_hash.View());
+            w.Key("round").Num(b.round);
+            w.Key("action").Str(std::string(protocol::ActionName(protocol::TagOf(b.action))));
+            w.Key("threshold").Num(b.threshold);
+            if (const auto* a = std::get_if<protocol::AdmitAction>(&b.action)) {
+              w.Key("name").Str(a->name);
+              key("inception_key", a->inception_key.View());
+              key("next_key_digest", a->next_key_digest.View());
+            } else if (const auto* rm = std::get_if<protocol::RemoveAction>(&b.action)) {
+              key("member", rm->member.View());
+              w.Key("last_seq").Num(rm->last_seq);
+            }
+            memo(b.memo);
+          },
+          [&](const protocol::Vote& b) {
+            key("epoch_hash", b.epoch_hash.View());
+            w.Key("round").Num(b.round);
+            key("proposal_id", b.proposal_id.View());
+          },
+          [&](const protocol::Leave& b) { memo(b.memo); },
+          [&](const protocol::Rotate& b) {
+            key("new_key", b.new_key.View());
+            key("next_key_digest", b.next_key_digest.View());
+          },
+      },
+      body);
   w.EndObject();
 }
 
@@ -362,7 +395,31 @@ protocol::Body ReadBody(const std::string& kind, In b, In& fields) {
     return protocol::Obligation{pk("creditor"), b.U64("amount"), b.Str("unit"), b.Str("memo")};
   if (kind == "release")
     return protocol::Release{pk("debtor"), b.U64("amount"), b.Str("unit"), b.Str("memo")};
-  fields.Fail("kind", "claim, accept, decline, obligation or release");
+  if (kind == "propose") {
+    protocol::Propose p;
+    p.epoch_hash = Digest{b.H32("epoch_hash")};
+    p.round = static_cast<uint32_t>(b.U64("round"));
+    p.threshold = static_cast<uint16_t>(b.U64("threshold"));
+    const std::string action = b.Str("action");
+    if (action == "admit")
+      p.action = protocol::AdmitAction{b.Str("name"), pk("inception_key"),
+                                       Digest{b.H32("next_key_digest")}};
+    else if (action == "remove")
+      p.action = protocol::RemoveAction{pk("member"), b.U64("last_seq")};
+    else if (action == "set-threshold")
+      p.action = protocol::SetThresholdAction{};
+    else
+      fields.Fail("action", "admit, remove or set-threshold");
+    p.memo = b.Str("memo");
+    return p;
+  }
+  if (kind == "vote")
+    return protocol::Vote{Digest{b.H32("epoch_hash")}, static_cast<uint32_t>(b.U64("round")),
+                          EntryId{b.H32("proposal_id")}};
+  if (kind == "leave") return protocol::Leave{b.Str("memo")};
+  if (kind == "rotate") return protocol::Rotate{pk("new_key"), Digest{b.H32("next_key_digest")}};
+  fields.Fail("kind",
+              "claim, accept, decline, obligation, release, propose, vote, leave or rotate");
   return {};
 }
 

@@ -22,7 +22,7 @@ Result<Accept> KindOps<Accept>::Decode(ByteReader& r) {
   return b;
 }
 
-Status KindOps<Accept>::CheckBody(const Accept& b) {
+Status KindOps<Accept>::CheckBody(const Accept& b, const PublicKey&) {
   if (b.claim_id.IsZero()) return InvalidArgument("accept names no claim");
   return fields::CheckTerms(b.amount, b.unit, b.memo);
 }

@@ -20,7 +20,7 @@ Result<Claim> KindOps<Claim>::Decode(ByteReader& r) {
   return b;
 }
 
-Status KindOps<Claim>::CheckBody(const Claim& b) {
+Status KindOps<Claim>::CheckBody(const Claim& b, const PublicKey&) {
   return fields::CheckTerms(b.amount, b.unit, b.memo);
 }
 

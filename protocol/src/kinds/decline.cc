@@ -18,7 +18,7 @@ Result<Decline> KindOps<Decline>::Decode(ByteReader& r) {
   return b;
 }
 
-Status KindOps<Decline>::CheckBody(const Decline& b) {
+Status KindOps<Decline>::CheckBody(const Decline& b, const PublicKey&) {
   if (b.claim_id.IsZero()) return InvalidArgument("decline names no claim");
   return fields::CheckMemo(b.memo);
 }

@@ -20,7 +20,7 @@ Result<Obligation> KindOps<Obligation>::Decode(ByteReader& r) {
   return b;
 }
 
-Status KindOps<Obligation>::CheckBody(const Obligation& b) {
+Status KindOps<Obligation>::CheckBody(const Obligation& b, const PublicKey&) {
   return fields::CheckTerms(b.amount, b.unit, b.memo);
 }
 

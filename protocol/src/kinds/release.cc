@@ -20,7 +20,7 @@ Result<Release> KindOps<Release>::Decode(ByteReader& r) {
   return b;
 }
 
-Status KindOps<Release>::CheckBody(const Release& b) {
+Status KindOps<Release>::CheckBody(const Release& b, const PublicKey&) {
   return fields::CheckTerms(b.amount, b.unit, b.memo);
 }
 

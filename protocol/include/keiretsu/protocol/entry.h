@@ -31,7 +31,8 @@ struct Entry {
 };
 
 // The counterparty of a bilateral entry: the firm its body names besides
-// the author (debtor of a Claim/Release, creditor of the others).
+// the author (debtor of a Claim/Release, creditor of the others); the zero
+// key for kinds with no counterparty (governance, rotation).
 const PublicKey& Counterparty(const Body& body);
 
 // Everything an entry does once effective (stratum 3), from its kind's

@@ -27,16 +27,25 @@
 #include "keiretsu/protocol/kinds/accept.h"
 #include "keiretsu/protocol/kinds/claim.h"
 #include "keiretsu/protocol/kinds/decline.h"
+#include "keiretsu/protocol/kinds/leave.h"
 #include "keiretsu/protocol/kinds/obligation.h"
+#include "keiretsu/protocol/kinds/propose.h"
 #include "keiretsu/protocol/kinds/release.h"
+#include "keiretsu/protocol/kinds/rotate.h"
+#include "keiretsu/protocol/kinds/vote.h"
 
-// X(BodyType, tag, "name"), in tag order. Tags 1-5 are protocol v1.
+// X(BodyType, tag, "name"), in tag order. Tags 1-5 are protocol v1; 6-9
+// are protocol v2's governance and key rotation (docs/PROTOCOL.md 19).
 #define KEIRETSU_ENTRY_KINDS(X)  \
   X(Claim, 1, "claim")           \
   X(Accept, 2, "accept")         \
   X(Decline, 3, "decline")       \
   X(Obligation, 4, "obligation") \
-  X(Release, 5, "release")
+  X(Release, 5, "release")       \
+  X(Propose, 6, "propose")       \
+  X(Vote, 7, "vote")             \
+  X(Leave, 8, "leave")           \
+  X(Rotate, 9, "rotate")
 
 namespace keiretsu::protocol {
 
@@ -106,13 +115,15 @@ std::string_view KindName(BodyKind kind);  // "claim", "accept", ...
 
 // Who authors a kind, relative to the firms its body names. v1 kinds are
 // bilateral: the author is the creditor or the debtor and the body names
-// the other side. Governance kinds (any member, no counterparty) and
-// clearing kinds (a participant of a multi-party proposal) add roles here.
-enum class AuthorRole : uint8_t { kCreditor, kDebtor };
+// the other side. Governance and rotation kinds are authored by a member
+// on its own behalf and name no counterparty (kMember). Clearing kinds (a
+// participant of a multi-party proposal) will add a role here.
+enum class AuthorRole : uint8_t { kCreditor, kDebtor, kMember };
 
 // The parties of a body besides its author. Every firm in `named` must be a
 // member (stratum 2) and none may be the author (stratum 1). `named` views
-// the body it came from.
+// the body it came from; empty for kMember kinds (a key a governance body
+// names, such as an admitted firm's, is not a party).
 struct Parties {
   AuthorRole author_role;
   std::span<const PublicKey> named;
@@ -136,8 +147,9 @@ struct Entry;
 //   Decode(r)            reads a body; the caller checks that the reader
 //                        ended exactly at the end of the content.
 //                        Errors: kInvalidArgument;
-//   CheckBody(body)      stateless rules (stratum 1): well-formed on its
-//                        own, needs no other entry and no membership.
+//   CheckBody(body, author)  stateless rules (stratum 1): well-formed on
+//                        its own and given its author's id, needs no
+//                        other entry and no membership.
 //                        Errors: kInvalidArgument naming the rule;
 //   PartiesOf(body)      the author's role and the firms the body names;
 //   Effects(e, body, id, out)  appends what the entry does once effective
@@ -150,7 +162,7 @@ struct KindOps;
   struct KindOps<T> {                                                                           \
     static void Encode(const T& body, ByteWriter& w);                                           \
     static Result<T> Decode(ByteReader& r);                                                     \
-    static Status CheckBody(const T& body);                                                     \
+    static Status CheckBody(const T& body, const PublicKey& author);                            \
     static Parties PartiesOf(const T& body);                                                    \
     static void Effects(const Entry& entry, const T& body, const EntryId& id, EffectList& out); \
     static BodySummary Summary(const T& body);                                                  \
