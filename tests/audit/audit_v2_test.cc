@@ -15,6 +15,11 @@
 namespace keiretsu::testing {
 namespace {
 
+constexpr uint8_t kTagPropose = static_cast<uint8_t>(protocol::BodyKind::kPropose);
+constexpr uint8_t kTagVote = static_cast<uint8_t>(protocol::BodyKind::kVote);
+constexpr uint8_t kTagLeave = static_cast<uint8_t>(protocol::BodyKind::kLeave);
+constexpr uint8_t kTagRotate = static_cast<uint8_t>(protocol::BodyKind::kRotate);
+
 crypto::SigningKey Key(const std::string& name) {
   Hash32 seed = crypto::Blake2b256(AsBytes("audit-v2/" + name));
   return crypto::SigningKey::FromSeed(seed);
@@ -92,23 +97,23 @@ class AuditV2Test : public ::testing::Test {
             const std::string& signer = "") {
     Bytes b;
     ByteWriter w(&b);
-    protocol::GovernanceOps<T>::Encode(body, w);
+    protocol::KindOps<T>::Encode(body, w);
     return Append(author, kind, b, signer);
   }
   EntryId IdOf(const Bytes& record) { return *protocol::IdOfRecord(record); }
   // f0 proposes to admit "newco" (threshold 2 of 4... k' = 3), f0 and f1 vote.
   EntryId AdmitNewco() {
-    Bytes p = Gov("f0", protocol::kKindPropose,
+    Bytes p = Gov("f0", kTagPropose,
                   protocol::Propose{
                       h0_, 0, 3, protocol::AdmitAction{"newco", Pk("newco"), D("newco-next")}, ""});
     protocol::Vote v{h0_, 0, IdOf(p)};
-    Gov("f0", protocol::kKindVote, v);
-    Gov("f1", protocol::kKindVote, v);
+    Gov("f0", kTagVote, v);
+    Gov("f1", kTagVote, v);
     return IdOf(p);
   }
   Bytes Rotate(const std::string& author, const std::string& to, const std::string& after,
                const std::string& signer = "") {
-    return Gov(author, protocol::kKindRotate, protocol::Rotate{Pk(to), D(after)},
+    return Gov(author, kTagRotate, protocol::Rotate{Pk(to), D(after)},
                signer.empty() ? to : signer);
   }
 
@@ -260,12 +265,12 @@ TEST_F(AuditV2Test, ARotationSignedByTheOldKeyEndsTheFeed) {
 TEST_F(AuditV2Test, RemovalAndLeavingAreReported) {
   Use(2);
   Owe("f2", "f0", 10);
-  Gov("f2", protocol::kKindLeave, protocol::Leave{"bye"});
-  Bytes p = Gov("f0", protocol::kKindPropose,
-                protocol::Propose{h0_, 0, 2, protocol::RemoveAction{Pk("f2"), 2}, ""});
+  Gov("f2", kTagLeave, protocol::Leave{"bye"});
+  Bytes p =
+      Gov("f0", kTagPropose, protocol::Propose{h0_, 0, 2, protocol::RemoveAction{Pk("f2"), 2}, ""});
   protocol::Vote v{h0_, 0, IdOf(p)};
-  Gov("f0", protocol::kKindVote, v);
-  Gov("f1", protocol::kKindVote, v);
+  Gov("f0", kTagVote, v);
+  Gov("f1", kTagVote, v);
   audit::Report r = Audit(Export());
   ASSERT_EQ(r.exit_code(), audit::kExitVerified) << Dump(r);
   ASSERT_TRUE(r.governance);

@@ -23,6 +23,10 @@ using Json = nlohmann::ordered_json;
 using namespace protocol;
 
 constexpr uint64_t kCreatedUnix = 1'790'000'000;
+constexpr uint8_t kTagPropose = static_cast<uint8_t>(protocol::BodyKind::kPropose);
+constexpr uint8_t kTagVote = static_cast<uint8_t>(protocol::BodyKind::kVote);
+constexpr uint8_t kTagLeave = static_cast<uint8_t>(protocol::BodyKind::kLeave);
+constexpr uint8_t kTagRotate = static_cast<uint8_t>(protocol::BodyKind::kRotate);
 constexpr uint64_t kBaseTimeMs = 1'790'003'600'000;
 
 // Every key of the scenarios, by name; seed = H("keiretsu-v2-vectors/" || name).
@@ -178,11 +182,11 @@ class Scenario {
   static Bytes Encode(const T& body) {
     Bytes b;
     ByteWriter w(&b);
-    GovernanceOps<T>::Encode(body, w);
+    KindOps<T>::Encode(body, w);
     return b;
   }
   Rec& Prop(const std::string& label, const std::string& author, const Propose& p) {
-    return Append(label, author, kKindPropose, Encode(p), ProposeFields(p));
+    return Append(label, author, kTagPropose, Encode(p), ProposeFields(p));
   }
   Rec& Admit(const std::string& label, const std::string& author, const std::string& firm,
              const std::string& firm_name, uint16_t k, const Digest& epoch, uint32_t round = 0) {
@@ -203,19 +207,19 @@ class Scenario {
                const Digest& epoch, uint32_t round = 0) {
     Vote v{epoch, round, proposal.id};
     return Append(
-        label, author, kKindVote, Encode(v),
+        label, author, kTagVote, Encode(v),
         {{"epoch_hash", epoch.Hex()}, {"round", round}, {"proposal_id", v.proposal_id.Hex()}});
   }
   Rec& LeaveNow(const std::string& label, const std::string& author) {
     Leave l{"closing down"};
-    return Append(label, author, kKindLeave, Encode(l), {{"memo", l.memo}});
+    return Append(label, author, kTagLeave, Encode(l), {{"memo", l.memo}});
   }
   // A rotation of `author` to key `to` committing to key `after`, signed by
   // `signer` (default: `to`, as the rule wants). The tracked key becomes `to`.
   Rec& RotateTo(const std::string& label, const std::string& author, const std::string& to,
                 const std::string& after, std::string signer = "") {
     Rotate r{keys_.Pk(to), keys_.D(after)};
-    Rec& rec = Append(label, author, kKindRotate, Encode(r),
+    Rec& rec = Append(label, author, kTagRotate, Encode(r),
                       {{"new_key", r.new_key.Hex()}, {"next_key_digest", r.next_key_digest.Hex()}},
                       signer.empty() ? to : signer);
     heads_[author].key = to;
@@ -476,7 +480,7 @@ Result<std::string> V2Json() {
                "cobalt");
     s.Owe("delta-1", "delta", "atlas", 2);
     s.Raw(
-        "stranger-rotates-delta", "delta", "stranger", 2, s.Last().id, kKindRotate,
+        "stranger-rotates-delta", "delta", "stranger", 2, s.Last().id, kTagRotate,
         Scenario::Encode(Rotate{keys.Pk("stranger"), keys.D("eagle-next")}),
         {{"new_key", keys.Pk("stranger").Hex()}, {"next_key_digest", keys.D("eagle-next").Hex()}});
     s.Owe("delta-2", "delta", "atlas", 3);
@@ -507,7 +511,7 @@ Result<std::string> V2Json() {
     s.VoteFor("brightwater-votes", "brightwater", p, h0);
     s.VoteFor("cobalt-votes", "cobalt", p, h0);
     Rec q = s.SetK("brightwater-proposes-k4", "brightwater", 4, h0);
-    s.Raw("cobalt-votes-twice", "cobalt", "cobalt", 1, EntryId{}, kKindVote,
+    s.Raw("cobalt-votes-twice", "cobalt", "cobalt", 1, EntryId{}, kTagVote,
           Scenario::Encode(Vote{h0, 0, q.id}),
           {{"epoch_hash", h0.Hex()}, {"round", 0}, {"proposal_id", q.id.Hex()}});
     s.VoteFor("delta-votes", "delta", p, h0);
@@ -537,13 +541,13 @@ Result<std::string> V2Json() {
     s.RotateTo("delta-recovers", "delta", "delta-next", "delta-next-2");
     s.Owe("delta-3", "delta", "atlas", 6);
     s.Raw(
-        "thief-rotates-delta", "delta", "stranger", 4, s.Last().id, kKindRotate,
+        "thief-rotates-delta", "delta", "stranger", 4, s.Last().id, kTagRotate,
         Scenario::Encode(Rotate{keys.Pk("stranger"), keys.D("eagle-next")}),
         {{"new_key", keys.Pk("stranger").Hex()}, {"next_key_digest", keys.D("eagle-next").Hex()}});
     s.Owe("brightwater-1", "brightwater", "atlas", 2);
     EntryId b1 = s.Last().id;
     s.RotateTo("brightwater-rotates", "brightwater", "brightwater-next", "brightwater-next-2");
-    s.Raw("brightwater-rotates-twice", "brightwater", "brightwater-next", 2, b1, kKindRotate,
+    s.Raw("brightwater-rotates-twice", "brightwater", "brightwater-next", 2, b1, kTagRotate,
           Scenario::Encode(Rotate{keys.Pk("brightwater-next"), keys.D("brightwater-next-3")}),
           {{"new_key", keys.Pk("brightwater-next").Hex()},
            {"next_key_digest", keys.D("brightwater-next-3").Hex()}});

@@ -12,6 +12,10 @@ namespace keiretsu::audit {
 namespace {
 
 constexpr size_t kHeaderBytes = 114;
+constexpr uint8_t kTagPropose = static_cast<uint8_t>(protocol::BodyKind::kPropose);
+constexpr uint8_t kTagVote = static_cast<uint8_t>(protocol::BodyKind::kVote);
+constexpr uint8_t kTagLeave = static_cast<uint8_t>(protocol::BodyKind::kLeave);
+constexpr uint8_t kTagRotate = static_cast<uint8_t>(protocol::BodyKind::kRotate);
 constexpr size_t kSignatureBytes = 64;
 
 // v1 body rules 1-2 (19.3 rule 7): seq >= 1, prev zero exactly at seq 1.
@@ -28,13 +32,13 @@ Status CheckSeqAndPrev(uint64_t seq, const EntryId& prev) {
 template <class T>
 Status DecodeGovernance(ByteView body, const PublicKey& author, std::optional<T>* out) {
   ByteReader r(body);
-  auto decoded = protocol::GovernanceOps<T>::Decode(r);
+  auto decoded = protocol::KindOps<T>::Decode(r);
   if (!decoded.ok()) return decoded.status();
   if (!r.ok()) return InvalidArgument("body truncated");
   if (r.remaining() != 0)
     return InvalidArgument(std::to_string(r.remaining()) + " trailing bytes after the body");
   *out = std::move(decoded).value();
-  return protocol::GovernanceOps<T>::CheckBody(**out, author);
+  return protocol::KindOps<T>::CheckBody(**out, author);
 }
 
 }  // namespace
@@ -77,28 +81,28 @@ ParsedRecord ParseModelRecord(ByteView record, const NetworkId& network) {
   ByteView body = content.subspan(kHeaderBytes);
   Status rules = CheckSeqAndPrev(seq, prev);
   switch (out.kind_tag) {
-    case protocol::kKindPropose: {
+    case kTagPropose: {
       std::optional<protocol::Propose> p;
       Status s = DecodeGovernance(body, author, &p);
       if (rules.ok()) rules = s;
       if (p && s.ok()) m.governance = *p;
       break;
     }
-    case protocol::kKindVote: {
+    case kTagVote: {
       std::optional<protocol::Vote> v;
       Status s = DecodeGovernance(body, author, &v);
       if (rules.ok()) rules = s;
       if (v && s.ok()) m.governance = *v;
       break;
     }
-    case protocol::kKindLeave: {
+    case kTagLeave: {
       std::optional<protocol::Leave> l;
       Status s = DecodeGovernance(body, author, &l);
       if (rules.ok()) rules = s;
       m.feed.leave = l.has_value() && s.ok();
       break;
     }
-    case protocol::kKindRotate: {
+    case kTagRotate: {
       std::optional<protocol::Rotate> rot;
       Status s = DecodeGovernance(body, author, &rot);
       if (rules.ok()) rules = s;

@@ -18,13 +18,15 @@ using protocol::Fault;
 namespace {
 
 constexpr size_t kMaxV2Records = 4'000'000;  // held in memory at once
+constexpr uint8_t kTagPropose = static_cast<uint8_t>(protocol::BodyKind::kPropose);
+constexpr uint8_t kTagRotate = static_cast<uint8_t>(protocol::BodyKind::kRotate);
 
 std::string Where(const PublicKey& a, uint64_t seq) {
   return a.Short() + "/" + std::to_string(seq);
 }
 
 bool IsGovernanceKind(uint8_t tag) {
-  return tag >= protocol::kKindPropose && tag <= protocol::kKindRotate;
+  return tag >= kTagPropose && tag <= kTagRotate;
 }
 
 // The subject of a proposal's action: the firm admitted or removed.
