@@ -329,7 +329,7 @@ def main(argv):
         data = json.load(f)
     t = Tally()
     result = verify(data, t)
-    t.check(len(data["scenarios"]) >= 10, "at least ten scenarios")
+    t.check(len(data["scenarios"]) >= 38, "fourteen named scenarios and 24 random histories")
     if result:
         tamper_checks(data, t)
         if auditor:

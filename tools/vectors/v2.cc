@@ -4,6 +4,7 @@
 #include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 
 #include "keiretsu/audit/model_record.h"
@@ -112,6 +113,7 @@ class Scenario {
     Rec& r = Raw(label, author, signer.empty() ? h.key : signer, h.seq + 1, h.id, kind,
                  std::move(body), std::move(fields));
     h.seq = r.seq;
+    h.prev = h.id;
     h.id = r.id;
     return r;
   }
@@ -227,6 +229,24 @@ class Scenario {
   }
   Digest NextEpoch(const Digest& e, const Rec& passed) const { return NextEpochHash(e, passed.id); }
   const Rec& Last() const { return recs_.back(); }
+  // The seq and id of `author`'s tracked head, and the key name in force.
+  uint64_t HeadSeq(const std::string& author) { return heads_[author].seq; }
+  EntryId PrevOfHead(const std::string& author) { return heads_[author].prev; }
+  EntryId HeadId(const std::string& author) { return heads_[author].id; }
+  std::string KeyOf(const std::string& author) {
+    Head& h = heads_[author];
+    return h.key.empty() ? author : h.key;
+  }
+  // The reference model of the records so far.
+  Result<LedgerModel> Model() const {
+    std::vector<ModelRecord> models;
+    for (const Rec& r : recs_) {
+      audit::ParsedRecord p = audit::ParseModelRecord(r.record, genesis_.network_id());
+      if (!p.model) return Internal("scenario " + name_ + ": record " + r.label + ": " + p.why);
+      models.push_back(std::move(*p.model));
+    }
+    return RecomputeLedger(EpochZeroOf(genesis_), models);
+  }
   void Note(const std::string& n) { recs_.back().note = n; }
 
   Result<Json> Derive() const;
@@ -235,6 +255,7 @@ class Scenario {
   struct Head {
     uint64_t seq = 0;
     EntryId id;
+    EntryId prev;  // the head's own prev
     std::string key;
   };
   Keys& keys_;
@@ -255,6 +276,130 @@ std::string Outcome(const Rec& r, const PublicKey& author, const LedgerModel& m,
   if (w.left_seq != 0 && r.seq > w.left_seq) return "above-leave";
   if (r.seq <= w.effective_seq()) return "overridden";
   return "beyond";
+}
+
+// The name of the key `i` rotations into `firm`'s chain: firm, firm-next,
+// firm-next-2, ...
+std::string ChainKey(const std::string& firm, int i) {
+  if (i == 0) return firm;
+  return firm + "-next" + (i == 1 ? "" : "-" + std::to_string(i));
+}
+
+// A seeded random governance history (PROTOCOL.md 16): ordinary entries,
+// proposals (valid, invalid, stale), votes (some in other rounds), leaves,
+// rotations (honest, by the wrong key, by a thief), forks and records of a
+// retired key, by the four founders and two firms that may be admitted.
+// std::mt19937's output sequence is fixed by the standard; only its raw
+// output is used, so the history is the same on every platform.
+Status RandomHistory(Keys& keys, const Genesis& g, uint32_t seed, Scenario& s) {
+  std::mt19937 rng(seed);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  const std::vector<std::string> firms = {"atlas", "brightwater", "cobalt",
+                                          "delta", "eagle",       "falcon"};
+  const std::vector<std::string> newcomers = {"eagle", "falcon"};
+  std::map<std::string, int> rotations;
+  struct Held {
+    EntryId id;
+    Digest epoch;
+    uint32_t round;
+  };
+  std::vector<Held> proposals;
+  int label = 0;
+  auto next_label = [&](const std::string& what) { return std::to_string(++label) + "-" + what; };
+  for (int step = 0; step < 26; ++step) {
+    KEIRETSU_ASSIGN_OR_RETURN(LedgerModel m, s.Model());
+    const Epoch& now = m.history.current();
+    const size_t ai = pick(5) == 0 ? 4 + pick(2) : pick(4);  // founders mostly
+    const std::string& author = firms[ai];
+    size_t r = pick(100);
+    if (r < 20) {
+      const std::string& creditor = firms[(ai + 1 + pick(firms.size() - 1)) % firms.size()];
+      s.Owe(next_label(author + "-owes-" + creditor), author, creditor, 1 + pick(50),
+            s.KeyOf(author));
+    } else if (r < 34) {
+      const Digest epoch = pick(10) == 0 ? GenesisEpochHash(g.network_id()) : now.hash;
+      const uint32_t round = pick(5) == 0 ? 1 : 0;
+      size_t n = now.ActiveCount();
+      size_t kind = pick(3);
+      size_t n2 = kind == 0 ? n + 1 : kind == 1 ? n - 1 : n;
+      // Mostly a valid k' (n'/2 < k' <= n'), sometimes one just outside.
+      size_t k2 = pick(6) == 0 ? (pick(2) == 0 ? n2 / 2 : n2 + 1) : n2 / 2 + 1 + pick(n2 - n2 / 2);
+      uint16_t k = static_cast<uint16_t>(std::max<size_t>(1, k2));
+      Propose p{epoch, round, k, SetThresholdAction{}, ""};
+      if (kind == 0) {
+        const std::string& f = newcomers[pick(2)];
+        p.action = AdmitAction{pick(6) == 0 ? std::string("Atlas-Logistics") : f + "-co",
+                               keys.Pk(f), keys.D(f + "-next")};
+      } else if (kind == 1) {
+        const std::string& f = firms[pick(4)];
+        p.action = RemoveAction{keys.Pk(f), s.HeadSeq(f) + pick(2)};
+      }
+      if (std::holds_alternative<AdmitAction>(p.action) &&
+          std::get<AdmitAction>(p.action).inception_key == keys.Pk(author))
+        continue;  // a stateless rule: no self-admission
+      const Rec& rec = s.Prop(next_label(author + "-proposes"), author, p);
+      proposals.push_back({rec.id, epoch, round});
+    } else if (r < 76) {
+      if (proposals.empty()) continue;
+      // Mostly the latest proposal of the current epoch, if any.
+      const Held* latest = nullptr;
+      for (const Held& x : proposals)
+        if (x.epoch == now.hash) latest = &x;
+      const Held& h = latest && pick(10) < 8 ? *latest : proposals[pick(proposals.size())];
+      uint32_t round = pick(8) == 0 ? h.round + 1 : h.round;
+      Vote v{h.epoch, round, h.id};
+      s.Append(next_label(author + "-votes"), author, static_cast<uint8_t>(BodyKind::kVote),
+               Scenario::Encode(v),
+               {{"epoch_hash", v.epoch_hash.Hex()}, {"round", round}, {"proposal_id", h.id.Hex()}},
+               s.KeyOf(author));
+    } else if (r < 79) {
+      Leave l{"leaving"};
+      s.Append(next_label(author + "-leaves"), author, static_cast<uint8_t>(BodyKind::kLeave),
+               Scenario::Encode(l), {{"memo", l.memo}}, s.KeyOf(author));
+    } else if (r < 89) {
+      int& i = rotations[author];
+      std::string to = ChainKey(author, i + 1), after = ChainKey(author, i + 2);
+      bool wrong = pick(4) == 0;
+      s.RotateTo(next_label(author + (wrong ? "-rotates-by-old-key" : "-rotates")), author, to,
+                 after, wrong ? s.KeyOf(author) : to);
+      ++i;
+    } else if (r < 92) {
+      Rotate rot{keys.Pk("stranger"), keys.D("eagle-next-2")};
+      s.Raw(next_label("thief-rotates-" + author), author, "stranger", s.HeadSeq(author) + 1,
+            s.HeadId(author), static_cast<uint8_t>(BodyKind::kRotate), Scenario::Encode(rot),
+            {{"new_key", rot.new_key.Hex()}, {"next_key_digest", rot.next_key_digest.Hex()}});
+    } else if (r < 94) {
+      // A second record at the head's seq (a fork), by the key in force.
+      uint64_t seq = s.HeadSeq(author);
+      if (seq == 0) continue;
+      const std::string other = author == "atlas" ? "brightwater" : "atlas";
+      Bytes b;
+      ByteWriter w(&b);
+      w.Raw(keys.Pk(other).View());
+      w.U64(999);
+      w.U8(5);
+      w.Raw(std::string_view("hours"));
+      w.U16(0);
+      s.Raw(next_label(author + "-forks"), author, s.KeyOf(author), seq, s.PrevOfHead(author), 4, b,
+            {{"creditor", keys.Pk(other).Hex()}, {"amount", 999}, {"unit", "hours"}, {"memo", ""}});
+    } else {
+      // A record of the firm's inception key above the head: a thief's,
+      // once the firm has rotated.
+      if (rotations[author] == 0) continue;
+      Bytes b;
+      ByteWriter w(&b);
+      const std::string other = author == "cobalt" ? "delta" : "cobalt";
+      w.Raw(keys.Pk(other).View());
+      w.U64(777);
+      w.U8(5);
+      w.Raw(std::string_view("hours"));
+      w.U16(0);
+      s.Raw(next_label("old-key-" + author), author, author, s.HeadSeq(author) + 1,
+            s.HeadId(author), 4, b,
+            {{"creditor", keys.Pk(other).Hex()}, {"amount", 777}, {"unit", "hours"}, {"memo", ""}});
+    }
+  }
+  return Status::Ok();
 }
 
 Result<Json> Scenario::Derive() const {
@@ -618,6 +763,14 @@ Result<std::string> V2Json() {
     s.VoteFor("atlas-votes-r1", "atlas", r, h0, 1);
     s.VoteFor("brightwater-votes-r1", "brightwater", r, h0, 1);
     s.VoteFor("delta-votes-r1", "delta", r, h0, 1);
+    KEIRETSU_RETURN_IF_ERROR(add(s));
+  }
+
+  for (uint32_t seed = 1; seed <= 24; ++seed) {
+    Scenario s(keys, g, "random-" + std::to_string(seed),
+               "a seeded random governance history (std::mt19937 seed " + std::to_string(seed) +
+                   "): entries, proposals, votes, leaves, rotations, forks, thieves' records");
+    KEIRETSU_RETURN_IF_ERROR(RandomHistory(keys, g, seed, s));
     KEIRETSU_RETURN_IF_ERROR(add(s));
   }
 
