@@ -191,6 +191,18 @@ std::vector<protocol::RecordCheck> Ledger::CheckAll(std::span<const Bytes> recor
 }
 
 std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sync) {
+  return Ingest(records, sync, {});
+}
+
+std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sync,
+                                         std::span<const bool> as_evidence) {
+  if (!as_evidence.empty() && as_evidence.size() != records.size()) {
+    const Status s =
+        InvalidArgument("Ingest: " + std::to_string(as_evidence.size()) + " evidence flags for " +
+                        std::to_string(records.size()) + " records");
+    return std::vector<IngestResult>(records.size(),
+                                     IngestResult{Outcome::kRejected, s, {}, {}, 0});
+  }
   std::vector<protocol::RecordCheck> checks = CheckAll(records);
   std::vector<IngestResult> results;
   results.reserve(records.size());
@@ -210,7 +222,8 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
       return results;
     }
     Apply round(*this, feeds_, log_cursor_);
-    for (auto& check : checks) results.push_back(round.Take(check));
+    for (size_t i = 0; i < checks.size(); ++i)
+      results.push_back(round.Take(checks[i], !as_evidence.empty() && as_evidence[i]));
     if (round.batch().size() > 0 || !round.error().ok()) {
       Status s = round.error().ok() ? Commit(round.batch(), sync) : round.error();
       if (!s.ok()) {

@@ -49,13 +49,13 @@ Result<std::map<EntryId, Bytes>> Ledger::Apply::PendingAt(const PublicKey& autho
   return out;
 }
 
-IngestResult Ledger::Apply::Take(RecordCheck& check) {
-  IngestResult r = Decide(check);
+IngestResult Ledger::Apply::Take(RecordCheck& check, bool as_evidence) {
+  IngestResult r = Decide(check, as_evidence);
   if (r.outcome == Outcome::kApplied) PromotePending(r.author);
   return r;
 }
 
-IngestResult Ledger::Apply::Decide(RecordCheck& check) {
+IngestResult Ledger::Apply::Decide(RecordCheck& check, bool as_evidence) {
   if (protocol::IsUnattributable(check.fault))
     return IngestResult{Outcome::kRejected, check.status, {}, {}, 0};
   const SignedEntry& se = *check.signed_entry;
@@ -76,7 +76,11 @@ IngestResult Ledger::Apply::Decide(RecordCheck& check) {
     return Result_(Outcome::kIgnored, se,
                    FailedPrecondition("feed " + author.Short() + " stopped at seq " +
                                       std::to_string(st.stop_seq)));
-  if (seq - st.head_seq > ledger_.options_.max_pending_ahead)
+  // A local resource limit on lone records far ahead (sync sends a feed in
+  // seq order, so honest peers never do that). Never applied to a proof's
+  // records: refusing evidence for its distance would make what this node
+  // agrees on depend on the setting (PROTOCOL.md 8.2 step 5).
+  if (!as_evidence && seq - st.head_seq > ledger_.options_.max_pending_ahead)
     return Result_(Outcome::kRejected, se,
                    ResourceExhausted("entry " + FeedName(author, seq) + " is more than " +
                                      std::to_string(ledger_.options_.max_pending_ahead) +
@@ -194,7 +198,7 @@ void Ledger::Apply::PromotePending(const PublicKey& author) {
     dropped_pending_.insert({author, next, id});
     new_pending_.erase({author, next, id});
     --pending_delta_;
-    if (Decide(check).outcome != Outcome::kApplied) return;
+    if (Decide(check, /*as_evidence=*/false).outcome != Outcome::kApplied) return;
   }
 }
 

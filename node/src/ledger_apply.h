@@ -20,7 +20,9 @@ class Ledger::Apply {
   // Decides the outcome of one checked record, then promotes the pending
   // entries it unblocks.
   // `check` is stratum 1 (CheckFeedLocal); Take adds stratum 2.
-  IngestResult Take(protocol::RecordCheck& check);
+  // `as_evidence`: the record arrived as half of a proof (an evidence
+  // batch or an export's evidence), which no distance ahead refuses (8.2).
+  IngestResult Take(protocol::RecordCheck& check, bool as_evidence = false);
 
   // Re-decides `author`'s pending records from its head on (after an
   // upgrade taught this node their kind, or governance made their author a
@@ -54,7 +56,7 @@ class Ledger::Apply {
   Result<Bytes> EntryAt(const PublicKey& author, uint64_t seq);
   Result<std::map<EntryId, Bytes>> PendingAt(const PublicKey& author, uint64_t seq);
 
-  IngestResult Decide(protocol::RecordCheck& check);
+  IngestResult Decide(protocol::RecordCheck& check, bool as_evidence);
   IngestResult KeepForMembership(const protocol::RecordCheck& check);
   IngestResult Extend(const protocol::RecordCheck& check, FeedState& st);
   IngestResult Fork(const PublicKey& author, uint64_t seq, ByteView a, ByteView b);

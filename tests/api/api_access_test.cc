@@ -6,6 +6,7 @@
 
 #include "api_fixture.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "raw_tcp_client.h"
 
 namespace keiretsu::api {
 namespace {
@@ -249,6 +250,46 @@ TEST_F(ApiAccessTest, HealthCheckNeedsNoTokenAndFollowsTheServerLifetime) {
     if (resp.status() == health::HealthCheckResponse::NOT_SERVING) saw_not_serving = true;
   stopper.join();
   EXPECT_TRUE(saw_not_serving);
+}
+
+// The connection caps at the API's own listener: one address holding its
+// share cannot keep a partner at another address out, the node's
+// self-check still passes, and the refused connection is counted.
+TEST_F(ApiAccessTest, AFloodFromOneAddressDoesNotLockOutAnother) {
+  ApiServerOptions options;
+  options.max_connections_per_source = 2;
+  TestNode capped(net, 0, options);
+  const std::string preface("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+  std::vector<std::unique_ptr<testing::RawTcpClient>> flood;
+  for (int i = 0; i < 2; ++i) {
+    flood.push_back(std::make_unique<testing::RawTcpClient>(capped.server->port(), "127.0.0.2"));
+    // Admitted: gRPC's SETTINGS frame comes back through the relay.
+    ASSERT_EQ(::write(flood.back()->fd(), preface.data(), preface.size()),
+              static_cast<ssize_t>(preface.size()));
+    char settings[9];
+    ASSERT_EQ(::read(flood.back()->fd(), settings, sizeof settings), 9);
+  }
+  testing::RawTcpClient third(capped.server->port(), "127.0.0.2");
+  EXPECT_TRUE(third.ClosedByPeer());
+  EXPECT_EQ(capped.server->refused_connections(), 1u);
+
+  v1::GetStatusResponse st;
+  auto ctx = Ctx(kOperatorToken);
+  grpc::Status s = capped.stub->GetStatus(ctx.get(), {}, &st);  // from 127.0.0.1
+  EXPECT_TRUE(s.ok()) << Describe(s);
+  EXPECT_TRUE(capped.server->SelfCheck(std::chrono::seconds(10)).ok());
+  EXPECT_EQ(capped.server->open_connections(), 3u);
+}
+
+TEST_F(ApiAccessTest, ZeroConnectionCapsAreRefused) {
+  ApiServerOptions options;
+  options.max_connections = 0;
+  options.listen = "127.0.0.1:0";
+  auto s = ApiServer::Start(ledger(), net.key(0), std::make_shared<WatchHub>(), nullptr, options);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.status().message(),
+            "max_connections and max_connections_per_source must be at least 1");
 }
 
 }  // namespace

@@ -1,8 +1,13 @@
 // Reads through the API: status, balances, pending claims, paged entries,
 // single entries; what a partner may and may not see.
+#include <google/protobuf/descriptor.pb.h>
 #include <grpcpp/generic/generic_stub.h>
 
+#include <algorithm>
+#include <set>
+
 #include "api_fixture.h"
+#include "grpc/reflection/v1/reflection.pb.h"
 
 namespace keiretsu::api {
 namespace {
@@ -267,17 +272,18 @@ TEST_F(ApiReadTest, MissingOrWrongTokensAreUnauthenticated) {
   EXPECT_TRUE(stub().GetStatus(ctx.get(), {}, &st).ok());  // the scheme is case-insensitive
 }
 
-// Server reflection answers without a token and lists the service. The
-// reflection protos are not installed, so the request is spelled in bytes:
-// ServerReflectionRequest{list_services: ""} is field 7, empty string.
-TEST_F(ApiReadTest, ReflectionListsTheService) {
-  auto channel = grpc::CreateChannel(node->server->address(), grpc::InsecureChannelCredentials());
+// One request on a reflection stream, spoken as raw bytes to `method` (so the
+// v1alpha service, whose protos Debian does not install, can be asked with
+// the wire-identical v1 messages). No token is sent: reflection needs none.
+grpc::reflection::v1::ServerReflectionResponse AskReflection(
+    const std::string& address, const std::string& method,
+    const grpc::reflection::v1::ServerReflectionRequest& request) {
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   grpc::GenericStub generic(channel);
   grpc::CompletionQueue cq;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  auto call = generic.PrepareCall(
-      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto call = generic.PrepareCall(&ctx, method, &cq);
   auto step = [&](intptr_t want) {
     void* tag = nullptr;
     bool ok = false;
@@ -285,32 +291,105 @@ TEST_F(ApiReadTest, ReflectionListsTheService) {
     EXPECT_EQ(reinterpret_cast<intptr_t>(tag), want);
     return ok;
   };
+  grpc::reflection::v1::ServerReflectionResponse answer;
   call->StartCall(reinterpret_cast<void*>(1));
-  ASSERT_TRUE(step(1));
-  const char request[] = {0x3a, 0x00};
-  grpc::Slice slice(request, sizeof request);
-  grpc::ByteBuffer out(&slice, 1);
-  call->Write(out, reinterpret_cast<void*>(2));
-  ASSERT_TRUE(step(2));
-  call->WritesDone(reinterpret_cast<void*>(3));
-  ASSERT_TRUE(step(3));
-  grpc::ByteBuffer in;
-  call->Read(&in, reinterpret_cast<void*>(4));
-  ASSERT_TRUE(step(4));
-  grpc::Status status;
-  call->Finish(&status, reinterpret_cast<void*>(5));
-  step(5);
-  EXPECT_TRUE(status.ok()) << Describe(status);
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(in.Dump(&slices).ok());
-  std::string reply;
-  for (const auto& s : slices) reply.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  EXPECT_NE(reply.find("keiretsu.v1.Ledger"), std::string::npos);
+  if (step(1)) {
+    const std::string bytes = request.SerializeAsString();
+    grpc::Slice slice(bytes.data(), bytes.size());
+    grpc::ByteBuffer out(&slice, 1);
+    call->Write(out, reinterpret_cast<void*>(2));
+    EXPECT_TRUE(step(2));
+    call->WritesDone(reinterpret_cast<void*>(3));
+    EXPECT_TRUE(step(3));
+    grpc::ByteBuffer in;
+    call->Read(&in, reinterpret_cast<void*>(4));
+    EXPECT_TRUE(step(4));
+    grpc::Status status;
+    call->Finish(&status, reinterpret_cast<void*>(5));
+    step(5);
+    EXPECT_TRUE(status.ok()) << Describe(status);
+    std::vector<grpc::Slice> slices;
+    EXPECT_TRUE(in.Dump(&slices).ok());
+    std::string reply;
+    for (const auto& sl : slices)
+      reply.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+    EXPECT_TRUE(answer.ParseFromString(reply));
+  }
   cq.Shutdown();
   void* tag;
   bool ok;
   while (cq.Next(&tag, &ok)) {
   }
+  return answer;
+}
+
+constexpr const char* kReflectionV1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+constexpr const char* kReflectionV1Alpha =
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+
+// The names of the files in a file_descriptor_response, in order.
+std::vector<std::string> FileNames(const grpc::reflection::v1::ServerReflectionResponse& r) {
+  std::vector<std::string> names;
+  for (const auto& bytes : r.file_descriptor_response().file_descriptor_proto()) {
+    google::protobuf::FileDescriptorProto file;
+    EXPECT_TRUE(file.ParseFromString(bytes));
+    names.push_back(file.name());
+  }
+  return names;
+}
+
+// Both reflection versions answer without a token and list the services.
+TEST_F(ApiReadTest, ReflectionListsTheServicesInBothVersions) {
+  grpc::reflection::v1::ServerReflectionRequest req;
+  req.set_list_services("");
+  for (const char* method : {kReflectionV1, kReflectionV1Alpha}) {
+    auto r = AskReflection(node->server->address(), method, req);
+    ASSERT_TRUE(r.has_list_services_response()) << method << ": " << r.DebugString();
+    std::set<std::string> names;
+    for (const auto& s : r.list_services_response().service()) names.insert(s.name());
+    EXPECT_TRUE(names.count("keiretsu.v1.Ledger")) << method;
+    EXPECT_TRUE(names.count("grpc.health.v1.Health")) << method;
+  }
+}
+
+// Every listed service resolves to its file in both versions, the health
+// service included, with the files it imports.
+TEST_F(ApiReadTest, ReflectionResolvesTheLedgerAndHealthServices) {
+  for (const char* method : {kReflectionV1, kReflectionV1Alpha}) {
+    grpc::reflection::v1::ServerReflectionRequest req;
+    req.set_file_containing_symbol("grpc.health.v1.Health");
+    auto names = FileNames(AskReflection(node->server->address(), method, req));
+    ASSERT_FALSE(names.empty()) << method;
+    EXPECT_EQ(names.front(), "grpc/health/v1/health.proto") << method;
+
+    req.set_file_containing_symbol("keiretsu.v1.Ledger");
+    names = FileNames(AskReflection(node->server->address(), method, req));
+    ASSERT_FALSE(names.empty()) << method;
+    EXPECT_EQ(names.front(), "keiretsu/v1/api.proto") << method;
+    EXPECT_NE(std::find(names.begin(), names.end(), "keiretsu/v1/ledger.proto"), names.end())
+        << method << ": api.proto's import is sent with it";
+  }
+  grpc::reflection::v1::ServerReflectionRequest by_name;
+  by_name.set_file_by_filename("keiretsu/v1/ledger.proto");
+  auto names = FileNames(AskReflection(node->server->address(), kReflectionV1, by_name));
+  ASSERT_FALSE(names.empty());
+  EXPECT_EQ(names.front(), "keiretsu/v1/ledger.proto");
+}
+
+TEST_F(ApiReadTest, ReflectionV1SaysNotFoundForAnUnknownSymbol) {
+  grpc::reflection::v1::ServerReflectionRequest req;
+  req.set_file_containing_symbol("keiretsu.v1.NoSuchService");
+  auto r = AskReflection(node->server->address(), kReflectionV1, req);
+  ASSERT_TRUE(r.has_error_response()) << r.DebugString();
+  EXPECT_EQ(r.error_response().error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_EQ(r.error_response().error_message(), "no symbol named 'keiretsu.v1.NoSuchService'");
+  EXPECT_EQ(r.original_request().file_containing_symbol(), "keiretsu.v1.NoSuchService");
+}
+
+TEST_F(ApiReadTest, ReflectionV1RefusesARequestThatAsksNothing) {
+  auto r = AskReflection(node->server->address(), kReflectionV1, {});
+  ASSERT_TRUE(r.has_error_response()) << r.DebugString();
+  EXPECT_EQ(r.error_response().error_code(), static_cast<int>(grpc::StatusCode::UNIMPLEMENTED));
 }
 
 }  // namespace

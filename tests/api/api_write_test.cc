@@ -2,6 +2,8 @@
 // gets its status code and a message a person understands, and leaves the
 // ledger exactly as it was.
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <thread>
 
 #include "api_fixture.h"
@@ -44,6 +46,41 @@ class ApiWriteTest : public ApiTest {
     EXPECT_EQ(Snap(ledger()), before);
   }
 };
+
+// A client whose deadline passed before its write was signed gets
+// DEADLINE_EXCEEDED and the node writes nothing: the write is held at the
+// writability check (before the ledger) until the client has given up.
+TEST_F(ApiWriteTest, AWriteWhoseDeadlinePassedBeforeItWasSignedWritesNothing) {
+  std::promise<void> reached, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first{true};
+  node->peers.on_write_check = [&] {
+    if (!first.exchange(false)) return;
+    reached.set_value();
+    released.wait();
+  };
+  const LedgerSnapshot before = Snap(ledger());
+  v1::ClaimRequest req;
+  req.set_debtor("firm1");
+  req.set_amount(5);
+  req.set_unit("hours");
+  v1::WriteResponse resp;
+  auto ctx = Ctx(kOperatorToken, std::chrono::milliseconds(300));
+  const grpc::Status s = stub().Claim(ctx.get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << Describe(s);
+  reached.get_future().wait();  // the handler ran: the refusal is the node's, not gRPC's
+  // The client gave up at its deadline and reset the stream; the server's
+  // copy of the deadline ends a moment later. A second call on the same
+  // connection is answered only after the server read that reset (HTTP/2
+  // frames are read in order), so from here the server sees the first call
+  // as cancelled, whatever the clocks say.
+  v1::GetStatusResponse st;
+  ASSERT_TRUE(stub().GetStatus(Ctx(kOperatorToken).get(), {}, &st).ok());
+  release.set_value();
+  node->server->Shutdown(std::chrono::seconds(20));  // returns once the handler has
+  EXPECT_EQ(Snap(ledger()), before);
+  EXPECT_EQ(ledger().Feed(net.pk(0)).head_seq, 0u);
+}
 
 TEST_F(ApiWriteTest, ClaimAppendsASignedEntry) {
   v1::WriteResponse resp;

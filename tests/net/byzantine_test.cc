@@ -144,6 +144,43 @@ TEST_F(ByzantineTest, RefusedCountedDroppedAndHonestNodesConverge) {
   EXPECT_EQ(c.Peer(1)->invalid_received, 0u);
 }
 
+// A record this node refuses only because of its own bounds (here one far
+// ahead of its feed's head) is not the peer's fault: it is not counted, and
+// the session goes on. The same record as half of a fork proof is never
+// refused for its distance (PROTOCOL.md 8.2 step 5): the feed stops there.
+TEST_F(ByzantineTest, RecordsPastLocalBoundsAreNotCountedAndProofsAlwaysCount) {
+  TestNode bounded(net, 0);
+  bounded.ledger_options.max_pending_ahead = 2;
+  auto o = testing::FastOptions();
+  o.require_peer_before_write = false;
+  bounded.Start(o);
+  FeedBuilder fb(net);
+  std::vector<protocol::SignedEntry> feed1;
+  for (int i = 0; i < 6; ++i) feed1.push_back(fb.Next(1, Owe(net.pk(2), 1)));
+  const protocol::SignedEntry& far = feed1.back();  // seq 6, head 0
+  protocol::Entry other = far.entry;
+  other.body = Owe(net.pk(0), 9);
+  const Bytes fork = FeedBuilder::SignRaw(other, net.key(1)).record;
+
+  PeerClient client(bounded.port());
+  ASSERT_TRUE(client.Handshake(net.genesis, net.key(kEvil), net.pk(0)).ok());
+  ASSERT_TRUE(client.ReceiveUntil([](const v1::PeerMessage& m) { return m.has_have(); }));
+  ASSERT_TRUE(client.Send(testing::EmptyHave()).ok());
+  ASSERT_TRUE(client.Send(testing::EntriesOf(1, {far.record})).ok());
+  ASSERT_TRUE(client.ReceiveUntil(
+      [](const v1::PeerMessage& m) { return m.has_ack() && m.ack().batch() == 1; }));
+  EXPECT_EQ(bounded.Peer(kEvil)->invalid_received, 0u);
+  EXPECT_EQ(bounded.ledger().PendingCount(), 0u);  // not kept: too far ahead
+  EXPECT_TRUE(bounded.ConnectedTo(kEvil));
+
+  ASSERT_TRUE(client.Send(testing::ForkEvidenceOf(2, net.pk(1), 6, far.record, fork)).ok());
+  ASSERT_TRUE(client.ReceiveUntil(
+      [](const v1::PeerMessage& m) { return m.has_ack() && m.ack().batch() == 2; }));
+  EXPECT_EQ(bounded.ledger().Feed(net.pk(1)).stop_seq, 6u);
+  EXPECT_EQ(bounded.ledger().ListEvidence()->size(), 1u);
+  EXPECT_EQ(bounded.Peer(kEvil)->invalid_received, 0u);
+}
+
 // Each wire-level violation ends the session at once and counts one.
 TEST_F(ByzantineTest, ProtocolViolationsEndTheSession) {
   FeedBuilder fb(net);

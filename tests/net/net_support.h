@@ -61,9 +61,11 @@ class TestNode {
   TestNode(const TestNetwork& net, int firm) : net_(net), firm_(firm) {}
   ~TestNode() { Stop(); }
 
+  node::LedgerOptions ledger_options;  // used by the next Start
+
   void Start(net::ReplicatorOptions options = FastOptions(), uint16_t port = 0) {
     if (port != 0) options.listen = "127.0.0.1:" + std::to_string(port);
-    ledger_ = OpenLedger(net_, dir_.Sub("db"));
+    ledger_ = OpenLedger(net_, dir_.Sub("db"), ledger_options);
     auto r = net::Replicator::Create(*ledger_, net_.key(firm_), std::move(options));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     rep_ = std::move(r).value();
@@ -265,6 +267,21 @@ inline v1::PeerMessage EntriesOf(uint64_t batch, const std::vector<Bytes>& recor
   m.mutable_entries()->set_batch(batch);
   for (const Bytes& r : records)
     m.mutable_entries()->add_entries()->set_record(std::string(AsChars(r)));
+  return m;
+}
+
+// An EvidenceBatch of one fork proof: `first` and `second`, both signed by
+// `author` at `seq`.
+inline v1::PeerMessage ForkEvidenceOf(uint64_t batch, const PublicKey& author, uint64_t seq,
+                                      const Bytes& first, const Bytes& second) {
+  v1::PeerMessage m;
+  m.mutable_evidence()->set_batch(batch);
+  v1::Evidence* ev = m.mutable_evidence()->add_items();
+  ev->set_kind(v1::Evidence::KIND_FORK);
+  ev->set_author(std::string(AsChars(author.bytes)));
+  ev->set_seq(seq);
+  ev->set_first(std::string(AsChars(first)));
+  ev->set_second(std::string(AsChars(second)));
   return m;
 }
 

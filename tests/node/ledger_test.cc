@@ -182,6 +182,60 @@ TEST_F(LedgerTest, ForkSeenInPendingBeforeTheGapFills) {
   EXPECT_EQ(ledger->PendingCount(), 0u);
 }
 
+// max_pending_ahead is a local resource limit on lone records; it must not
+// decide which forks a node proves (PROTOCOL.md 8.2 step 5), or the digest
+// would depend on a setting the auditor does not have.
+TEST_F(LedgerTest, FarAheadLoneRecordRefusedButFarAheadProofStopsTheFeed) {
+  testing::TempDir small_dir;
+  LedgerOptions options;
+  options.max_pending_ahead = 3;
+  auto small = testing::OpenLedger(net, small_dir.Sub("db"), options);
+  auto e1 = fb.Next(0, Owe(net.pk(1), 10));
+  std::vector<protocol::SignedEntry> ahead;
+  for (int i = 0; i < 5; ++i) ahead.push_back(fb.Next(0, Owe(net.pk(1), 1)));
+  const auto& far = ahead.back();  // seq 6: 6 past head 0
+  protocol::Entry other = far.entry;
+  other.body = Owe(net.pk(2), 99);
+  auto far_b = FeedBuilder::SignRaw(other, net.key(0));
+  const std::vector<Bytes> proof{far.record, far_b.record};
+
+  // As feed entries, both are refused for their distance; nothing changes.
+  const Snapshot before = Snap(*small);
+  for (const auto& r : small->Ingest(proof, false)) {
+    EXPECT_EQ(r.outcome, Outcome::kRejected);
+    EXPECT_EQ(r.status.code(), Code::kResourceExhausted) << r.status.ToString();
+    EXPECT_NE(r.status.message().find("ahead of the feed's head"), std::string::npos);
+  }
+  EXPECT_EQ(Snap(*small), before);
+
+  // As evidence, the same two records prove the fork at seq 6.
+  const bool flags[] = {true, true};
+  auto rs = small->Ingest(proof, false, flags);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].outcome, Outcome::kPending) << rs[0].status.ToString();
+  EXPECT_EQ(rs[1].outcome, Outcome::kForkProven) << rs[1].status.ToString();
+  EXPECT_EQ(small->Feed(net.pk(0)).stop_seq, 6u);
+  // And the node agrees with one that has no such limit (the default).
+  EXPECT_EQ(ledger->Ingest(proof, false).back().outcome, Outcome::kForkProven);
+  for (auto* l : {small.get(), ledger.get()}) {
+    EXPECT_EQ(l->Ingest(std::span(&e1.record, 1), false).at(0).outcome, Outcome::kApplied);
+  }
+  EXPECT_EQ(small->StateDigest(), ledger->StateDigest());
+  EXPECT_EQ(small->Feed(net.pk(0)).effective_seq(), 1u);
+}
+
+TEST_F(LedgerTest, EvidenceFlagsMustMatchTheRecords) {
+  auto e1 = fb.Next(0, Owe(net.pk(1), 10));
+  const Snapshot before = Snap(*ledger);
+  const bool flags[] = {false, false};
+  auto rs = ledger->Ingest(std::span(&e1.record, 1), false, flags);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].outcome, Outcome::kRejected);
+  EXPECT_EQ(rs[0].status.code(), Code::kInvalidArgument);
+  EXPECT_NE(rs[0].status.message().find("2 evidence flags for 1 records"), std::string::npos);
+  EXPECT_EQ(Snap(*ledger), before);
+}
+
 TEST_F(LedgerTest, InvalidSignedEntryEndsTheFeedWithReason) {
   auto e1 = fb.Next(0, Owe(net.pk(1), 10));
   ASSERT_EQ(One(e1.record).outcome, Outcome::kApplied);

@@ -11,12 +11,20 @@
 #include <grpcpp/security/tls_credentials_options.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "node/api/src/connection_gate.h"
 #include "node/api/src/metrics_interceptor.h"
+#include "node/api/src/reflection_v1.h"
 #include "node/api/src/service.h"
 
 namespace keiretsu::api {
@@ -24,10 +32,16 @@ namespace keiretsu::api {
 struct ApiServer::Impl {
   std::shared_ptr<WatchHub> hub;
   std::unique_ptr<LedgerService> service;
+  std::unique_ptr<ReflectionV1> reflection_v1;
   std::unique_ptr<grpc::Server> server;
   std::string address;
   int port = 0;
   std::optional<TlsOptions> tls;  // for SelfCheck's credentials
+  // The public listener (connection_gate.h) and the private one behind it:
+  // gRPC listens on backend_path only, in private_dir (mode 0700).
+  std::unique_ptr<ConnectionGate> gate;
+  std::string private_dir;
+  std::string backend_path;
   std::mutex mu;
   bool stopped = false;  // GUARDED_BY(mu)
 };
@@ -70,15 +84,6 @@ void SetConnectionArgs(const ApiServerOptions& o, grpc::ServerBuilder& builder) 
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
 }
 
-// The loopback address of the same family for a wildcard listen address.
-std::string LoopbackTarget(const std::string& address) {
-  size_t colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  if (host == "0.0.0.0") host = "127.0.0.1";
-  if (host == "[::]") host = "[::1]";
-  return host + address.substr(colon);
-}
-
 // TLS without verifying the certificate: the point is whether this very
 // process accepts and answers, not who it is (a loopback call to itself).
 std::shared_ptr<grpc::ChannelCredentials> SelfTls() {
@@ -87,6 +92,39 @@ std::shared_ptr<grpc::ChannelCredentials> SelfTls() {
   o.set_check_call_host(false);
   o.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
   return grpc::experimental::TlsCredentials(o);
+}
+
+// A fresh directory only this user may enter, for the gRPC server's unix
+// socket ($TMPDIR when its path is short enough for a socket, else /tmp).
+Result<std::string> MakePrivateDir() {
+  std::string base = "/tmp";
+  if (const char* t = std::getenv("TMPDIR"); t != nullptr && *t != '\0' && std::strlen(t) < 64)
+    base = t;
+  std::string tmpl = base + "/keiretsu-api-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    return Unavailable("cannot create a private directory under " + base +
+                       " for the API's socket: " + std::strerror(errno));
+  return tmpl;
+}
+
+void RemovePrivateDir(const std::string& dir, const std::string& socket) {
+  if (dir.empty()) return;
+  ::unlink(socket.c_str());
+  ::rmdir(dir.c_str());
+}
+
+// The connection caps, lowered to what the descriptor limit allows: each
+// admitted connection holds three descriptors (the client's socket, the
+// gate's to gRPC, gRPC's end of it), and kReservedDescriptors stay for the
+// store, the peers and the rest.
+constexpr size_t kReservedDescriptors = 128;
+size_t AffordableConnections(size_t wanted) {
+  struct rlimit lim {};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return wanted;
+  const size_t soft = static_cast<size_t>(lim.rlim_cur);
+  const size_t affordable =
+      soft > kReservedDescriptors + 24 ? (soft - kReservedDescriptors) / 3 : 8;
+  return std::min(wanted, affordable);
 }
 
 std::string HostOf(const std::string& listen) {
@@ -132,9 +170,29 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
   impl->hub = hub;
   impl->service =
       std::make_unique<LedgerService>(ledger, key, hub, peers, std::move(policy), options);
+  if (options.max_connections == 0 || options.max_connections_per_source == 0)
+    return InvalidArgument("max_connections and max_connections_per_source must be at least 1");
+  KEIRETSU_ASSIGN_OR_RETURN(impl->private_dir, MakePrivateDir());
+  impl->backend_path = impl->private_dir + "/grpc.sock";
+  struct DirCleanup {
+    Impl* impl;
+    ~DirCleanup() {
+      if (impl != nullptr) RemovePrivateDir(impl->private_dir, impl->backend_path);
+    }
+  } cleanup{impl.get()};
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, creds, &impl->port);
+  int unix_port = 0;
+  builder.AddListeningPort("unix:" + impl->backend_path, creds, &unix_port);
   builder.RegisterService(impl->service.get());
+  // Reflection v1 beside the plugin's v1alpha. The health service's
+  // descriptor is named here so that its generated file is linked in and
+  // both reflection versions can resolve grpc.health.v1.Health.
+  impl->reflection_v1 = std::make_unique<ReflectionV1>(std::vector<std::string>{
+      v1::Ledger::service_full_name(), grpc::health::v1::Health::service_full_name(),
+      grpc::reflection::v1::ServerReflection::service_full_name(),
+      "grpc.reflection.v1alpha.ServerReflection"});
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  builder.RegisterService(impl->reflection_v1.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   // gRPC sets SO_REUSEPORT by default: a second node on the same address
   // would then start and share the port. Binding must fail instead.
@@ -149,9 +207,29 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
     builder.experimental().SetInterceptorCreators(std::move(counters));
   }
   impl->server = builder.BuildAndStart();
-  if (impl->server == nullptr || impl->port == 0)
-    return Unavailable("cannot listen on " + options.listen +
-                       " (address in use, or not an address of this host?)");
+  if (impl->server == nullptr || unix_port == 0)
+    return Unavailable("cannot start the gRPC server on " + impl->backend_path);
+  ConnectionGateOptions gate;
+  gate.listen = options.listen;
+  gate.backend_unix_path = impl->backend_path;
+  gate.max_connections = AffordableConnections(options.max_connections);
+  gate.max_per_source = std::min(options.max_connections_per_source, gate.max_connections);
+  if (gate.max_connections < options.max_connections)
+    spdlog::warn(
+        "api: at most {} connections at once, not {}: the open-files limit allows no "
+        "more (raise LimitNOFILE)",
+        gate.max_connections, options.max_connections);
+  auto started = ConnectionGate::Start(gate);
+  if (!started.ok()) {
+    impl->server->Shutdown(std::chrono::system_clock::now());
+    impl->server->Wait();
+    return started.status();
+  }
+  impl->gate = std::move(started).value();
+  impl->port = impl->gate->port();
+  spdlog::info("api: at most {} connections at once, {} from one address", gate.max_connections,
+               gate.max_per_source);
+  cleanup.impl = nullptr;  // the server owns the directory now
   if (auto* health = impl->server->GetHealthCheckService())
     health->SetServingStatus(v1::Ledger::service_full_name(), true);
   impl->address = HostOf(options.listen) + ":" + std::to_string(impl->port);
@@ -169,8 +247,14 @@ Status ApiServer::SelfCheck(std::chrono::milliseconds timeout) const {
   // listener that stopped accepting must fail the check.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt("keiretsu.self_check", 1);
+  // The front door first: its thread must turn. Then gRPC itself, over
+  // its own socket, so a full gate (a flood at the caps) is not mistaken
+  // for a dead API.
+  if (!impl_->gate->Responsive(timeout))
+    return Unavailable("the API's listener at " + address() + " did not respond within " +
+                       std::to_string(timeout.count()) + " ms");
   auto channel = grpc::CreateCustomChannel(
-      LoopbackTarget(address()), tls ? SelfTls() : grpc::InsecureChannelCredentials(), args);
+      "unix:" + impl_->backend_path, tls ? SelfTls() : grpc::InsecureChannelCredentials(), args);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + timeout);
@@ -195,6 +279,15 @@ void ApiServer::Shutdown(std::chrono::milliseconds grace) {
   impl_->hub->Close();
   impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->server->Wait();
+  impl_->gate->Stop();
+  RemovePrivateDir(impl_->private_dir, impl_->backend_path);
+}
+
+size_t ApiServer::open_connections() const {
+  return impl_->gate->open_connections();
+}
+uint64_t ApiServer::refused_connections() const {
+  return impl_->gate->refused_connections();
 }
 
 }  // namespace keiretsu::api

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
+#include <span>
 
 #include "node/api/src/service.h"
 
@@ -122,7 +124,7 @@ grpc::Status LedgerService::DoExport(grpc::ServerContext* ctx, const v1::ExportR
   // 1..head_seq, the evidence those states account for, and the seal. The
   // store only ever grows, so every record the snapshot names is still
   // there however much is committed meanwhile; later entries and stops
-  // belong to the next export (docs/audit.md "Order").
+  // belong to the next export (docs/PROTOCOL.md 14.1).
   const std::map<PublicKey, storage::FeedState> feeds = ledger_.Feeds();
   const uint64_t exported_at = NowMs();
   v1::ExportChunk chunk;
@@ -195,13 +197,18 @@ class ImportTally {
  public:
   ImportTally(node::Ledger& ledger, v1::ImportResponse* resp) : ledger_(ledger), resp_(resp) {}
 
-  void Add(const std::string& record) {
+  // `as_evidence`: half of a proof from the export's evidence section.
+  void Add(const std::string& record, bool as_evidence = false) {
     batch_.emplace_back(record.begin(), record.end());
+    as_evidence_.push_back(as_evidence ? 1 : 0);
     if (batch_.size() >= kIngestBatch) Flush();
   }
   void Flush() {
     if (batch_.empty()) return;
-    for (const node::IngestResult& r : ledger_.Ingest(batch_, /*sync=*/true)) {
+    auto flags = std::make_unique<bool[]>(batch_.size());
+    for (size_t i = 0; i < batch_.size(); ++i) flags[i] = as_evidence_[i] != 0;
+    for (const node::IngestResult& r :
+         ledger_.Ingest(batch_, /*sync=*/true, std::span<const bool>(flags.get(), batch_.size()))) {
       switch (r.outcome) {
         case node::Outcome::kApplied: resp_->set_applied(resp_->applied() + 1); break;
         case node::Outcome::kDuplicate: resp_->set_duplicates(resp_->duplicates() + 1); break;
@@ -222,6 +229,7 @@ class ImportTally {
       }
     }
     batch_.clear();
+    as_evidence_.clear();
   }
 
  private:
@@ -234,6 +242,7 @@ class ImportTally {
   node::Ledger& ledger_;
   v1::ImportResponse* resp_;
   std::vector<Bytes> batch_;
+  std::vector<uint8_t> as_evidence_;  // parallel to batch_
 };
 
 Status CheckHeader(const v1::ExportChunk& first, const protocol::Genesis& ours) {
@@ -312,8 +321,8 @@ grpc::Status LedgerService::DoImport(grpc::ServerContext* ctx, const ChunkSource
         case v1::ExportChunk::kEntry: tally.Add(chunk.entry().record()); break;
         case v1::ExportChunk::kEvidence:
           // Evidence is re-proven from its signed records, never trusted.
-          if (!chunk.evidence().first().empty()) tally.Add(chunk.evidence().first());
-          if (!chunk.evidence().second().empty()) tally.Add(chunk.evidence().second());
+          if (!chunk.evidence().first().empty()) tally.Add(chunk.evidence().first(), true);
+          if (!chunk.evidence().second().empty()) tally.Add(chunk.evidence().second(), true);
           break;
         case v1::ExportChunk::kCheckpoint: break;  // informational; verified by the audit tool
         case v1::ExportChunk::kHeader:

@@ -166,11 +166,11 @@ Status ReadToken(const Reader& r, const toml::table& t, const std::string& where
 }
 
 Status ReadApi(const Reader& r, const toml::table& api, Config& c, const std::string& base) {
-  KEIRETSU_RETURN_IF_ERROR(
-      r.OnlyKeys(api, "api.",
-                 {"listen", "max_message_bytes", "tls_cert", "tls_key", "tls_client_ca", "tokens",
-                  "idle_timeout_seconds", "max_connection_age_seconds",
-                  "max_connection_age_grace_seconds", "self_check_seconds"}));
+  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(
+      api, "api.",
+      {"listen", "max_message_bytes", "tls_cert", "tls_key", "tls_client_ca", "tokens",
+       "idle_timeout_seconds", "max_connection_age_seconds", "max_connection_age_grace_seconds",
+       "self_check_seconds", "max_connections", "max_connections_per_source"}));
   constexpr int64_t kDay = 86400;
   KEIRETSU_RETURN_IF_ERROR(
       r.Int(api, "api.", "idle_timeout_seconds", 1, kDay, &c.api.idle_timeout_seconds));
@@ -180,6 +180,10 @@ Status ReadApi(const Reader& r, const toml::table& api, Config& c, const std::st
                                  &c.api.max_connection_age_grace_seconds));
   KEIRETSU_RETURN_IF_ERROR(
       r.Int(api, "api.", "self_check_seconds", 0, 3600, &c.api.self_check_seconds));
+  KEIRETSU_RETURN_IF_ERROR(
+      r.Int(api, "api.", "max_connections", 1, 1'000'000, &c.api.max_connections));
+  KEIRETSU_RETURN_IF_ERROR(r.Int(api, "api.", "max_connections_per_source", 1, 1'000'000,
+                                 &c.api.max_connections_per_source));
   KEIRETSU_RETURN_IF_ERROR(r.Str(api, "api.", "listen", &c.api.listen));
   if (!IsHostPort(c.api.listen))
     return r.Fail(*api.get("listen"), "api.listen", "must be host:port (e.g. 127.0.0.1:7701)");

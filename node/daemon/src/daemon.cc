@@ -215,6 +215,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   opts.max_connection_idle = std::chrono::seconds(config.api.idle_timeout_seconds);
   opts.max_connection_age = std::chrono::seconds(config.api.max_connection_age_seconds);
   opts.max_connection_age_grace = std::chrono::seconds(config.api.max_connection_age_grace_seconds);
+  opts.max_connections = static_cast<size_t>(config.api.max_connections);
+  opts.max_connections_per_source = static_cast<size_t>(config.api.max_connections_per_source);
   opts.version = version;
   KEIRETSU_ASSIGN_OR_RETURN(opts.tokens, Tokens(config, genesis));
   KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, self));

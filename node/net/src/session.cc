@@ -17,7 +17,8 @@ namespace keiretsu::net {
 namespace {
 
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
-// Handshake messages are at most 192 bytes; a stranger gets no more buffer
+// Handshake messages are at most 450 bytes (PROTOCOL.md 13.2.2: message 2
+// with a hello naming 255 kinds); a stranger gets no more buffer
 // (the full read buffer is allocated once the handshake is done).
 constexpr size_t kHandshakeMaxFrame = 512;
 constexpr size_t kHandshakeBufferBytes = 2 * (kFrameHeaderBytes + kHandshakeMaxFrame);

@@ -3,6 +3,8 @@
 // misbehaviour count.
 #include <spdlog/spdlog.h>
 
+#include <memory>
+
 #include "keiretsu/protocol/entry.h"
 #include "node/net/src/session.h"
 
@@ -11,6 +13,7 @@ namespace keiretsu::net {
 struct Session::IngestOutcome {
   uint64_t batch = 0;
   uint64_t applied = 0, invalid = 0;
+  uint64_t over_local_bounds = 0;  // refused by this node's own limits
   std::string first_invalid;
   std::vector<std::pair<PublicKey, uint64_t>> holds;
   Status failure;
@@ -114,7 +117,12 @@ Session::IngestOutcome Session::RunIngest(Replicator::Core& core, const Received
     // process); a power loss may lose the latest records, which the next
     // Have exchange fetches again, and the next synced Append makes them
     // durable (docs/replication.md "Sync").
-    const auto results = core.ledger.Ingest(todo, /*sync=*/false);
+    // Records of an EvidenceBatch (holds seq 0) are proofs: the ledger never
+    // refuses them for their distance ahead (PROTOCOL.md 8.2 step 5).
+    auto as_evidence = std::make_unique<bool[]>(todo.size());
+    for (size_t i = 0; i < todo.size(); ++i) as_evidence[i] = todo_holds[i].second == 0;
+    const auto results = core.ledger.Ingest(todo, /*sync=*/false,
+                                            std::span<const bool>(as_evidence.get(), todo.size()));
     for (size_t i = 0; i < results.size(); ++i) {
       const node::IngestResult& r = results[i];
       if (r.outcome != node::Outcome::kRejected && todo_holds[i].second != 0)
@@ -130,6 +138,11 @@ Session::IngestOutcome Session::RunIngest(Replicator::Core& core, const Received
           // Storage failures are ours, not the peer's.
           if (r.status.code() == Code::kResourceExhausted && !StoreWritable(core)) {
             out.paused = std::make_shared<Received>();  // replaced by the job
+          } else if (r.status.code() == Code::kResourceExhausted) {
+            // A local bound (a record far ahead of its feed's head, more
+            // non-members' records than kept): this node's policy, not the
+            // peer's fault; sync offers the record again later.
+            ++out.over_local_bounds;
           } else if (r.status.code() == Code::kIOError || r.status.code() == Code::kCorruption ||
                      r.status.code() == Code::kInternal) {
             out.failure = r.status;
@@ -163,6 +176,9 @@ void Session::OnIngested(IngestOutcome out) {
   }
   core_.CountReceived(firm_, out.applied);
   for (const auto& [author, seq] : out.holds) model_.PeerHolds(author, seq);
+  if (out.over_local_bounds > 0)
+    spdlog::debug("peer {}: {} record(s) over this node's local bounds were not kept",
+                  core_.Name(firm_), out.over_local_bounds);
   if (out.invalid > 0 && core_.Misbehaved(firm_, out.invalid, out.first_invalid)) {
     Close("misbehaving peer: " + out.first_invalid);
     return;

@@ -138,12 +138,20 @@ class Ledger {
   // storage error (kIOError, kCorruption) and nothing visible changed; the
   // next call reopens the store first (see "Storage failures" below).
   std::vector<IngestResult> Ingest(std::span<const Bytes> records, bool sync);
+  // As above, with one flag per record (`as_evidence.size()` must equal
+  // `records.size()`): true for a record that arrived as half of a proof (a
+  // peer's EvidenceBatch, an export's evidence section) rather than as a feed
+  // entry. Such a record is never refused for being more than
+  // `max_pending_ahead` past its feed's head (PROTOCOL.md 8.2 step 5), so the
+  // setting cannot change which forks a node proves.
+  std::vector<IngestResult> Ingest(std::span<const Bytes> records, bool sync,
+                                   std::span<const bool> as_evidence);
 
   // Appends a new entry to the feed of `key`'s firm: builds it at the next
   // seq, checks the rules, signs it and commits it synced: when this returns
   // OK the entry survives a crash. Concurrent calls are group-committed:
   // one synced batch carries every entry queued meanwhile. Errors: kInvalidArgument (a rule;
-  // nothing signed), kFailedPrecondition (own feed stopped, or writes gated), kIOError.
+  // nothing signed), kFailedPrecondition (own feed stopped), kUnavailable (writes gated), kIOError.
   //
   // Storage failures: when a commit fails, the store refuses writes until it
   // is reopened, and whether the failed batch reached the disk is unknown

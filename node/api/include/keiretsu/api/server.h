@@ -1,6 +1,8 @@
 // ApiServer: the gRPC service keiretsu.v1.Ledger (proto/keiretsu/v1/api.proto)
 // over a node::Ledger, with bearer-token access control (access.h),
-// optional TLS or mutual TLS, and gRPC server reflection.
+// optional TLS or mutual TLS, and gRPC server reflection. The public TCP
+// listener is keiretsud's own, which caps connections and relays each to
+// the gRPC server on a private unix socket (node/api/src/connection_gate.h).
 //
 // Errors reach callers as gRPC status codes with one-line messages:
 //   INVALID_ARGUMENT     malformed input (empty firm, bad hex id, zero or too
@@ -19,7 +21,11 @@
 //   ALREADY_EXISTS       a write's request_id was used for other content
 //   UNAVAILABLE          writes while the node is not writable (see
 //                        PeerStatusSource::WriteBlockReason)
-//   UNIMPLEMENTED        checkpoints (they arrive with the audit work)
+//   DEADLINE_EXCEEDED / CANCELLED   a write whose deadline passed or whose
+//                        client cancelled before its entry was signed:
+//                        nothing was written. (Past that point the entry is
+//                        committed whatever the client sees; a retry with
+//                        the same request_id returns it.)
 //   DATA_LOSS / INTERNAL storage corruption / I/O failure or a bug
 // Refused input changes nothing in the ledger.
 //
@@ -116,6 +122,11 @@ struct ApiServerOptions {
   std::chrono::milliseconds keepalive_time{60'000};
   std::chrono::milliseconds keepalive_timeout{20'000};
   std::chrono::milliseconds min_client_ping_interval{10'000};
+  // Open connections at once, in all and from one IP address; more are
+  // closed as they arrive (connection_gate.h). Lowered at start to what the
+  // open-files limit allows (three descriptors per connection).
+  size_t max_connections = 1024;
+  size_t max_connections_per_source = 256;
   size_t max_watchers_per_token = 8;
   size_t max_partner_watchers = 12;
   size_t operator_reserved_watchers = 8;
@@ -155,15 +166,21 @@ class ApiServer {
   const std::string& address() const;
   int port() const;
 
-  // Checks that the API accepts a new connection and answers: one standard
-  // health check (grpc.health.v1.Health/Check, no token) over a fresh
-  // connection to its own port on loopback, within `timeout`. A listener
-  // that stopped accepting (gRPC 1.51 stops for good when accept4 fails
-  // with EMFILE) fails it while established connections still work.
+  // Checks that the API still turns, within `timeout`: the listener's
+  // thread runs posted work, and gRPC answers one standard health check
+  // (grpc.health.v1.Health/Check, no token) over a fresh connection to its
+  // private socket. A gRPC listener that stopped accepting (gRPC 1.51 stops
+  // for good when accept4 fails with EMFILE) fails it while established
+  // connections still work; a listener full at its caps does not.
   // Errors: kUnavailable (no answer, or not SERVING), kFailedPrecondition
   // (mutual TLS: this process holds no client certificate to call with).
   // Thread-safety: any thread.
   Status SelfCheck(std::chrono::milliseconds timeout) const;
+
+  // Connections open through the listener now, and refused at a cap since
+  // the start. Thread-safety: any thread.
+  size_t open_connections() const;
+  uint64_t refused_connections() const;
 
   // Graceful stop: ends Watch streams, stops accepting calls, lets
   // in-flight calls finish for up to `grace`, then cancels the rest.

@@ -37,6 +37,8 @@ inline constexpr int kDefaultApiMaxConnectionAgeGraceSeconds = 300;
 // The daemon calls its own API (health check over loopback) this often;
 // after kApiSelfCheckFailures failures in a row it exits non-zero.
 inline constexpr int kDefaultApiSelfCheckSeconds = 10;
+inline constexpr int kDefaultApiMaxConnections = 1024;
+inline constexpr int kDefaultApiMaxConnectionsPerSource = 256;
 inline constexpr std::string_view kDefaultOpsListen = "127.0.0.1:7702";
 
 struct TokenConfig {
@@ -73,6 +75,9 @@ struct Config {
     int max_connection_age_seconds = kDefaultApiMaxConnectionAgeSeconds;
     int max_connection_age_grace_seconds = kDefaultApiMaxConnectionAgeGraceSeconds;
     int self_check_seconds = kDefaultApiSelfCheckSeconds;  // 0: no self-check
+    // Open API connections at once, in all and from one IP address.
+    int max_connections = kDefaultApiMaxConnections;
+    int max_connections_per_source = kDefaultApiMaxConnectionsPerSource;
   } api;
 
   struct Storage {
