@@ -67,6 +67,7 @@ ParsedRecord ParseModelRecord(ByteView record, const NetworkId& network) {
   EntryId prev{r.H32()};
   (void)r.U64();  // timestamp
   out.kind_tag = r.U8();
+  out.claimed.emplace(author, seq);
   if (net != network)
     return refuse(protocol::Fault::kWrongNetwork,
                   "entry belongs to network " + net.Short() + ", not this one");

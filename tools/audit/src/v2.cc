@@ -86,13 +86,19 @@ void Auditor::RunV2(Source& src, bool export_input) {
   std::set<EntryId> entry_ids;                   // ids among the entry chunks
   std::map<PublicKey, uint64_t> first_chunk_of;  // per author: where its entries begin
   std::vector<DeclaredEvidence> declared;
+  // Per author, the lowest seq of a record of a kind this auditor does not
+  // know: the feed is not assessed from there on.
+  std::map<PublicKey, uint64_t> unassessable;
   bool too_many = false;
 
   auto add = [&](const Bytes& record, uint64_t chunk, bool from_entries) -> std::optional<EntryId> {
     ParsedRecord p = ParseModelRecord(record, network);
     if (p.fault == Fault::kUnknownKind) {
-      AddIssue(Severity::kError, "upgrade-needed", p.model ? p.model->author : PublicKey{}, 0,
-               chunk, p.why + ": this auditor cannot assess that feed from there on");
+      AddIssue(Severity::kError, "upgrade-needed", p.claimed->first, p.claimed->second, chunk,
+               p.why + ": this auditor cannot assess that feed from there on");
+      unassessable[p.claimed->first] = std::min(
+          unassessable.contains(p.claimed->first) ? unassessable[p.claimed->first] : UINT64_MAX,
+          p.claimed->second);
       return std::nullopt;
     }
     if (!p.model) {
@@ -246,7 +252,7 @@ void Auditor::RunV2(Source& src, bool export_input) {
                      ") verifies under no key of " + Name(m.id) + "'s key chain");
     }
     const uint64_t eff = w.effective_seq();
-    if (w.open() && max_seq > eff)
+    if (w.open() && max_seq > eff && !unassessable.contains(m.id))
       AddIssue(Severity::kProblem, "missing", m.id, eff + 1, 0,
                Name(m.id) + "'s chain ends at seq " + std::to_string(eff) +
                    " but the input holds entries up to seq " + std::to_string(max_seq) +

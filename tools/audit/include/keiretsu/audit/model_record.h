@@ -23,6 +23,8 @@ struct ParsedRecord {
   protocol::Fault fault = protocol::Fault::kNone;
   std::string why;       // for people, when fault != kNone
   uint8_t kind_tag = 0;  // the header's kind byte, once read
+  // The header's author and seq, once read (also for kUnknownKind).
+  std::optional<std::pair<PublicKey, uint64_t>> claimed;
   std::optional<protocol::ModelRecord> model;
 };
 
