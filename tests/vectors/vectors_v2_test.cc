@@ -70,7 +70,7 @@ TEST(VectorsV2Test, ScenariosCoverEveryCase) {
   EXPECT_EQ(states, (std::set<std::string>{"passed", "failed", "void", "pending"}));
   EXPECT_EQ(stops, (std::set<std::string>{"", "fork", "invalid-entry"}));
   EXPECT_TRUE(removed && left && rotated && pending_author);
-  EXPECT_GE(doc["scenarios"].size(), 38u);
+  EXPECT_GE(doc["scenarios"].size(), 39u);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 
-from keiretsu_v1 import ENTRY_TAG, H, public_key_of, sign, u16, u64, unhex
+from keiretsu_v1 import (ENTRY_TAG, ZERO32, Genesis, H, genesis_from_toml, public_key_of, sign,
+                         u16, u64, unhex)
 from keiretsu_v2 import (ACTIONS, D, GenesisV2, Ledger, Record, epoch_zero_hash,
                          genesis_v2_from_toml, u32)
 
@@ -165,22 +166,39 @@ def verify(data, t):
         return None
     t.equal(g.network_id.hex(), gj["network_id"], "genesis: network id")
     t.equal(epoch_zero_hash(g.network_id).hex(), gj["epoch_hash"], "genesis: h(0) (19.1)")
-    founders = [(k, n, d) for k, d, n in g.members]
+    # The same founders under a version-1 genesis (19.2): no next keys, and
+    # epoch 0's threshold floor(m/2)+1 whatever its admission_quorum.
+    g1j = data["genesis_v1"]
+    try:
+        _, g1 = genesis_from_toml(g1j["toml"])
+        t.equal(g1.canonical.hex(), g1j["canonical"], "genesis v1: canonical bytes from TOML")
+        t.equal(Genesis.decode(unhex(g1j["canonical"])).canonical, g1.canonical,
+                "genesis v1: decode re-encodes")
+    except ValueError as e:
+        t.check(False, f"genesis v1: {e}")
+        return None
+    t.equal(g1.network_id.hex(), g1j["network_id"], "genesis v1: network id")
+    t.equal(epoch_zero_hash(g1.network_id).hex(), g1j["epoch_hash"], "genesis v1: h(0)")
+    networks = {
+        "v2": (g, g.threshold, [(k, n, d) for k, d, n in g.members]),
+        "v1": (g1, len(g1.members) // 2 + 1, [(k, n, ZERO32) for k, n in g1.members]),
+    }
 
     ledgers = {}
     for sc in data["scenarios"]:
         name = sc["name"]
+        gen, threshold, founders = networks[sc["genesis"]]
         recs = []
         for r in sc["records"]:
             where = f"{name}/{r['label']}"
-            content = encode_content(g.network_id, r)
+            content = encode_content(gen.network_id, r)
             t.equal(content.hex(), r["content"], f"{where}: content from fields")
             t.equal(H(content).hex(), r["id"], f"{where}: id")
             sig = sign(seeds[r["signer"]], ENTRY_TAG + content)
             t.equal(sig.hex(), r["signature"], f"{where}: signature by {r['signer']}")
             recs.append((r["label"], Record(unhex(r["content"]) + unhex(r["signature"]))))
-        led = Ledger(g.network_id, g.threshold, founders, [rec for _, rec in recs])
-        ledgers[name] = (led, recs)
+        led = Ledger(gen.network_id, threshold, founders, [rec for _, rec in recs])
+        ledgers[name] = (gen, led, recs)
         got, want = model_view(led, recs), expected_view(sc["expected"])
         for key in want:
             if isinstance(want[key], list) and len(got[key]) == len(want[key]):
@@ -188,7 +206,7 @@ def verify(data, t):
                     t.equal(a, b, f"{name}: {key}[{i}]")
             else:
                 t.equal(got[key], want[key], f"{name}: {key}")
-    return g, ledgers
+    return ledgers
 
 
 def tamper_checks(data, t):
@@ -291,10 +309,10 @@ def model_audit_view(led):
     }
 
 
-def compare_auditor(auditor, genesis, ledgers, t):
-    exporter = genesis.members[0][0]
+def compare_auditor(auditor, ledgers, t):
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (led, recs) in ledgers.items():
+        for name, (genesis, led, recs) in ledgers.items():
+            exporter = genesis.members[0][0]
             path = os.path.join(tmp, name + ".export")
             with open(path, "wb") as f:
                 f.write(export_file(genesis, recs, exporter))
@@ -329,11 +347,11 @@ def main(argv):
         data = json.load(f)
     t = Tally()
     result = verify(data, t)
-    t.check(len(data["scenarios"]) >= 38, "fourteen named scenarios and 24 random histories")
+    t.check(len(data["scenarios"]) >= 39, "fifteen named scenarios and 24 random histories")
     if result:
         tamper_checks(data, t)
         if auditor:
-            compare_auditor(auditor, result[0], result[1], t)
+            compare_auditor(auditor, result, t)
     print(f"{t.passed} passed, {t.failed} failed")
     return 0 if t.failed == 0 else 1
 

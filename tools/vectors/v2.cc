@@ -499,6 +499,7 @@ Result<Json> Scenario::Derive() const {
                         {"net", AmountToString(net)}});
   return Json{{"name", name_},
               {"note", note_},
+              {"genesis", genesis_.version() == 2 ? "v2" : "v1"},
               {"records", records},
               {"expected",
                {{"outcomes", outcomes},
@@ -774,6 +775,46 @@ Result<std::string> V2Json() {
     KEIRETSU_RETURN_IF_ERROR(add(s));
   }
 
+  // A version-1 genesis under the v2 rules (PROTOCOL.md 19.2): founders
+  // commit to no next key, so their key never changes and the v1 fork rule
+  // holds above a gap (19.7); epoch 0's threshold is floor(4/2)+1 = 3.
+  GenesisSpec spec1;
+  spec1.network_name = "keiretsu-v2-vectors-on-v1";
+  spec1.created_unix = kCreatedUnix;
+  spec1.admission_quorum = 2;
+  for (const Founder& f : kFounders) spec1.members.push_back(Member{f.name, keys.Pk(f.key), {}});
+  KEIRETSU_ASSIGN_OR_RETURN(Genesis g1, Genesis::Create(spec1));
+  const Digest g1h0 = GenesisEpochHash(g1.network_id());
+  {
+    Scenario s(keys, g1, "v1-genesis",
+               "a version-1 genesis: delta signs two records at seq 3 above a gap (a fork at 3, "
+               "as in v1); cobalt signs a rotation with its own key (a founder committed to no "
+               "next key: an invalid entry); three votes of four admit eagle");
+    s.Owe("delta-1", "delta", "atlas", 4);
+    Bytes b;
+    ByteWriter w(&b);
+    w.Raw(keys.Pk("atlas").View());
+    w.U64(6);
+    w.U8(5);
+    w.Raw(std::string_view("hours"));
+    w.U16(0);
+    Json fields = {
+        {"creditor", keys.Pk("atlas").Hex()}, {"amount", 6}, {"unit", "hours"}, {"memo", ""}};
+    const EntryId unknown_prev{crypto::Blake2b256(AsBytes(std::string_view("delta-2, not held")))};
+    s.Raw("delta-3", "delta", "delta", 3, unknown_prev, 4, b, fields);
+    fields["amount"] = 7;
+    b[32 + 7] = 7;
+    s.Raw("delta-3-again", "delta", "delta", 3, unknown_prev, 4, b, fields);
+    s.RotateTo("cobalt-rotates-own-key", "cobalt", "cobalt-next", "cobalt-next-2", "cobalt");
+    Rec p = s.Admit("admit-eagle", "atlas", "eagle", "eagle-freight", 3, g1h0);
+    s.VoteFor("atlas-votes", "atlas", p, g1h0);
+    s.VoteFor("brightwater-votes", "brightwater", p, g1h0);
+    s.VoteFor("delta-votes", "delta", p, g1h0);
+    s.Note("delta's seq 2: its feed is stopped at 3 but seq 2 is still open");
+    s.Owe("eagle-1", "eagle", "atlas", 9);
+    KEIRETSU_RETURN_IF_ERROR(add(s));
+  }
+
   Json out;
   out["about"] =
       "keiretsu protocol v2 test vectors (docs/PROTOCOL.md 16 and 19): membership by quorum, "
@@ -783,6 +824,10 @@ Result<std::string> V2Json() {
                     {"canonical", ToHex(g.canonical_bytes())},
                     {"network_id", g.network_id().Hex()},
                     {"epoch_hash", h0.Hex()}};
+  out["genesis_v1"] = {{"toml", g1.ToToml()},
+                       {"canonical", ToHex(g1.canonical_bytes())},
+                       {"network_id", g1.network_id().Hex()},
+                       {"epoch_hash", g1h0.Hex()}};
   out["scenarios"] = scenarios;
   return out.dump(1) + "\n";
 }
