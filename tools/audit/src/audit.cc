@@ -14,6 +14,8 @@ std::string_view FeedStatusName(FeedStatus s) {
     case FeedStatus::kOpen: return "open";
     case FeedStatus::kForked: return "forked";
     case FeedStatus::kEnded: return "ended";
+    case FeedStatus::kLeft: return "left";
+    case FeedStatus::kRemoved: return "removed";
   }
   return "unknown";
 }
@@ -116,10 +118,14 @@ Result<Report> AuditExport(std::istream& in, const Options& options) {
   for (auto& c : inputs.checkpoints) a.AddCheckpointInput(std::move(c));
   auto src = MakeExportSource(in);
   if (!a.ReadHeader(*src)) return report;
-  a.Pass1(*src);
-  a.Settle();
-  a.Pass2(*src);
-  a.Finish(/*export_input=*/true);
+  if (a.NeedsV2(*src)) {
+    a.RunV2(*src, /*export_input=*/true);
+  } else {
+    a.Pass1(*src);
+    a.Settle();
+    a.Pass2(*src);
+    a.Finish(/*export_input=*/true);
+  }
   bool live_matches = !options.against.empty() && CompareLive(options, a, report);
   a.ConcludeSeal(live_matches);
   return report;
@@ -151,11 +157,15 @@ Result<Report> Audit(const Options& options) {
   AddEarly(a, early);
   for (auto& c : inputs.checkpoints) a.AddCheckpointInput(std::move(c));
   a.UseGivenGenesis();
-  a.Pass1(*src);
-  a.Settle();
-  a.Pass2(*src);
-  a.Finish(/*export_input=*/false);
-  CompareStore(src->store(), a, report);
+  if (a.NeedsV2(*src)) {
+    a.RunV2(*src, /*export_input=*/false);
+  } else {
+    a.Pass1(*src);
+    a.Settle();
+    a.Pass2(*src);
+    a.Finish(/*export_input=*/false);
+    CompareStore(src->store(), a, report);
+  }
   Compare(options, a, report);
   return report;
 }

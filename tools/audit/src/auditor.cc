@@ -43,6 +43,8 @@ Auditor::Auditor(const Options& options, Report* report, std::optional<protocol:
 Auditor::~Auditor() = default;
 
 std::string Auditor::Name(const PublicKey& key) const {
+  if (auto it = v2_names_.find(key); it != v2_names_.end())
+    return it->second + " (" + key.Short() + ")";
   const protocol::Member* m = genesis_ ? genesis_->FindByKey(key) : nullptr;
   return m != nullptr ? m->name + " (" + key.Short() + ")" : key.Short();
 }

@@ -99,6 +99,17 @@ class Auditor {
   // unless a live node's digest equals the audit's. After Finish.
   void ConcludeSeal(bool live_digest_matches);
 
+  // Protocol v2 (v2.cc). Whether the input needs the v2 rules: a v2
+  // genesis, or an entry of kinds 6-9 (found by reading the input once
+  // without checking anything, then seeking back).
+  bool NeedsV2(Source& src);
+  // The whole audit under the v2 rules, instead of Pass1..Finish: reads
+  // every item, holds the records in memory (the v2 outcome is a function
+  // of the set: docs/PROTOCOL.md 19), recomputes everything with
+  // protocol::RecomputeLedger and fills the report, membership history
+  // included.
+  void RunV2(Source& src, bool export_input);
+
   const protocol::Genesis& genesis() const { return *genesis_; }
   const std::map<PublicKey, FeedAudit>& feeds() const { return feeds_; }
 
@@ -147,6 +158,7 @@ class Auditor {
   void CheckSeal(const protocol::Checkpoint& seal, CheckpointReport& rep);
   void FindSplitViews();
   std::optional<EntryId> IdAt(const FeedAudit& f, uint64_t seq) const;
+  void VerifyCheckpointsV2();
   std::optional<Bytes> RecordAt(const FeedAudit& f, uint64_t seq) const;
 
   const Options& options_;
@@ -172,6 +184,10 @@ class Auditor {
   };
   std::vector<Verified> verified_;
   bool seal_found_ = false;
+  // v2: names of every firm ever a member (Name() looks here first), and
+  // every key of each one's chain (checkpoint signatures).
+  std::map<PublicKey, std::string> v2_names_;
+  std::map<PublicKey, std::vector<PublicKey>> v2_keys_;
 
   Status read_error_;
   uint64_t read_error_chunk_ = 0;

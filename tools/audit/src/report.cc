@@ -131,6 +131,108 @@ std::string Name(const Report& r, const PublicKey& k) {
   return "";
 }
 
+std::string KeyName(const Report& r, const PublicKey& k) {
+  std::string n = Name(r, k);
+  return n.empty() ? k.Short() : n;
+}
+
+// Protocol v2: the epoch chain, each member's history and key chain, and
+// the proposals (docs/audit.md "Membership history").
+void Membership(const Report& r, const GovernanceReport& g, std::ostream& out) {
+  out << "\nEpochs (protocol v2 rules)\n";
+  for (const EpochReport& e : g.epochs) {
+    out << "  epoch " << e.number << "  " << e.hash.Short() << "  threshold " << e.threshold
+        << " of " << e.active << "  ";
+    if (e.number == 0) {
+      out << "genesis\n";
+      continue;
+    }
+    out << e.action;
+    if (e.action != "set-threshold")
+      out << " " << (e.subject_name.empty() ? e.subject.Short() : e.subject_name);
+    if (e.action == "remove") out << " (entries after seq " << e.last_seq << " count nothing)";
+    out << "; proposal " << e.passed.Short() << " by " << KeyName(r, e.proposer) << ", round "
+        << e.round << ", " << e.supporters << " votes\n";
+  }
+  out << "\nMembers\n";
+  for (const MemberReport& m : g.members) {
+    out << "  " << std::left << std::setw(20) << m.name << std::right << m.id.Short()
+        << "  since epoch " << m.since_epoch;
+    if (m.removed) out << ", removed in epoch " << m.removed_in_epoch << " at seq " << m.last_seq;
+    if (m.left_seq) out << ", left at seq " << m.left_seq;
+    out << "\n";
+    for (const KeyReport& k : m.keys) {
+      out << "      key " << k.key.Short() << " from seq " << k.from_seq;
+      if (!k.rotation.IsZero()) out << " (rotation " << k.rotation.Short() << ")";
+      out << (k.next_key_digest.IsZero() ? ", commits to no next key" : "") << "\n";
+    }
+  }
+  if (!g.proposals.empty()) {
+    out << "\nProposals\n";
+    for (const ProposalReport& p : g.proposals) {
+      out << "  " << p.id.Short() << "  " << std::left << std::setw(8) << p.state << std::right
+          << " epoch " << (p.epoch ? std::to_string(*p.epoch) : std::string("?")) << " round "
+          << p.round << "  " << p.action;
+      if (p.action != "set-threshold")
+        out << " " << (p.subject_name.empty() ? p.subject.Short() : p.subject_name);
+      out << ", threshold " << p.threshold << ", by " << KeyName(r, p.author) << " seq " << p.seq
+          << ", " << p.supporters << " votes";
+      if (!p.why.empty()) out << " (" << p.why << ")";
+      out << "\n";
+    }
+  }
+  for (const auto& [firm, n] : g.pending_authors)
+    out << "  never admitted: " << firm.Short() << " (" << n << " records, counted nothing)\n";
+}
+
+void JsonGovernance(const GovernanceReport& g, std::ostream& out) {
+  out << "{\"epochs\": [";
+  for (size_t i = 0; i < g.epochs.size(); ++i) {
+    const EpochReport& e = g.epochs[i];
+    out << (i ? ",\n   " : "\n   ") << "{\"number\": " << e.number
+        << ", \"hash\": " << Q(e.hash.Hex()) << ", \"threshold\": " << e.threshold
+        << ", \"active\": " << e.active << ", \"action\": " << Q(e.action)
+        << ", \"passed\": " << Q(e.passed.Hex())
+        << ", \"proposer\": " << Q(e.number ? e.proposer.Hex() : "") << ", \"round\": " << e.round
+        << ", \"supporters\": " << e.supporters << ", \"subject\": "
+        << Q(e.action == "admit" || e.action == "remove" ? e.subject.Hex() : "")
+        << ", \"subject_name\": " << Q(e.subject_name) << ", \"last_seq\": " << e.last_seq << "}";
+  }
+  out << "],\n  \"members\": [";
+  for (size_t i = 0; i < g.members.size(); ++i) {
+    const MemberReport& m = g.members[i];
+    out << (i ? ",\n   " : "\n   ") << "{\"firm\": " << Q(m.id.Hex()) << ", \"name\": " << Q(m.name)
+        << ", \"since_epoch\": " << m.since_epoch
+        << ", \"removed\": " << (m.removed ? "true" : "false")
+        << ", \"removed_in_epoch\": " << m.removed_in_epoch << ", \"last_seq\": " << m.last_seq
+        << ", \"left_seq\": " << m.left_seq << ", \"keys\": [";
+    for (size_t k = 0; k < m.keys.size(); ++k)
+      out << (k ? ", " : "") << "{\"from_seq\": " << m.keys[k].from_seq
+          << ", \"key\": " << Q(m.keys[k].key.Hex())
+          << ", \"next_key_digest\": " << Q(m.keys[k].next_key_digest.Hex())
+          << ", \"rotation\": " << Q(m.keys[k].rotation.IsZero() ? "" : m.keys[k].rotation.Hex())
+          << "}";
+    out << "]}";
+  }
+  out << "],\n  \"proposals\": [";
+  for (size_t i = 0; i < g.proposals.size(); ++i) {
+    const ProposalReport& p = g.proposals[i];
+    out << (i ? ",\n   " : "\n   ") << "{\"id\": " << Q(p.id.Hex())
+        << ", \"author\": " << Q(p.author.Hex()) << ", \"seq\": " << p.seq
+        << ", \"epoch\": " << (p.epoch ? std::to_string(*p.epoch) : "null")
+        << ", \"round\": " << p.round << ", \"action\": " << Q(p.action)
+        << ", \"threshold\": " << p.threshold
+        << ", \"subject\": " << Q(p.action == "set-threshold" ? "" : p.subject.Hex())
+        << ", \"state\": " << Q(p.state) << ", \"supporters\": " << p.supporters
+        << ", \"why\": " << Q(p.why) << "}";
+  }
+  out << "],\n  \"pending_authors\": [";
+  for (size_t i = 0; i < g.pending_authors.size(); ++i)
+    out << (i ? ", " : "") << "{\"firm\": " << Q(g.pending_authors[i].first.Hex())
+        << ", \"records\": " << g.pending_authors[i].second << "}";
+  out << "]}";
+}
+
 }  // namespace
 
 void WriteTextReport(const Report& r, std::ostream& out) {
@@ -170,6 +272,7 @@ void WriteTextReport(const Report& r, std::ostream& out) {
     if (f.stop_seq) out << " at seq " << f.stop_seq;
     out << "\n";
   }
+  if (r.governance) Membership(r, *r.governance, out);
   out << "\nBalances\n";
   Matrix(r, out);
 
@@ -217,6 +320,12 @@ void WriteJsonReport(const Report& r, std::ostream& out) {
   out << "]},\n";
   out << " \"chunks\": " << r.chunks << ", \"entries_checked\": " << r.entries_checked
       << ", \"evidence\": " << r.evidence << ", \"seconds\": " << r.seconds << ",\n";
+  out << " \"protocol_rules\": " << r.protocol_rules << ", \"governance\": ";
+  if (r.governance)
+    JsonGovernance(*r.governance, out);
+  else
+    out << "null";
+  out << ",\n";
   out << " \"state_digest\": " << Q(r.state_digest.Hex())
       << ", \"sealed\": " << (r.sealed ? "true" : "false") << ",\n";
   out << " \"feeds\": [";
@@ -226,7 +335,8 @@ void WriteJsonReport(const Report& r, std::ostream& out) {
         << ", \"name\": " << Q(f.name) << ", \"head_seq\": " << f.head_seq
         << ", \"head_id\": " << Q(f.head_id.Hex()) << ", \"effective_seq\": " << f.effective_seq
         << ", \"effective_id\": " << Q(f.effective_id.Hex()) << ", \"stop_seq\": " << f.stop_seq
-        << ", \"status\": " << Q(FeedStatusName(f.status)) << "}";
+        << ", \"status\": " << Q(FeedStatusName(f.status)) << ", \"left_seq\": " << f.left_seq
+        << ", \"last_seq\": " << f.last_seq << "}";
   }
   out << "],\n \"balances\": [";
   for (size_t i = 0; i < r.balances.size(); ++i) {

@@ -94,8 +94,11 @@ struct Options {
   bool json = false;  // Run: the report as JSON instead of text
 };
 
-enum class FeedStatus { kOpen, kForked, kEnded };
-std::string_view FeedStatusName(FeedStatus s);  // "open" | "forked" | "ended"
+// kLeft and kRemoved only under protocol v2 rules (a leave entry; a
+// passed removal).
+enum class FeedStatus { kOpen, kForked, kEnded, kLeft, kRemoved };
+// "open" | "forked" | "ended" | "left" | "removed"
+std::string_view FeedStatusName(FeedStatus s);
 
 struct FeedReport {
   PublicKey author;
@@ -106,6 +109,65 @@ struct FeedReport {
   EntryId effective_id;
   uint64_t stop_seq = 0;  // 0: open
   FeedStatus status = FeedStatus::kOpen;
+  // Protocol v2 only: the seq of its leave (0: none), and the last seq that
+  // counts when removed (0: not removed).
+  uint64_t left_seq = 0;
+  uint64_t last_seq = 0;
+};
+
+// Protocol v2: the membership history the audit recomputed from the epoch
+// chain and every key chain (docs/PROTOCOL.md 19; docs/audit.md).
+struct KeyReport {
+  uint64_t from_seq = 1;  // in force from this seq (a rotation's own seq)
+  PublicKey key;
+  Digest next_key_digest;  // what this key commits to; zero: no next key
+  EntryId rotation;        // the rotate entry; zero for the inception key
+};
+struct MemberReport {
+  PublicKey id;
+  std::string name;
+  uint64_t since_epoch = 0;
+  bool removed = false;
+  uint64_t removed_in_epoch = 0;
+  uint64_t last_seq = 0;        // when removed
+  uint64_t left_seq = 0;        // seq of its leave; 0: none
+  std::vector<KeyReport> keys;  // its key chain, the inception key first
+};
+struct EpochReport {
+  uint64_t number = 0;
+  Digest hash;
+  uint16_t threshold = 0;
+  size_t active = 0;  // active members
+  // The proposal that made this epoch (zero and "genesis" for epoch 0).
+  EntryId passed;
+  std::string action;  // "genesis" | "admit" | "remove" | "set-threshold"
+  PublicKey proposer;
+  uint64_t round = 0;
+  PublicKey subject;  // admit: the firm admitted; remove: the firm removed
+  std::string subject_name;
+  uint64_t last_seq = 0;  // remove
+  uint32_t supporters = 0;
+};
+struct ProposalReport {
+  EntryId id;
+  PublicKey author;
+  uint64_t seq = 0;
+  std::optional<uint64_t> epoch;  // the epoch whose hash it names, if any
+  uint32_t round = 0;
+  std::string action;
+  uint16_t threshold = 0;
+  PublicKey subject;  // admit / remove; zero for set-threshold
+  std::string subject_name;
+  std::string state;  // "pending" | "passed" | "failed" | "void"
+  uint32_t supporters = 0;
+  std::string why;
+};
+struct GovernanceReport {
+  std::vector<EpochReport> epochs;        // from epoch 0
+  std::vector<MemberReport> members;      // everyone ever a member, by id
+  std::vector<ProposalReport> proposals;  // by epoch, round, id
+  // Firms never admitted whose records the input holds: they count nothing.
+  std::vector<std::pair<PublicKey, uint64_t>> pending_authors;  // (firm, records)
 };
 
 struct BalanceRow {
@@ -164,8 +226,12 @@ struct Report {
   NetworkId network;
   std::string network_name;
   std::vector<std::pair<std::string, PublicKey>> members;  // sorted by key
-  uint64_t chunks = 0;                                     // export chunks read (first pass)
-  uint64_t entries_checked = 0;  // entry records whose checks ran (first pass)
+  // 1: the v1 rules (a v1 genesis and no entry of kinds 6-9); 2: the v2
+  // rules of docs/PROTOCOL.md 19 (a v2 genesis, or governance entries).
+  int protocol_rules = 1;
+  std::optional<GovernanceReport> governance;  // protocol_rules == 2
+  uint64_t chunks = 0;                         // export chunks read (first pass)
+  uint64_t entries_checked = 0;                // entry records whose checks ran (first pass)
   uint64_t evidence = 0;
   double seconds = 0;
   std::vector<FeedReport> feeds;     // by author
