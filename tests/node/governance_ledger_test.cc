@@ -213,8 +213,9 @@ TEST_F(GovernanceLedgerTest, ARotationChangesTheKeyInForceAndOldEntriesStayValid
     } else {
       for (const Bytes& r : recs) {
         auto res = peer->Ingest(std::vector<Bytes>{r}, false);
-        if (res[0].outcome == Outcome::kRejected)
+        if (res[0].outcome == Outcome::kRejected) {
           EXPECT_NE(res[0].status.message().find("does not verify"), std::string::npos);
+        }
       }
       EXPECT_EQ(peer->PendingCount(), 0u);
       peer->Ingest(recs, false);  // the resend
