@@ -319,7 +319,7 @@ std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sy
 }
 
 std::vector<IngestResult> Ledger::Ingest(std::span<const Bytes> records, bool sync,
-                                         std::span<const bool> as_evidence) {
+                                         const std::vector<bool>& as_evidence) {
   if (!as_evidence.empty() && as_evidence.size() != records.size()) {
     const Status s =
         InvalidArgument("Ingest: " + std::to_string(as_evidence.size()) + " evidence flags for " +

@@ -120,12 +120,10 @@ Bytes SigningMessage(ByteView content) {
   return msg;
 }
 
-Result<SignedEntry> SignEntry(const Entry& entry, const crypto::SigningKey& key,
-                              const Genesis& genesis) {
-  if (key.public_key() != entry.author)
-    return InvalidArgument("signing key is not the entry's author");
-  if (entry.network != genesis.network_id()) return InvalidArgument("entry is for another network");
-  KEIRETSU_RETURN_IF_ERROR(CheckRules(entry, genesis));
+namespace {
+// The canonical content of `entry`, its id, and `key`'s signature over it:
+// the record (no rule is checked here).
+SignedEntry Seal(const Entry& entry, const crypto::SigningKey& key) {
   SignedEntry out;
   out.record = EncodeContent(entry);
   out.id = EntryId{crypto::Blake2b256(out.record)};
@@ -134,16 +132,20 @@ Result<SignedEntry> SignEntry(const Entry& entry, const crypto::SigningKey& key,
   out.entry = entry;
   return out;
 }
+}  // namespace
+
+Result<SignedEntry> SignEntry(const Entry& entry, const crypto::SigningKey& key,
+                              const Genesis& genesis) {
+  if (key.public_key() != entry.author)
+    return InvalidArgument("signing key is not the entry's author");
+  if (entry.network != genesis.network_id()) return InvalidArgument("entry is for another network");
+  KEIRETSU_RETURN_IF_ERROR(CheckRules(entry, genesis));
+  return Seal(entry, key);
+}
 
 Result<SignedEntry> SignEntryUnder(const Entry& entry, const crypto::SigningKey& key) {
   KEIRETSU_RETURN_IF_ERROR(CheckRules(entry));
-  SignedEntry out;
-  out.record = EncodeContent(entry);
-  out.id = EntryId{crypto::Blake2b256(out.record)};
-  crypto::Signature sig = key.Sign(SigningMessage(out.record));
-  out.record.insert(out.record.end(), sig.begin(), sig.end());
-  out.entry = entry;
-  return out;
+  return Seal(entry, key);
 }
 
 std::optional<EntryId> IdOfRecord(ByteView record) {

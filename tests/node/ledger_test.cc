@@ -209,8 +209,7 @@ TEST_F(LedgerTest, FarAheadLoneRecordRefusedButFarAheadProofStopsTheFeed) {
   EXPECT_EQ(Snap(*small), before);
 
   // As evidence, the same two records prove the fork at seq 6.
-  const bool flags[] = {true, true};
-  auto rs = small->Ingest(proof, false, flags);
+  auto rs = small->Ingest(proof, false, std::vector<bool>{true, true});
   ASSERT_EQ(rs.size(), 2u);
   EXPECT_EQ(rs[0].outcome, Outcome::kPending) << rs[0].status.ToString();
   EXPECT_EQ(rs[1].outcome, Outcome::kForkProven) << rs[1].status.ToString();
@@ -227,8 +226,7 @@ TEST_F(LedgerTest, FarAheadLoneRecordRefusedButFarAheadProofStopsTheFeed) {
 TEST_F(LedgerTest, EvidenceFlagsMustMatchTheRecords) {
   auto e1 = fb.Next(0, Owe(net.pk(1), 10));
   const Snapshot before = Snap(*ledger);
-  const bool flags[] = {false, false};
-  auto rs = ledger->Ingest(std::span(&e1.record, 1), false, flags);
+  auto rs = ledger->Ingest(std::span(&e1.record, 1), false, std::vector<bool>{false, false});
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].outcome, Outcome::kRejected);
   EXPECT_EQ(rs[0].status.code(), Code::kInvalidArgument);

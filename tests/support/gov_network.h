@@ -16,6 +16,7 @@
 #include "keiretsu/protocol/governance.h"
 #include "keiretsu/protocol/ledger_model.h"
 #include "keiretsu/storage/store.h"
+#include "open_ledger.h"
 
 namespace keiretsu::testing {
 
@@ -124,11 +125,7 @@ inline protocol::ModelRecord ToModel(const Bytes& record) {
 
 inline std::unique_ptr<node::Ledger> OpenGovLedger(const GovNet& net, const std::string& dir,
                                                    node::LedgerOptions options = {}) {
-  auto store = storage::Store::Open({dir, net.id(), true});
-  if (!store.ok()) throw std::runtime_error(store.status().ToString());
-  auto ledger = node::Ledger::Open(net.genesis, std::move(store).value(), options);
-  if (!ledger.ok()) throw std::runtime_error(ledger.status().ToString());
-  return std::move(ledger).value();
+  return OpenLedgerOf(net.genesis, dir, options);
 }
 
 }  // namespace keiretsu::testing

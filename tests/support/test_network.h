@@ -17,6 +17,7 @@
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/genesis.h"
 #include "keiretsu/storage/store.h"
+#include "open_ledger.h"
 #include "temp_dir.h"
 
 namespace keiretsu::testing {
@@ -55,11 +56,7 @@ inline TestNetwork MakeNetwork(int firms, const std::string& name = "test-keiret
 
 inline std::unique_ptr<node::Ledger> OpenLedger(const TestNetwork& net, const std::string& dir,
                                                 node::LedgerOptions options = {}) {
-  auto store = storage::Store::Open({dir, net.id(), true});
-  if (!store.ok()) throw std::runtime_error(store.status().ToString());
-  auto ledger = node::Ledger::Open(net.genesis, std::move(store).value(), options);
-  if (!ledger.ok()) throw std::runtime_error(ledger.status().ToString());
-  return std::move(ledger).value();
+  return OpenLedgerOf(net.genesis, dir, options);
 }
 
 // Builds feeds offline: tracks each firm's head so entries chain correctly.

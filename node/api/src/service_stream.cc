@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <memory>
-#include <span>
 
 #include "node/api/src/service.h"
 
@@ -200,15 +199,12 @@ class ImportTally {
   // `as_evidence`: half of a proof from the export's evidence section.
   void Add(const std::string& record, bool as_evidence = false) {
     batch_.emplace_back(record.begin(), record.end());
-    as_evidence_.push_back(as_evidence ? 1 : 0);
+    as_evidence_.push_back(as_evidence);
     if (batch_.size() >= kIngestBatch) Flush();
   }
   void Flush() {
     if (batch_.empty()) return;
-    auto flags = std::make_unique<bool[]>(batch_.size());
-    for (size_t i = 0; i < batch_.size(); ++i) flags[i] = as_evidence_[i] != 0;
-    for (const node::IngestResult& r :
-         ledger_.Ingest(batch_, /*sync=*/true, std::span<const bool>(flags.get(), batch_.size()))) {
+    for (const node::IngestResult& r : ledger_.Ingest(batch_, /*sync=*/true, as_evidence_)) {
       switch (r.outcome) {
         case node::Outcome::kApplied: resp_->set_applied(resp_->applied() + 1); break;
         case node::Outcome::kDuplicate: resp_->set_duplicates(resp_->duplicates() + 1); break;
@@ -242,7 +238,7 @@ class ImportTally {
   node::Ledger& ledger_;
   v1::ImportResponse* resp_;
   std::vector<Bytes> batch_;
-  std::vector<uint8_t> as_evidence_;  // parallel to batch_
+  std::vector<bool> as_evidence_;  // parallel to batch_
 };
 
 Status CheckHeader(const v1::ExportChunk& first, const protocol::Genesis& ours) {

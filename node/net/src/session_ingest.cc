@@ -119,10 +119,9 @@ Session::IngestOutcome Session::RunIngest(Replicator::Core& core, const Received
     // durable (docs/replication.md "Sync").
     // Records of an EvidenceBatch (holds seq 0) are proofs: the ledger never
     // refuses them for their distance ahead (PROTOCOL.md 8.2 step 5).
-    auto as_evidence = std::make_unique<bool[]>(todo.size());
+    std::vector<bool> as_evidence(todo.size());
     for (size_t i = 0; i < todo.size(); ++i) as_evidence[i] = todo_holds[i].second == 0;
-    const auto results = core.ledger.Ingest(todo, /*sync=*/false,
-                                            std::span<const bool>(as_evidence.get(), todo.size()));
+    const auto results = core.ledger.Ingest(todo, /*sync=*/false, as_evidence);
     for (size_t i = 0; i < results.size(); ++i) {
       const node::IngestResult& r = results[i];
       if (r.outcome != node::Outcome::kRejected && todo_holds[i].second != 0)

@@ -177,7 +177,7 @@ class Ledger {
   // `max_pending_ahead` past its feed's head (PROTOCOL.md 8.2 step 5), so the
   // setting cannot change which forks a node proves.
   std::vector<IngestResult> Ingest(std::span<const Bytes> records, bool sync,
-                                   std::span<const bool> as_evidence);
+                                   const std::vector<bool>& as_evidence);
 
   // Appends a new entry to the feed of `key`'s firm: builds it at the next
   // seq, checks the rules, signs it and commits it synced: when this returns
