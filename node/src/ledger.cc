@@ -698,19 +698,31 @@ std::map<PublicKey, FeedState> Ledger::Feeds() const {
 }
 
 Digest Ledger::StateDigest() const {
+  return DigestSnapshot().digest;
+}
+
+StateSnapshot Ledger::DigestSnapshot() const {
   std::shared_ptr<const protocol::EpochHistory> h;
-  std::map<PublicKey, FeedState> feeds;
+  StateSnapshot out;
   {
     std::lock_guard lock(mu_);
     h = history_;
-    feeds = feeds_;
+    out.feeds = feeds_;
+    for (const protocol::EpochMember& m : h->current().members) {
+      auto g = gov_feeds_.find(m.id);
+      out.scope.key_chains[m.id] =
+          g != gov_feeds_.end() ? g->second.keys : NewGovFeed(m.inception()).keys;
+    }
   }
   const protocol::Epoch& now = h->current();
-  std::vector<protocol::FeedHeadSummary> heads;
-  // Every member of some epoch, with its counted prefix (19.11).
+  out.scope.epoch = now.number;
+  out.scope.epoch_hash = now.hash;
+  out.scope.members = now.members;
+  // Every member of some epoch, with its counted prefix (19.11). A counted
+  // prefix cut below the head names a stored entry, which never changes.
   for (const protocol::EpochMember& m : now.members) {
-    auto f = feeds.find(m.id);
-    const FeedState st = f == feeds.end() ? FeedState{} : f->second;
+    auto f = out.feeds.find(m.id);
+    const FeedState st = f == out.feeds.end() ? FeedState{} : f->second;
     const uint64_t counted = CountedSeq(*h, m.id, st.effective_seq());
     EntryId id = st.effective_id;
     if (counted < st.effective_seq()) {
@@ -720,9 +732,10 @@ Digest Ledger::StateDigest() const {
         if (rec.ok() && *rec) id = *protocol::IdOfRecord(**rec);
       }
     }
-    heads.push_back({m.id, counted, id, st.stop_seq});
+    out.heads.push_back({m.id, counted, id, st.stop_seq});
   }
-  return protocol::StateDigestV2(genesis_.network_id(), now.number, now.hash, std::move(heads));
+  out.digest = protocol::StateDigestV2(genesis_.network_id(), now.number, now.hash, out.heads);
+  return out;
 }
 
 GovernanceState Ledger::Governance() const {
