@@ -1,5 +1,5 @@
 // Signed checkpoints: canonical statement, signing, parsing, verification
-// (docs/audit.md "Checkpoints").
+// (docs/PROTOCOL.md 15).
 #include "keiretsu/protocol/checkpoint.h"
 
 #include <algorithm>

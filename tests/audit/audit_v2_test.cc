@@ -383,5 +383,44 @@ TEST_F(AuditV2Test, AMalformedRecordIsAProblem) {
   EXPECT_TRUE(HasKind(r, "malformed")) << Dump(r);
 }
 
+// Two version-2 checkpoints, each valid on its own, that claim one feed's
+// seq with different ids: a split view, as in v1.
+TEST_F(AuditV2Test, TwoVersionTwoCheckpointsThatCannotBothBeTrueAreASplitView) {
+  Use(2);
+  Owe("f2", "f0", 5);
+  Rotate("f1", "f1-next", "f1-next-2");
+  ExportWriter w = Export();
+  audit::Report unsealed = Audit(w);
+  ASSERT_EQ(unsealed.exit_code(), audit::kExitVerified) << Dump(unsealed);
+  auto claim = [&](const PublicKey& signer, const crypto::SigningKey& key, const char* id_text) {
+    protocol::Checkpoint c;
+    c.version = protocol::kCheckpointVersionV2;
+    c.network = genesis_->network_id();
+    c.signer = signer;
+    c.time_ms = 1'790'009'500'000;
+    c.epoch_hash = h0_;
+    for (const auto& f : unsealed.feeds)
+      if (f.effective_seq != 0 || f.stop_seq != 0)
+        c.feeds.push_back({f.author, f.effective_seq, f.effective_id, f.stop_seq});
+    for (auto& f : c.feeds)
+      if (f.author == Pk("f2"))
+        f.effective_id = EntryId{crypto::Blake2b256(AsBytes(std::string(id_text)))};
+    c.state_digest = protocol::StateDigestV2(c.network, 0, h0_, c.feeds);
+    protocol::SignedCheckpoint out;
+    out.statement = protocol::EncodeCheckpointStatement(c);
+    out.signer = signer;
+    out.signature = key.Sign(protocol::CheckpointSigningMessage(out.statement));
+    return out;
+  };
+  w.Checkpoint(claim(Pk("f1"), Key("f1-next"), "one history"));
+  w.Checkpoint(claim(Pk("f2"), Key("f2"), "another history"));
+  audit::Report r = Audit(w);
+  ASSERT_EQ(r.checkpoints.size(), 2u);
+  EXPECT_TRUE(r.checkpoints[0].verified) << r.checkpoints[0].error;
+  EXPECT_TRUE(r.checkpoints[1].verified) << r.checkpoints[1].error;
+  EXPECT_EQ(r.exit_code(), audit::kExitDisagreement) << Dump(r);
+  EXPECT_TRUE(HasKind(r, "split-view")) << Dump(r);
+}
+
 }  // namespace
 }  // namespace keiretsu::testing

@@ -79,6 +79,7 @@ class LiveV2Test : public ::testing::Test {
     std::string out;
     v1::ExportChunk chunk;
     while (reader->Read(&chunk)) {
+      if (chunk.has_header()) exported_by = chunk.header().exported_by();
       if (edit) edit(chunk);
       std::string body = chunk.SerializeAsString();
       uint32_t n = static_cast<uint32_t>(body.size());
@@ -133,6 +134,7 @@ class LiveV2Test : public ::testing::Test {
   std::optional<crypto::SigningKey> node_key;
   std::unique_ptr<api::ApiServer> server;
   uint64_t clock = 0;
+  std::string exported_by;  // the last SealedExport's header field
 };
 
 TEST_F(LiveV2Test, AfterAnAdmissionCheckpointAndSealVerify) {
@@ -161,6 +163,7 @@ TEST_F(LiveV2Test, AfterARotationCheckpointAndSealVerify) {
   Start(F(0).next_index);
   ExpectVerifiedV2(F(0).id);
   ExpectSealedExportAudits();
+  EXPECT_EQ(exported_by, F(0).id.Hex()) << "the header names the firm, as its seal does";
 }
 
 TEST_F(LiveV2Test, ANodeStillHoldingItsRetiredKeyCannotSign) {

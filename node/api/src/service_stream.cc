@@ -131,7 +131,8 @@ grpc::Status LedgerService::DoExport(grpc::ServerContext* ctx, const v1::ExportR
   v1::ExportHeader* header = chunk.mutable_header();
   header->set_format_version(1);
   header->mutable_genesis()->set_canonical(g.canonical_bytes().data(), g.canonical_bytes().size());
-  header->set_exported_by(key_.public_key().Hex());
+  // The firm's id, which the seal names, also after a key rotation.
+  header->set_exported_by(ledger_.FirmOfKey(key_.public_key()).value_or(key_.public_key()).Hex());
   header->set_exported_at_unix_ms(exported_at);
   if (!write(chunk)) return Cancelled();
   uint64_t entries = 0;

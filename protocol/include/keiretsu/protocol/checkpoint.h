@@ -1,6 +1,6 @@
 // Signed checkpoints: a firm's signed statement of its node's view of the
 // ledger at one moment: network, state digest and the feed heads the digest
-// covers (byte layout in docs/audit.md "Checkpoints").
+// covers (byte layout in docs/PROTOCOL.md 15).
 //
 // A checkpoint carries its own feed list, so anyone can recompute its digest
 // from it; VerifyCheckpoint does, and refuses a statement whose digest does
