@@ -473,6 +473,7 @@ Status Ledger::Apply::StopAt(const PublicKey& author, uint64_t seq) {
 }
 
 void Ledger::Apply::Effects(const protocol::Entry& e, const EntryId& id, bool add) {
+  if (IsClearingKind(static_cast<uint8_t>(protocol::KindOf(e.body)))) clearing_touched_ = true;
   for (const protocol::Effect& effect : protocol::EffectsOf(e, id)) {
     std::visit(Overloaded{
                    [&](const protocol::DebtChange& c) {
@@ -547,6 +548,37 @@ void Ledger::Apply::Settle() {
       return;
     }
   }
+  SettleClearing();
+}
+
+void Ledger::Apply::SettleClearing() {
+  if (!error_.ok() || !(ledger_.clearing_in_use_ || clearing_touched_)) return;
+  auto feeds = ClearingFeedsOf(
+      *h_,
+      [&](const PublicKey& a) {  // peeks: adds nothing to touched_
+        auto t = touched_.find(a);
+        if (t != touched_.end()) return t->second.effective_seq();
+        auto c = committed_.find(a);
+        return c == committed_.end() ? uint64_t{0} : c->second.effective_seq();
+      },
+      [&](const PublicKey& a, uint64_t seq) { return EntryAt(a, seq); },
+      [&](ByteView rec) { return ledger_.FeedLocal(rec, /*verify=*/false); });
+  if (!feeds.ok()) {
+    error_ = feeds.status();
+    return;
+  }
+  SetOffs now = CommittedSetOffs(protocol::DecideClearing(*feeds));
+  const SetOffs& before = ledger_.set_offs_;
+  for (const auto& [id, legs] : before)
+    if (!now.contains(id))
+      for (protocol::DebtChange d : legs) {
+        d.delta = -d.delta;
+        batch_.AddDebt(d);
+      }
+  for (const auto& [id, legs] : now)
+    if (!before.contains(id))
+      for (const protocol::DebtChange& d : legs) batch_.AddDebt(d);
+  set_offs_ = std::move(now);
 }
 
 void Ledger::Apply::Recount(const protocol::EpochHistory& from, const protocol::EpochHistory& to) {

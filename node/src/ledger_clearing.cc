@@ -1,0 +1,49 @@
+#include "node/src/ledger_clearing.h"
+
+#include "node/src/ledger_gov.h"
+
+namespace keiretsu::node {
+
+Result<protocol::ClearingFeeds> ClearingFeedsOf(
+    const protocol::EpochHistory& h, const std::function<uint64_t(const PublicKey&)>& effective_seq,
+    const std::function<Result<Bytes>(const PublicKey&, uint64_t)>& entry_at,
+    const std::function<protocol::RecordCheck(ByteView)>& decode) {
+  protocol::ClearingFeeds out;
+  for (const protocol::EpochMember& m : h.current().members) {
+    std::vector<protocol::ClearingFeedEntry>& feed = out[m.id];
+    const uint64_t counted = CountedSeq(h, m.id, effective_seq(m.id));
+    for (uint64_t seq = 1; seq <= counted; ++seq) {
+      KEIRETSU_ASSIGN_OR_RETURN(Bytes rec, entry_at(m.id, seq));
+      protocol::RecordCheck c = decode(rec);
+      if (c.fault != protocol::Fault::kNone)
+        return Corruption("stored entry " + m.id.Short() + "/" + std::to_string(seq) +
+                          " does not decode");
+      const protocol::SignedEntry& se = *c.signed_entry;
+      protocol::ClearingFeedEntry e = protocol::ClearingEntryOf(se.entry, se.id);
+      // A debt change counts only when its counterparty is a member (19.11).
+      if (std::holds_alternative<protocol::DebtChange>(e.what) && !EntryCounts(h, se.entry))
+        e.what = std::monostate{};
+      feed.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+SetOffs CommittedSetOffs(const protocol::ClearingResult& result) {
+  SetOffs out;
+  for (const auto& [id, o] : result.proposals) {
+    if (o.state != protocol::ClearingState::kCommitted) continue;
+    std::vector<protocol::DebtChange>& legs = out[id];
+    for (const protocol::ClearingLeg& l : o.body.legs)
+      legs.push_back({o.body.participants[l.debtor].firm, o.body.participants[l.creditor].firm,
+                      o.body.unit, -static_cast<protocol::Amount128>(l.amount)});
+  }
+  return out;
+}
+
+bool IsClearingKind(uint8_t kind) {
+  return kind == static_cast<uint8_t>(protocol::BodyKind::kClearingPropose) ||
+         kind == static_cast<uint8_t>(protocol::BodyKind::kClearingVote);
+}
+
+}  // namespace keiretsu::node
