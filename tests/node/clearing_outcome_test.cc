@@ -238,6 +238,33 @@ TEST_F(ClearingOutcomeTest, AForkLearntAfterTheCommitUndoesTheSetOff) {
   EXPECT_EQ(Net(m, 1, 0), 10);
 }
 
+// A proposal breaking a stateless rule (20.2) is the author's fault: it
+// ends the author's feed there, and nothing else changes.
+TEST_F(ClearingOutcomeTest, AProposalThatIsNoCirculationEndsItsAuthorsFeed) {
+  Owe(0, 1, 10);
+  Owe(1, 2, 10);
+  Owe(2, 0, 10);
+  protocol::ClearingPropose p = Proposal({{0, 1, 5}, {1, 2, 4}, {2, 0, 5}}, kExpiry);
+  testing::GovFirm& f = F(0);
+  protocol::Entry e{net.id(), f.id, f.seq + 1, f.head, kT0 + 50, p};
+  Bytes record = protocol::EncodeContent(e);
+  auto sig = testing::GovLedgerKey(f.key_index).Sign(protocol::SigningMessage(record));
+  record.insert(record.end(), sig.begin(), sig.end());
+  testing::TempDir dir;
+  auto l = testing::OpenGovLedger(net, dir.path());
+  l->Ingest(all, false);
+  const auto before = Balances(*l);
+  auto rs = l->Ingest(std::vector<Bytes>{record}, false);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].outcome, Outcome::kFeedEnded);
+  EXPECT_NE(rs[0].status.message().find("not a circulation"), std::string::npos)
+      << rs[0].status.ToString();
+  EXPECT_EQ(l->Feed(Id(0)).stop_seq, f.seq + 1);
+  EXPECT_EQ(Balances(*l), before);
+  all.push_back(record);
+  EXPECT_EQ(l->StateDigest(), Model().state_digest);
+}
+
 TEST_F(ClearingOutcomeTest, TheLedgerReopensWithItsSetOffs) {
   CycleProposed(3);
   for (int i : {0, 1, 2}) VoteOn(i, proposal, true);
