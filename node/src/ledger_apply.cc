@@ -273,6 +273,7 @@ IngestResult Ledger::Apply::Extend(const RecordCheck& check, FeedState& st) {
                    g.left_seq = se.entry.seq;
                    gov_dirty_ = true;
                  },
+                 [&](const protocol::ClearingPropose&) { new_proposers_.insert(se.entry.author); },
                  [](const auto&) {},
              },
              se.entry.body);
@@ -473,7 +474,6 @@ Status Ledger::Apply::StopAt(const PublicKey& author, uint64_t seq) {
 }
 
 void Ledger::Apply::Effects(const protocol::Entry& e, const EntryId& id, bool add) {
-  if (IsClearingKind(static_cast<uint8_t>(protocol::KindOf(e.body)))) clearing_touched_ = true;
   for (const protocol::Effect& effect : protocol::EffectsOf(e, id)) {
     std::visit(Overloaded{
                    [&](const protocol::DebtChange& c) {
@@ -552,7 +552,10 @@ void Ledger::Apply::Settle() {
 }
 
 void Ledger::Apply::SettleClearing() {
-  if (!error_.ok() || !(ledger_.clearing_in_use_ || clearing_touched_)) return;
+  if (!error_.ok()) return;
+  std::set<PublicKey> proposers = ledger_.clearing_proposers_;
+  proposers.insert(new_proposers_.begin(), new_proposers_.end());
+  if (proposers.empty()) return;  // no proposal counts: no set-off either
   auto feeds = ClearingFeedsOf(
       *h_,
       [&](const PublicKey& a) {  // peeks: adds nothing to touched_
@@ -562,7 +565,7 @@ void Ledger::Apply::SettleClearing() {
         return c == committed_.end() ? uint64_t{0} : c->second.effective_seq();
       },
       [&](const PublicKey& a, uint64_t seq) { return EntryAt(a, seq); },
-      [&](ByteView rec) { return ledger_.FeedLocal(rec, /*verify=*/false); });
+      [&](ByteView rec) { return ledger_.FeedLocal(rec, /*verify=*/false); }, proposers);
   if (!feeds.ok()) {
     error_ = feeds.status();
     return;

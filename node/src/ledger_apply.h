@@ -47,6 +47,8 @@ class Ledger::Apply {
   // clearing entry counts); the batch moves balances from the ledger's
   // set-offs to these.
   const std::optional<SetOffs>& set_offs() const { return set_offs_; }
+  // Authors whose clearing proposals this round applied.
+  const std::set<PublicKey>& new_proposers() const { return new_proposers_; }
   // The epoch chain as this round sees it.
   const std::shared_ptr<const protocol::EpochHistory>& history() const { return h_; }
   const std::map<PublicKey, GovFeed>& touched_gov() const { return touched_gov_; }
@@ -136,7 +138,7 @@ class Ledger::Apply {
   size_t kept_for_membership_ = 0;
   uint64_t log_cursor_;
   Status error_;
-  bool clearing_touched_ = false;  // a clearing entry's counting changed this round
+  std::set<PublicKey> new_proposers_;
   std::optional<SetOffs> set_offs_;
 };
 

@@ -7,16 +7,20 @@ namespace keiretsu::node {
 Result<protocol::ClearingFeeds> ClearingFeedsOf(
     const protocol::EpochHistory& h, const std::function<uint64_t(const PublicKey&)>& effective_seq,
     const std::function<Result<Bytes>(const PublicKey&, uint64_t)>& entry_at,
-    const std::function<protocol::RecordCheck(ByteView)>& decode) {
+    const std::function<protocol::RecordCheck(ByteView)>& decode,
+    const std::set<PublicKey>& proposers) {
   protocol::ClearingFeeds out;
-  for (const protocol::EpochMember& m : h.current().members) {
-    std::vector<protocol::ClearingFeedEntry>& feed = out[m.id];
-    const uint64_t counted = CountedSeq(h, m.id, effective_seq(m.id));
+  // Reads `firm`'s counted prefix into `out` once; nothing for a firm that
+  // was never a member.
+  auto read = [&](const PublicKey& firm) -> Status {
+    if (out.contains(firm) || !h.current().Find(firm)) return Status::Ok();
+    std::vector<protocol::ClearingFeedEntry>& feed = out[firm];
+    const uint64_t counted = CountedSeq(h, firm, effective_seq(firm));
     for (uint64_t seq = 1; seq <= counted; ++seq) {
-      KEIRETSU_ASSIGN_OR_RETURN(Bytes rec, entry_at(m.id, seq));
+      KEIRETSU_ASSIGN_OR_RETURN(Bytes rec, entry_at(firm, seq));
       protocol::RecordCheck c = decode(rec);
       if (c.fault != protocol::Fault::kNone)
-        return Corruption("stored entry " + m.id.Short() + "/" + std::to_string(seq) +
+        return Corruption("stored entry " + firm.Short() + "/" + std::to_string(seq) +
                           " does not decode");
       const protocol::SignedEntry& se = *c.signed_entry;
       protocol::ClearingFeedEntry e = protocol::ClearingEntryOf(se.entry, se.id);
@@ -25,7 +29,15 @@ Result<protocol::ClearingFeeds> ClearingFeedsOf(
         e.what = std::monostate{};
       feed.push_back(std::move(e));
     }
-  }
+    return Status::Ok();
+  };
+  for (const PublicKey& p : proposers) KEIRETSU_RETURN_IF_ERROR(read(p));
+  std::set<PublicKey> participants;
+  for (const auto& [firm, feed] : out)
+    for (const protocol::ClearingFeedEntry& e : feed)
+      if (const auto* p = std::get_if<protocol::ClearingPropose>(&e.what))
+        for (const protocol::ClearingHead& head : p->participants) participants.insert(head.firm);
+  for (const PublicKey& p : participants) KEIRETSU_RETURN_IF_ERROR(read(p));
   return out;
 }
 
@@ -39,11 +51,6 @@ SetOffs CommittedSetOffs(const protocol::ClearingResult& result) {
                       o.body.unit, -static_cast<protocol::Amount128>(l.amount)});
   }
   return out;
-}
-
-bool IsClearingKind(uint8_t kind) {
-  return kind == static_cast<uint8_t>(protocol::BodyKind::kClearingPropose) ||
-         kind == static_cast<uint8_t>(protocol::BodyKind::kClearingVote);
 }
 
 }  // namespace keiretsu::node

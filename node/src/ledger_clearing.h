@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "keiretsu/common/status.h"
@@ -18,20 +19,22 @@ namespace keiretsu::node {
 // Committed set-offs: proposal id -> the debt change of each of its legs.
 using SetOffs = std::map<EntryId, std::vector<protocol::DebtChange>>;
 
-// The clearing view of every member (of some epoch) of `h`, each with its
-// counted prefix. `effective_seq` gives a feed's effective seq, `entry_at`
-// a stored entry's record, `decode` stratum 1 of a stored record (no
+// The clearing view that decides every proposal: the counted prefix of
+// each member (of some epoch of `h`) among `proposers` (a superset of the
+// authors with a clearing proposal in their effective prefix) and among the
+// participants of the proposals found there. protocol::DecideClearing
+// reads no other feed, so it decides on this view exactly as on every
+// member's. `effective_seq` gives a feed's effective seq, `entry_at` a
+// stored entry's record, `decode` stratum 1 of a stored record (no
 // signature check). Errors: what `entry_at` returns; kCorruption when a
 // stored entry does not decode.
 Result<protocol::ClearingFeeds> ClearingFeedsOf(
     const protocol::EpochHistory& h, const std::function<uint64_t(const PublicKey&)>& effective_seq,
     const std::function<Result<Bytes>(const PublicKey&, uint64_t)>& entry_at,
-    const std::function<protocol::RecordCheck(ByteView)>& decode);
+    const std::function<protocol::RecordCheck(ByteView)>& decode,
+    const std::set<PublicKey>& proposers);
 
 // The committed proposals of `result`, with their legs.
 SetOffs CommittedSetOffs(const protocol::ClearingResult& result);
-
-// True for the kind bytes of the clearing kinds (10, 11).
-bool IsClearingKind(uint8_t kind);
 
 }  // namespace keiretsu::node

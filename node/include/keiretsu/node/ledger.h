@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <tuple>
 #include <vector>
@@ -394,11 +395,11 @@ class Ledger {
   // computed from them by protocol::ComputeEpochs.
   std::map<PublicKey, GovFeed> gov_feeds_;                 // GUARDED_BY(mu_)
   std::shared_ptr<const protocol::EpochHistory> history_;  // GUARDED_BY(mu_)
-  // Clearing (docs/PROTOCOL.md 20.5): whether any clearing entry counts
-  // (until then no round computes outcomes), and the committed set-offs
-  // whose legs the stored balances include, by proposal id. Rebuilt at
-  // LoadFromStore.
-  bool clearing_in_use_ = false;                                   // GUARDED_BY(mu_)
+  // Clearing (docs/PROTOCOL.md 20.5): the authors with a clearing proposal
+  // in their effective prefix (a superset: it only grows until the next
+  // load), and the committed set-offs whose legs the stored balances
+  // include, by proposal id. Rebuilt at LoadFromStore.
+  std::set<PublicKey> clearing_proposers_;                         // GUARDED_BY(mu_)
   std::map<EntryId, std::vector<protocol::DebtChange>> set_offs_;  // GUARDED_BY(mu_)
   uint64_t log_cursor_ = 0;  // GUARDED_BY(mu_): last log cursor committed
   std::string write_gate_;   // GUARDED_BY(mu_): non-empty: Append refused
