@@ -54,7 +54,8 @@ Status SyncDir(const std::string& path) {
 }
 
 Status RenameSynced(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("cannot rename " + from + " to", to);
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return ErrnoStatus("cannot rename " + from + " to", to);
   return SyncDir(to);
 }
 

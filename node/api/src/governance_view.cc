@@ -105,7 +105,7 @@ void FillProposal(const GovernanceSnapshot& g, const node::ProposalView& p, v1::
   out->set_action(ActionOf(info.body.action));
   FillAction(g, info.body.action,
              std::holds_alternative<protocol::AdmitAction>(info.body.action) ? out->mutable_admit()
-                                                                              : nullptr,
+                                                                             : nullptr,
              std::holds_alternative<protocol::RemoveAction>(info.body.action)
                  ? out->mutable_remove()
                  : nullptr,

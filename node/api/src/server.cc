@@ -180,9 +180,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
 
   auto impl = std::make_unique<Impl>();
   impl->hub = hub;
-  impl->service =
-      std::make_unique<LedgerService>(ledger, std::move(identity), hub, peers,
-                                      std::move(policy), options);
+  impl->service = std::make_unique<LedgerService>(ledger, std::move(identity), hub, peers,
+                                                  std::move(policy), options);
   if (options.max_connections == 0 || options.max_connections_per_source == 0)
     return InvalidArgument("max_connections and max_connections_per_source must be at least 1");
   KEIRETSU_ASSIGN_OR_RETURN(impl->private_dir, MakePrivateDir());

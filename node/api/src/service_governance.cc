@@ -42,10 +42,9 @@ Status LedgerService::CheckActiveMember() const {
   const node::GovernanceState g = ledger_.Governance();
   for (const node::MemberView& m : g.members)
     if (m.id == self() && m.removed)
-      return PermissionDenied("this firm (" + m.name + ") was removed in epoch " +
-                              std::to_string(m.removed_in_epoch) +
-                              ": it is not a member of the current epoch " +
-                              std::to_string(g.epoch));
+      return PermissionDenied(
+          "this firm (" + m.name + ") was removed in epoch " + std::to_string(m.removed_in_epoch) +
+          ": it is not a member of the current epoch " + std::to_string(g.epoch));
   return PermissionDenied("this firm (" + self().Short() +
                           ") is not a member of the current epoch " + std::to_string(g.epoch) +
                           " on this node");
@@ -181,8 +180,7 @@ grpc::Status LedgerService::Rotate(grpc::ServerContext* ctx, const v1::RotateReq
   auto who = Authorize(ctx, Method::kRotate);
   if (!who.ok()) return ToGrpc(who.status());
   auto next = crypto::SigningKeyFromSeedHex(req->next_secret_key());
-  if (!next.ok())
-    return ToGrpc(InvalidArgument("next_secret_key: " + next.status().message()));
+  if (!next.ok()) return ToGrpc(InvalidArgument("next_secret_key: " + next.status().message()));
   auto after = ParseDigest(req->next_key_digest(), "next_key_digest");
   if (!after.ok()) return ToGrpc(after.status());
   const PublicKey new_key = next->public_key();
@@ -190,8 +188,8 @@ grpc::Status LedgerService::Rotate(grpc::ServerContext* ctx, const v1::RotateReq
   std::unique_lock key_lock(key_mu_);
   // A retry of a rotation that took effect: the chain already ends with it.
   const std::vector<protocol::KeySpan> chain = ledger_.KeyChain(self());
-  if (chain.size() > 1 && chain.back().key == new_key &&
-      chain.back().next_key_digest == *after && key()->public_key() == new_key) {
+  if (chain.size() > 1 && chain.back().key == new_key && chain.back().next_key_digest == *after &&
+      key()->public_key() == new_key) {
     const std::vector<Bytes> rotations = ledger_.RotationRecords(self());
     if (!rotations.empty()) {
       auto se = DecodeStored(rotations.back(), ledger_.genesis());
@@ -239,9 +237,10 @@ grpc::Status LedgerService::Rotate(grpc::ServerContext* ctx, const v1::RotateReq
   if (Status s = crypto::PromoteStagedKeyFile(options_.key_file); !s.ok()) {
     // The rotation is committed and the new key is staged: the next start
     // promotes it. This process already signs with it.
-    spdlog::error("api: Rotate: the rotation is committed but the key file was not replaced ({}); "
-                  "keiretsud adopts {} at its next start",
-                  s.ToString(), crypto::StagedKeyPath(options_.key_file));
+    spdlog::error(
+        "api: Rotate: the rotation is committed but the key file was not replaced ({}); "
+        "keiretsud adopts {} at its next start",
+        s.ToString(), crypto::StagedKeyPath(options_.key_file));
   }
   spdlog::warn("api: {} rotated this firm's key to {} at seq {}", who->label, new_key.Short(),
                se->entry.seq);

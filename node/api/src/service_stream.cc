@@ -118,8 +118,7 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
   }
 }
 
-grpc::Status LedgerService::SendEpochChanges(uint64_t cursor,
-                                             std::vector<protocol::Epoch>& seen,
+grpc::Status LedgerService::SendEpochChanges(uint64_t cursor, std::vector<protocol::Epoch>& seen,
                                              const Sink<v1::WatchEvent>& write) {
   std::vector<protocol::Epoch> now = ledger_.Epochs();
   // The first epoch that differs from what was seen (a later fork proof can
