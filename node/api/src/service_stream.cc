@@ -121,6 +121,9 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
 grpc::Status LedgerService::SendEpochChanges(uint64_t cursor, std::vector<protocol::Epoch>& seen,
                                              const Sink<v1::WatchEvent>& write) {
   std::vector<protocol::Epoch> now = ledger_.Epochs();
+  // An entry committed since the log was read may be what changed the
+  // epoch: it is sent first, and the epoch on the next pass.
+  if (ledger_.LastCursor() > cursor) return grpc::Status::OK;
   // The first epoch that differs from what was seen (a later fork proof can
   // also cut the chain back: then the new tail is reported).
   size_t same = 0;
