@@ -158,13 +158,15 @@ grpc::Status LedgerService::DoExport(grpc::ServerContext* ctx, const v1::ExportR
   // store only ever grows, so every record the snapshot names is still
   // there however much is committed meanwhile; later entries and stops
   // belong to the next export (docs/PROTOCOL.md 14.1).
-  const std::map<PublicKey, storage::FeedState> feeds = ledger_.Feeds();
+  const node::StateSnapshot snapshot = ledger_.DigestSnapshot();
+  const std::map<PublicKey, storage::FeedState>& feeds = snapshot.feeds;
   const uint64_t exported_at = NowMs();
   v1::ExportChunk chunk;
   v1::ExportHeader* header = chunk.mutable_header();
   header->set_format_version(1);
   header->mutable_genesis()->set_canonical(g.canonical_bytes().data(), g.canonical_bytes().size());
-  header->set_exported_by(key()->public_key().Hex());
+  // The firm's id, which the seal names, also after a key rotation.
+  header->set_exported_by(self().Hex());
   header->set_exported_at_unix_ms(exported_at);
   if (!write(chunk)) return Cancelled();
   uint64_t entries = 0;
@@ -213,7 +215,7 @@ grpc::Status LedgerService::DoExport(grpc::ServerContext* ctx, const v1::ExportR
     // The seal: signed by the exporter (exported_by), dated exactly
     // exported_at_unix_ms, over the same snapshot, so the auditor can prove
     // the file complete (a cut at a frame boundary removes it).
-    auto seal = SignCheckpoint(feeds, exported_at);
+    auto seal = SignCheckpoint(snapshot, exported_at);
     if (!seal.ok()) return ToGrpc(seal.status());
     chunk.Clear();
     *chunk.mutable_checkpoint() = std::move(seal).value();
