@@ -150,9 +150,12 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
                                                     std::shared_ptr<WatchHub> hub,
                                                     const PeerStatusSource* peers,
                                                     ApiServerOptions options) {
-  // Not owned: the caller keeps `key` alive for the server's lifetime.
+  // Not owned: the caller keeps `key` alive for the server's lifetime. The
+  // firm is the one the ledger holds `key` in force for (a rotated firm's
+  // id is not its key), else the key's own.
   auto identity = std::make_shared<node::Identity>(
-      key.public_key(), std::shared_ptr<const crypto::SigningKey>(&key, [](auto*) {}));
+      ledger.FirmOfKey(key.public_key()).value_or(key.public_key()),
+      std::shared_ptr<const crypto::SigningKey>(&key, [](auto*) {}));
   return Start(ledger, std::move(identity), std::move(hub), peers, std::move(options));
 }
 

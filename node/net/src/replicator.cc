@@ -606,8 +606,10 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(node::Ledger& ledger,
                                                        const crypto::SigningKey& key,
                                                        ReplicatorOptions options) {
   // Not owned: the caller keeps `key` alive for the Replicator's lifetime.
+  // The firm is the one the ledger holds `key` in force for, else the key's.
   auto identity = std::make_shared<node::Identity>(
-      key.public_key(), std::shared_ptr<const crypto::SigningKey>(&key, [](auto*) {}));
+      ledger.FirmOfKey(key.public_key()).value_or(key.public_key()),
+      std::shared_ptr<const crypto::SigningKey>(&key, [](auto*) {}));
   return Create(ledger, std::move(identity), std::move(options));
 }
 

@@ -156,9 +156,11 @@ inline constexpr uint32_t kMaxPageSize = 1000;
 
 class ApiServer {
  public:
-  // Starts serving `ledger`; writes are signed with `key`. `ledger`, `key`,
-  // `peers` (may be null: no peers, always writable) must outlive the
-  // server; `hub` must receive the ledger's commits (watch_hub.h).
+  // Starts serving `ledger`; writes are signed with `key`, for the firm the
+  // ledger holds it in force for (else the firm whose id is `key`'s).
+  // `ledger`, `key`, `peers` (may be null: no peers, always writable) must
+  // outlive the server; `hub` must receive the ledger's commits
+  // (watch_hub.h).
   // Errors: kInvalidArgument (bad tokens or TLS material), kUnavailable
   // (cannot listen on the address, e.g. in use).
   static Result<std::unique_ptr<ApiServer>> Start(node::Ledger& ledger,
