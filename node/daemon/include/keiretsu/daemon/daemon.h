@@ -5,11 +5,17 @@
 //
 // Start refuses, with one line saying what is wrong and nothing left
 // running, when: the genesis cannot be read; the key file is missing,
-// unreadable or readable by group/others; the genesis does not list the
-// key; a token or peer names a firm that is not a member (or a peer names
-// this firm); the TLS files cannot be read; the data directory is locked
-// by another process or belongs to another network; the API address
-// cannot be bound.
+// unreadable or readable by group/others; neither the genesis nor the
+// ledger knows the key's firm (without firm_id), or the key is not the one
+// in force for the firm (another firm's, or one the firm retired); a token
+// or peer names a firm that is not a member (or a peer names this firm);
+// the TLS files cannot be read; the data directory is locked by another
+// process or belongs to another network; the API address cannot be bound.
+//
+// Key rotation (docs/API.md "Rotation"): the firm's identity (its id and
+// the key in force) is shared by the API and the replicator; a Rotate call
+// switches it in process. At start a rotation interrupted before the key
+// file was renamed is finished from `<key_file>.next`.
 //
 // The operations listener (node/ops: metrics, status page), when the config
 // has an [ops] table, runs on its own threads; failing to bind its address
@@ -32,6 +38,7 @@
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/daemon/config.h"
 #include "keiretsu/net/replicator.h"
+#include "keiretsu/node/identity.h"
 #include "keiretsu/node/ledger.h"
 #include "keiretsu/ops/metrics_registry.h"
 #include "keiretsu/ops/ops_server.h"
@@ -72,7 +79,10 @@ class Daemon {
   const std::string& api_address() const { return api_address_; }
   // The operations listener's bound address; empty when it is off.
   const std::string& ops_address() const { return ops_address_; }
-  const PublicKey& firm() const { return key_->public_key(); }
+  // This node's firm (its id) and the key it signs with now (a Rotate
+  // through the API switches it).
+  const PublicKey& firm() const { return identity_->firm(); }
+  const node::Identity& identity() const { return *identity_; }
   // REQUIRES: not stopped.
   const protocol::Genesis& genesis() const { return ledger_->genesis(); }
   node::Ledger& ledger() { return *ledger_; }
@@ -89,7 +99,7 @@ class Daemon {
   std::unique_ptr<Periodic> api_watch_;   // API self-check
   // Outlives everything that reports to it (ledger, replicator, API).
   std::unique_ptr<ops::MetricsRegistry> metrics_;
-  std::unique_ptr<crypto::SigningKey> key_;
+  std::shared_ptr<node::Identity> identity_;
   std::unique_ptr<node::Ledger> ledger_;
   std::shared_ptr<api::WatchHub> hub_;
   std::unique_ptr<net::Replicator> replicator_;
