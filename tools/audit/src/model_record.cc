@@ -1,4 +1,4 @@
-// One record for the v2 reference model: docs/PROTOCOL.md 5, 18.3, 19.3.
+// One record for the v2 reference model: docs/PROTOCOL.md 5, 18.3, 19.3, 20.2.
 #include "keiretsu/audit/model_record.h"
 
 #include <algorithm>
@@ -117,12 +117,17 @@ ParsedRecord ParseModelRecord(ByteView record, const NetworkId& network) {
         return refuse(protocol::Fault::kUnknownKind,
                       "entry " + author.Short() + "/" + std::to_string(seq) + " has kind " +
                           std::to_string(out.kind_tag) + ", which this auditor does not know");
-      // Kinds 1-5: the entry codec's decoder and stateless rules; the
+      // Kinds 1-5 and 10-11: the entry codec's decoder and stateless rules; the
       // signature is the walk's business.
       protocol::RecordCheck c =
           protocol::CheckFeedLocal(record, network, protocol::InceptionKeys{}, false);
       if (c.fault == protocol::Fault::kNone) {
+        const protocol::Body& b = c.signed_entry->entry.body;
         m.debt = protocol::EffectOf(c.signed_entry->entry);
+        // Kinds 10-11 (20): without them the outcome sees no proposal and
+        // the balances miss every committed set-off.
+        if (const auto* cp = std::get_if<protocol::ClearingPropose>(&b)) m.clearing = *cp;
+        if (const auto* cv = std::get_if<protocol::ClearingVote>(&b)) m.clearing = *cv;
       } else if (c.fault == protocol::Fault::kInvalidBody) {
         if (rules.ok()) rules = c.status;
       } else {

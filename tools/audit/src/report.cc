@@ -233,6 +233,54 @@ void JsonGovernance(const GovernanceReport& g, std::ostream& out) {
   out << "]}";
 }
 
+// Protocol v2: consent-based clearing (docs/audit.md "Clearing").
+void Clearing(const Report& r, const ClearingReport& c, std::ostream& out) {
+  if (c.proposals.empty()) return;
+  out << "\nClearing proposals\n";
+  for (const ClearingProposalReport& p : c.proposals) {
+    out << "  " << p.id.Short() << "  " << std::left << std::setw(10) << p.state << std::right
+        << " " << p.unit << ", by " << KeyName(r, p.proposer) << " seq " << p.seq << ", expires "
+        << Utc(p.expiry_ms) << (p.valid ? "" : ", INVALID") << "\n";
+    for (const ClearingLegReport& l : p.legs)
+      out << "      " << KeyName(r, l.debtor) << " -> " << KeyName(r, l.creditor) << "  "
+          << l.amount << "\n";
+    out << "      votes:";
+    for (const auto& [firm, stance] : p.stances) out << " " << KeyName(r, firm) << " " << stance;
+    out << "\n";
+  }
+  out << "  cleared (committed set-offs):";
+  if (c.cleared.empty()) out << " none";
+  for (const auto& [unit, total] : c.cleared)
+    out << " " << protocol::AmountToString(total) << " " << unit;
+  out << "\n";
+}
+
+void JsonClearing(const ClearingReport& c, std::ostream& out) {
+  out << "{\"proposals\": [";
+  for (size_t i = 0; i < c.proposals.size(); ++i) {
+    const ClearingProposalReport& p = c.proposals[i];
+    out << (i ? ",\n   " : "\n   ") << "{\"id\": " << Q(p.id.Hex())
+        << ", \"proposer\": " << Q(p.proposer.Hex()) << ", \"seq\": " << p.seq
+        << ", \"unit\": " << Q(p.unit) << ", \"expiry_unix_ms\": " << p.expiry_ms
+        << ", \"valid\": " << (p.valid ? "true" : "false") << ", \"state\": " << Q(p.state)
+        << ", \"legs\": [";
+    for (size_t k = 0; k < p.legs.size(); ++k)
+      out << (k ? ", " : "") << "{\"debtor\": " << Q(p.legs[k].debtor.Hex())
+          << ", \"creditor\": " << Q(p.legs[k].creditor.Hex())
+          << ", \"amount\": " << Q(std::to_string(p.legs[k].amount)) << "}";
+    out << "], \"votes\": [";
+    for (size_t k = 0; k < p.stances.size(); ++k)
+      out << (k ? ", " : "") << "{\"firm\": " << Q(p.stances[k].first.Hex())
+          << ", \"stance\": " << Q(p.stances[k].second) << "}";
+    out << "]}";
+  }
+  out << "],\n  \"cleared\": [";
+  for (size_t i = 0; i < c.cleared.size(); ++i)
+    out << (i ? ", " : "") << "{\"unit\": " << Q(c.cleared[i].first)
+        << ", \"amount\": " << Q(protocol::AmountToString(c.cleared[i].second)) << "}";
+  out << "]}";
+}
+
 }  // namespace
 
 void WriteTextReport(const Report& r, std::ostream& out) {
@@ -273,6 +321,7 @@ void WriteTextReport(const Report& r, std::ostream& out) {
     out << "\n";
   }
   if (r.governance) Membership(r, *r.governance, out);
+  if (r.clearing) Clearing(r, *r.clearing, out);
   out << "\nBalances\n";
   Matrix(r, out);
 
@@ -323,6 +372,11 @@ void WriteJsonReport(const Report& r, std::ostream& out) {
   out << " \"protocol_rules\": " << r.protocol_rules << ", \"governance\": ";
   if (r.governance)
     JsonGovernance(*r.governance, out);
+  else
+    out << "null";
+  out << ",\n \"clearing\": ";
+  if (r.clearing)
+    JsonClearing(*r.clearing, out);
   else
     out << "null";
   out << ",\n";

@@ -4,7 +4,9 @@
 // (protocol::ComputeEpochs), both through protocol::RecomputeLedger, the
 // reference every node must equal. Nothing here re-implements a rule.
 #include <algorithm>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "keiretsu/audit/model_record.h"
 #include "keiretsu/crypto/signing.h"
@@ -39,6 +41,48 @@ void SubjectOf(const protocol::Propose& p, PublicKey* subject, std::string* name
     *subject = rm->member;
     if (last_seq) *last_seq = rm->last_seq;
   }
+}
+
+std::string_view StanceName(protocol::ClearingStance s) {
+  switch (s) {
+    case protocol::ClearingStance::kUndecided: return "undecided";
+    case protocol::ClearingStance::kAccepted: return "accepted";
+    case protocol::ClearingStance::kRejected: return "rejected";
+    case protocol::ClearingStance::kLapsed: return "lapsed";
+  }
+  return "unknown";
+}
+
+// Every clearing proposal the outcome decided (PROTOCOL.md 20.4), and the
+// debt set off per unit by the committed ones.
+ClearingReport ClearingOf(const protocol::ClearingResult& result) {
+  ClearingReport out;
+  std::map<std::string, protocol::Amount128> cleared;
+  for (const auto& [id, o] : result.proposals) {
+    ClearingProposalReport p;
+    p.id = id;
+    p.proposer = o.proposer;
+    p.seq = o.seq;
+    p.unit = o.body.unit;
+    p.expiry_ms = o.body.expiry_ms;
+    p.valid = o.state != protocol::ClearingState::kVoid;
+    p.state = std::string(protocol::ClearingStateName(o.state));
+    for (const protocol::ClearingLeg& leg : o.body.legs) {
+      p.legs.push_back({o.body.participants.at(leg.debtor).firm,
+                        o.body.participants.at(leg.creditor).firm, leg.amount});
+      if (o.state == protocol::ClearingState::kCommitted) cleared[o.body.unit] += leg.amount;
+    }
+    for (size_t i = 0; i < o.body.participants.size(); ++i)
+      p.stances.emplace_back(
+          o.body.participants[i].firm,
+          i < o.stances.size() ? std::string(StanceName(o.stances[i])) : std::string("undecided"));
+    out.proposals.push_back(std::move(p));
+  }
+  std::sort(out.proposals.begin(), out.proposals.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.proposer, a.seq, a.id) < std::tie(b.proposer, b.seq, b.id);
+  });
+  out.cleared.assign(cleared.begin(), cleared.end());
+  return out;
 }
 
 std::string_view EvidenceName(protocol::EvidenceKind k) {
@@ -383,6 +427,7 @@ void Auditor::RunV2(Source& src, bool export_input) {
     report_->balances.push_back(
         BalanceRow{std::get<0>(key), std::get<1>(key), std::get<2>(key), net});
   report_->governance = std::move(gov);
+  report_->clearing = ClearingOf(model.clearing);
 
   VerifyCheckpointsV2();
   CompareCheckpoints(export_input);

@@ -170,6 +170,34 @@ struct GovernanceReport {
   std::vector<std::pair<PublicKey, uint64_t>> pending_authors;  // (firm, records)
 };
 
+// Protocol v2: one consent-based clearing proposal (docs/PROTOCOL.md 20)
+// found in a counted prefix, as protocol::DecideClearing decided it.
+struct ClearingLegReport {
+  PublicKey debtor;
+  PublicKey creditor;
+  uint64_t amount = 0;
+};
+struct ClearingProposalReport {
+  EntryId id;
+  PublicKey proposer;
+  uint64_t seq = 0;  // in the proposer's feed
+  std::string unit;
+  uint64_t expiry_ms = 0;  // author time
+  // false when void: a named head is not in its feed, or a leg exceeds
+  // what is owed at the named heads (20.3).
+  bool valid = true;
+  std::string state;  // "pending" | "committed" | "rejected" | "expired" | "void"
+  std::vector<ClearingLegReport> legs;
+  // Per participant, in the proposal's order: "undecided" | "accepted" |
+  // "rejected" | "lapsed".
+  std::vector<std::pair<PublicKey, std::string>> stances;
+};
+struct ClearingReport {
+  std::vector<ClearingProposalReport> proposals;  // by proposer, then seq
+  // Per unit: the sum of every committed leg's amount (the debt set off).
+  std::vector<std::pair<std::string, protocol::Amount128>> cleared;
+};
+
 struct BalanceRow {
   PublicKey firm;
   PublicKey counterparty;
@@ -230,6 +258,7 @@ struct Report {
   // rules of docs/PROTOCOL.md 19 (a v2 genesis, or governance entries).
   int protocol_rules = 1;
   std::optional<GovernanceReport> governance;  // protocol_rules == 2
+  std::optional<ClearingReport> clearing;      // protocol_rules == 2
   uint64_t chunks = 0;                         // export chunks read (first pass)
   uint64_t entries_checked = 0;                // entry records whose checks ran (first pass)
   uint64_t evidence = 0;
