@@ -159,6 +159,26 @@ Status Ledger::LoadClearing() {
   return Status::Ok();
 }
 
+Result<protocol::ClearingResult> Ledger::Clearing() const {
+  std::lock_guard lock(mu_);
+  if (clearing_proposers_.empty()) return protocol::ClearingResult{};
+  KEIRETSU_ASSIGN_OR_RETURN(
+      auto feeds,
+      ClearingFeedsOf(
+          *history_,
+          [&](const PublicKey& a) {
+            auto f = feeds_.find(a);
+            return f == feeds_.end() ? uint64_t{0} : f->second.effective_seq();
+          },
+          [&](const PublicKey& a, uint64_t seq) -> Result<Bytes> {
+            KEIRETSU_ASSIGN_OR_RETURN(auto rec, store_->GetEntry(a, seq));
+            if (!rec) return Corruption("feed " + a.Short() + " has a gap");
+            return std::move(*rec);
+          },
+          [&](ByteView rec) { return FeedLocal(rec, /*verify=*/false); }, clearing_proposers_));
+  return protocol::DecideClearing(feeds);
+}
+
 // After a failed commit the store refuses writes until it reopens, and the
 // failed batch may or may not be there afterwards (a failed sync may still
 // have written it): the caches are reloaded from what the store holds, so

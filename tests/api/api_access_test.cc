@@ -196,6 +196,26 @@ std::vector<ApiAccessTest::Row> ApiAccessTest::Table() {
          v1::ListProposalsResponse r;
          return t.stub().ListProposals(c, {}, &r);
        }},
+      {Method::kFindClearing, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::FindClearingResponse r;
+         return t.stub().FindClearing(c, {}, &r);
+       }},
+      {Method::kProposeClearing, INVALID, DENIED, DENIED,  // no unit
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::WriteResponse r;
+         return t.stub().ProposeClearing(c, {}, &r);
+       }},
+      {Method::kListClearings, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::ListClearingsResponse r;
+         return t.stub().ListClearings(c, {}, &r);
+       }},
+      {Method::kVoteClearing, INVALID, DENIED, DENIED,  // no proposal id
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::WriteResponse r;
+         return t.stub().VoteClearing(c, {}, &r);
+       }},
   };
 }
 

@@ -51,6 +51,10 @@ std::string_view MethodName(Method method) {
     case Method::kRotate: return "Rotate";
     case Method::kListMembers: return "ListMembers";
     case Method::kListProposals: return "ListProposals";
+    case Method::kFindClearing: return "FindClearing";
+    case Method::kProposeClearing: return "ProposeClearing";
+    case Method::kListClearings: return "ListClearings";
+    case Method::kVoteClearing: return "VoteClearing";
   }
   return "unknown";
 }
@@ -72,6 +76,8 @@ bool RoleAllows(Role role, Method method) {
     case Method::kGetCheckpoint:
     case Method::kListMembers:
     case Method::kListProposals:
+    case Method::kFindClearing:
+    case Method::kListClearings:
     case Method::kWatch: return true;  // partners are limited to their firm's data inside
     case Method::kExport: return role == Role::kOperator || role == Role::kAuditor;
     case Method::kClaim:
@@ -83,6 +89,8 @@ bool RoleAllows(Role role, Method method) {
     case Method::kVote:
     case Method::kLeave:
     case Method::kRotate:
+    case Method::kProposeClearing:
+    case Method::kVoteClearing:
     case Method::kImport: return role == Role::kOperator;
   }
   return false;

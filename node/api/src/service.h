@@ -73,6 +73,15 @@ class LedgerService final : public v1::Ledger::Service {
                            v1::ListMembersResponse* resp) override;
   grpc::Status ListProposals(grpc::ServerContext* ctx, const v1::ListProposalsRequest* req,
                              v1::ListProposalsResponse* resp) override;
+  // Clearing (service_clearing.cc).
+  grpc::Status FindClearing(grpc::ServerContext* ctx, const v1::FindClearingRequest* req,
+                            v1::FindClearingResponse* resp) override;
+  grpc::Status ProposeClearing(grpc::ServerContext* ctx, const v1::ProposeClearingRequest* req,
+                               v1::WriteResponse* resp) override;
+  grpc::Status ListClearings(grpc::ServerContext* ctx, const v1::ListClearingsRequest* req,
+                             v1::ListClearingsResponse* resp) override;
+  grpc::Status VoteClearing(grpc::ServerContext* ctx, const v1::VoteClearingRequest* req,
+                            v1::WriteResponse* resp) override;
 
  private:
   // gRPC's own request parsing is lenient and its failures carry no message
@@ -158,6 +167,9 @@ class LedgerService final : public v1::Ledger::Service {
   // The governance event describing `entry` (a propose, vote, leave or
   // rotate); false for other kinds.
   bool FillGovernanceEvent(const protocol::SignedEntry& entry, v1::GovernanceEvent* out) const;
+  // The clearing event describing `entry` (a clearing proposal or vote);
+  // false for other kinds.
+  bool FillClearingEvent(const protocol::SignedEntry& entry, v1::ClearingEvent* out) const;
   // The stored claim `claim_hex` after checking it may be answered by this
   // firm now. REQUIRES: answer_mu_ held.
   Result<protocol::SignedEntry> AnswerableClaim(const std::string& claim_hex) const;

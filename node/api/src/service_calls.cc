@@ -111,6 +111,10 @@ void LedgerService::InstallStrictHandlers() {
   MarkMethodStreamed(IndexOf("Rotate"), Unary(this, &LedgerService::Rotate));
   MarkMethodStreamed(IndexOf("ListMembers"), Unary(this, &LedgerService::ListMembers));
   MarkMethodStreamed(IndexOf("ListProposals"), Unary(this, &LedgerService::ListProposals));
+  MarkMethodStreamed(IndexOf("FindClearing"), Unary(this, &LedgerService::FindClearing));
+  MarkMethodStreamed(IndexOf("ProposeClearing"), Unary(this, &LedgerService::ProposeClearing));
+  MarkMethodStreamed(IndexOf("ListClearings"), Unary(this, &LedgerService::ListClearings));
+  MarkMethodStreamed(IndexOf("VoteClearing"), Unary(this, &LedgerService::VoteClearing));
   MarkMethodStreamed(IndexOf("Watch"), new RawHandler(&LedgerService::RawWatch, this));
   MarkMethodStreamed(IndexOf("Export"), new RawHandler(&LedgerService::RawExport, this));
   MarkMethodStreamed(IndexOf("Import"), new RawHandler(&LedgerService::RawImport, this));

@@ -112,6 +112,8 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
         if (FillBalanceChange(g, se->entry, &change)) *ev.add_changes() = std::move(change);
         v1::GovernanceEvent gov;
         if (FillGovernanceEvent(*se, &gov)) *ev.mutable_governance() = std::move(gov);
+        v1::ClearingEvent clr;
+        if (FillClearingEvent(*se, &clr)) *ev.mutable_clearing() = std::move(clr);
       }
       if (!write(ev)) return Cancelled();  // the client went away
     }

@@ -28,6 +28,7 @@
 #include "keiretsu/common/status.h"
 #include "keiretsu/node/metrics.h"
 #include "keiretsu/protocol/checkpoint.h"
+#include "keiretsu/protocol/clearing_outcome.h"
 #include "keiretsu/protocol/digest.h"
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/epoch_chain.h"
@@ -279,6 +280,10 @@ class Ledger {
   GovernanceState Governance() const;
   // The membership history: epoch 0 (the genesis) to the current epoch.
   std::vector<protocol::Epoch> Epochs() const;
+  // Every clearing proposal in a counted prefix, decided as the ledger
+  // decides it (docs/PROTOCOL.md 20.4; protocol::DecideClearing), with the
+  // committed set-offs. Errors: storage errors reading the feeds.
+  Result<protocol::ClearingResult> Clearing() const;
   // The firm whose key in force is `key` (its id, or the key it rotated
   // to); nullopt when none.
   std::optional<PublicKey> FirmOfKey(const PublicKey& key) const;

@@ -58,8 +58,12 @@ enum class Method {
   kRotate,
   kListMembers,
   kListProposals,
+  kFindClearing,
+  kProposeClearing,
+  kListClearings,
+  kVoteClearing,
 };
-inline constexpr int kMethodCount = static_cast<int>(Method::kListProposals) + 1;
+inline constexpr int kMethodCount = static_cast<int>(Method::kVoteClearing) + 1;
 std::string_view MethodName(Method method);  // "GetStatus", ...
 
 // True when `role` may call `method` at all (partners are further limited
