@@ -6,6 +6,7 @@
 // changed; roles; Watch's clearing events.
 #include "api_fixture.h"
 #include "gov_network.h"
+#include "keiretsu/api/clearing_policy.h"
 #include "keiretsu/node/identity.h"
 #include "temp_dir.h"
 
@@ -346,6 +347,58 @@ TEST_F(ApiClearingTest, VoteByAPartnerIsDenied) {
   const std::string id = ProposeOk(Cycle(4));
   const LedgerSnapshot before = Snap(*ledger_);
   ExpectRefused(Vote(id, true, kPartner1Token), grpc::StatusCode::PERMISSION_DENIED, "", before);
+}
+
+// --- The auto-accept policy (keiretsud [clearing] auto_accept)
+
+TEST_F(ApiClearingTest, AutoAcceptTakesProposalsWithinOwedAndExpiringInTime) {
+  const std::string within = ProposeOk(Cycle(4));
+  AutoAcceptPolicy policy{true, 48ull * 3600 * 1000};
+  auto n = RunAutoAccept(*ledger_, *identity_, clock_ms_.load(), policy);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1u);
+  v1::ListClearingsResponse l = List();
+  ASSERT_EQ(l.clearings_size(), 1);
+  EXPECT_EQ(l.clearings(0).votes_size(), 3);
+  for (const auto& v : l.clearings(0).votes())
+    if (v.firm().public_key() == F(0).id.Hex()) {
+      EXPECT_EQ(v.stance(), "accepted");
+    }
+  // Run again: nothing new to accept.
+  n = RunAutoAccept(*ledger_, *identity_, clock_ms_.load(), policy);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+}
+
+TEST_F(ApiClearingTest, AutoAcceptLeavesAProposalThatWithAcceptedOnesExceedsWhatIsOwed) {
+  const std::string first = ProposeOk(Cycle(6));
+  ASSERT_TRUE(Vote(first, true).ok());
+  ProposeOk(Cycle(6));
+  const LedgerSnapshot before = Snap(*ledger_);
+  auto n = RunAutoAccept(*ledger_, *identity_, clock_ms_.load(), {true, 48ull * 3600 * 1000});
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(Snap(*ledger_), before);
+}
+
+TEST_F(ApiClearingTest, AutoAcceptLeavesAProposalExpiringBeyondTheBound) {
+  v1::ProposeClearingRequest q = Cycle(4);
+  q.set_expires_in_ms(3ull * 24 * 3600 * 1000);
+  ProposeOk(q);
+  const LedgerSnapshot before = Snap(*ledger_);
+  auto n = RunAutoAccept(*ledger_, *identity_, clock_ms_.load(), {true, 48ull * 3600 * 1000});
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(Snap(*ledger_), before);
+}
+
+TEST_F(ApiClearingTest, AutoAcceptOffAcceptsNothing) {
+  ProposeOk(Cycle(4));
+  const LedgerSnapshot before = Snap(*ledger_);
+  auto n = RunAutoAccept(*ledger_, *identity_, clock_ms_.load(), {false, 48ull * 3600 * 1000});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_EQ(Snap(*ledger_), before);
 }
 
 }  // namespace

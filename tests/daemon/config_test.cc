@@ -215,3 +215,44 @@ TEST(ConfigTest, HostPortForms) {
 
 }  // namespace
 }  // namespace keiretsu::daemon
+
+namespace keiretsu::daemon {
+namespace {
+
+// [clearing]: the auto-accept policy (docs/API.md "Clearing").
+TEST(ConfigClearingTest, OffByDefaultAndParsed) {
+  auto d = Parse(kBase);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_FALSE(d->clearing.auto_accept);
+  EXPECT_EQ(d->clearing.max_expiry_hours, 168u);
+  auto c = Parse(std::string(kBase) + "[clearing]\nauto_accept = true\nmax_expiry_hours = 48\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->clearing.auto_accept);
+  EXPECT_EQ(c->clearing.max_expiry_hours, 48u);
+}
+
+TEST(ConfigClearingTest, AutoAcceptMustBeABoolean) {
+  auto c = Parse(std::string(kBase) + "[clearing]\nauto_accept = \"yes\"\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(),
+            "/srv/osaka/keiretsud.toml:5: clearing.auto_accept: must be true or false");
+}
+
+TEST(ConfigClearingTest, MaxExpiryOutsideItsRangeIsRefused) {
+  auto c = Parse(std::string(kBase) + "[clearing]\nmax_expiry_hours = 0\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("clearing.max_expiry_hours: must be a whole number from 1 "
+                                      "to 720"),
+            std::string::npos)
+      << c.status().message();
+}
+
+TEST(ConfigClearingTest, AnUnknownClearingKeyIsRefused) {
+  auto c = Parse(std::string(kBase) + "[clearing]\nauto_acept = true\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("clearing.auto_acept: unknown key"), std::string::npos)
+      << c.status().message();
+}
+
+}  // namespace
+}  // namespace keiretsu::daemon

@@ -66,10 +66,11 @@ struct Context {
 void AddLocalCommands(CLI::App& app, Context& ctx);  // keygen, genesis, init
 void AddReadCommands(CLI::App& app,
                      Context& ctx);  // status, balance, balances, pending, entries, entry
-void AddWriteCommands(CLI::App& app, Context& ctx);   // claim, accept, decline, owe, release
-void AddStreamCommands(CLI::App& app, Context& ctx);  // watch, export, import
-void AddAuditCommands(CLI::App& app, Context& ctx);   // checkpoint, audit
-void AddGraphCommands(CLI::App& app, Context& ctx);   // graph
+void AddWriteCommands(CLI::App& app, Context& ctx);     // claim, accept, decline, owe, release
+void AddStreamCommands(CLI::App& app, Context& ctx);    // watch, export, import
+void AddAuditCommands(CLI::App& app, Context& ctx);     // checkpoint, audit
+void AddGraphCommands(CLI::App& app, Context& ctx);     // graph
+void AddClearingCommands(CLI::App& app, Context& ctx);  // clearing find, propose, list, vote
 
 // Builds the whole command line and runs it: the program's main() minus the
 // real streams. Returns the exit code. Writes results to `out` and the error

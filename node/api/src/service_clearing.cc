@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <map>
 
+#include "keiretsu/api/clearing_policy.h"
 #include "keiretsu/clearing/checks.h"
 #include "keiretsu/clearing/solver.h"
 #include "keiretsu/protocol/kinds.h"
@@ -31,19 +32,11 @@ std::string Text(clearing::Amount a) {
   return clearing::AmountText(a);
 }
 
-// Every unit's obligation graph on this node's balances: a row with
-// net > 0 says its counterparty owes its firm.
-Result<std::map<std::string, clearing::ObligationGraph>> OwedGraphs(const node::Ledger& ledger) {
+// Every unit's obligation graph on this node's current balances.
+Result<std::map<std::string, clearing::ObligationGraph>> OwedGraphsOf(const node::Ledger& ledger) {
   auto rows = ledger.ListAllBalances();
   if (!rows.ok()) return rows.status();
-  std::map<std::string, clearing::ObligationGraph> out;
-  for (const auto& r : *rows) {
-    if (r.net <= 0) continue;
-    clearing::ObligationGraph& g = out[r.unit];
-    g.unit = r.unit;
-    g.obligations.push_back({r.counterparty, r.firm, r.net});
-  }
-  return out;
+  return OwedGraphs(*rows);
 }
 
 clearing::ObligationGraph GraphOf(const std::map<std::string, clearing::ObligationGraph>& graphs,
@@ -107,7 +100,7 @@ grpc::Status LedgerService::FindClearing(grpc::ServerContext* ctx,
                                          v1::FindClearingResponse* resp) {
   auto who = Authorize(ctx, Method::kFindClearing);
   if (!who.ok()) return ToGrpc(who.status());
-  auto graphs = OwedGraphs(ledger_);
+  auto graphs = OwedGraphsOf(ledger_);
   if (!graphs.ok()) return ToGrpc(graphs.status());
   const GovernanceSnapshot g = GovernanceSnapshot::Of(ledger_);
   for (const auto& [unit, graph] : *graphs) {
@@ -155,7 +148,7 @@ grpc::Status LedgerService::ProposeClearing(grpc::ServerContext* ctx,
                                   " is above 30 days (" + std::to_string(kMaxExpiryMs) + ")"));
   const uint64_t expires_in = req->expires_in_ms() != 0 ? req->expires_in_ms() : kDefaultExpiryMs;
 
-  auto graphs = OwedGraphs(ledger_);
+  auto graphs = OwedGraphsOf(ledger_);
   if (!graphs.ok()) return ToGrpc(graphs.status());
   const clearing::ObligationGraph owed = GraphOf(*graphs, unit);
   clearing::SetOff set_off{unit, {}};
@@ -325,7 +318,7 @@ grpc::Status LedgerService::VoteClearing(grpc::ServerContext* ctx,
           other.stances[*i] == protocol::ClearingStance::kAccepted)
         accepted.push_back(SetOffOf(other.body));
     }
-    auto graphs = OwedGraphs(ledger_);
+    auto graphs = OwedGraphsOf(ledger_);
     if (!graphs.ok()) return ToGrpc(graphs.status());
     if (Status s =
             clearing::JointlyWithinOwed(SetOffOf(o.body), accepted, GraphOf(*graphs, o.body.unit));

@@ -115,9 +115,9 @@ class Reader {
 };
 
 Status ReadRoot(const Reader& r, const toml::table& doc, Config& c, const std::string& base) {
-  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(
-      doc, "",
-      {"data_dir", "key_file", "genesis_file", "firm_id", "log", "api", "peer", "storage", "ops"}));
+  KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(doc, "",
+                                      {"data_dir", "key_file", "genesis_file", "firm_id", "log",
+                                       "api", "peer", "storage", "ops", "clearing"}));
   for (auto [name, out] : {std::pair{"data_dir", &c.data_dir}, std::pair{"key_file", &c.key_file},
                            std::pair{"genesis_file", &c.genesis_file}}) {
     KEIRETSU_RETURN_IF_ERROR(r.Str(doc, "", name, out));
@@ -302,6 +302,16 @@ Result<Config> ParseConfig(std::string_view text, const std::string& file,
     KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(*storage, "storage.", {"free_space_reserve_mib"}));
     KEIRETSU_RETURN_IF_ERROR(r.Int(*storage, "storage.", "free_space_reserve_mib", 0,
                                    int64_t{1} << 20, &c.storage.free_space_reserve_mib));
+  }
+  KEIRETSU_RETURN_IF_ERROR(err);
+  if (const toml::table* clr = r.Table(doc, "clearing", &err)) {
+    KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(*clr, "clearing.", {"auto_accept", "max_expiry_hours"}));
+    if (const toml::node* n = clr->get("auto_accept")) {
+      if (!n->is_boolean()) return r.Fail(*n, "clearing.auto_accept", "must be true or false");
+      c.clearing.auto_accept = n->as_boolean()->get();
+    }
+    KEIRETSU_RETURN_IF_ERROR(
+        r.Int(*clr, "clearing.", "max_expiry_hours", 1, 24 * 30, &c.clearing.max_expiry_hours));
   }
   KEIRETSU_RETURN_IF_ERROR(err);
   if (const toml::table* ops = r.Table(doc, "ops", &err))

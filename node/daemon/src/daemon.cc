@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "keiretsu/api/clearing_policy.h"
 #include "keiretsu/crypto/key_file.h"
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/genesis.h"
@@ -382,6 +383,22 @@ void Daemon::StartHealthChecks(const Config& config, DaemonHooks hooks) {
   disk_watch_ = std::make_unique<Periodic>(std::chrono::seconds(1), [log, ledger = ledger_.get()] {
     log->Observe(ledger->RefreshStorage());
   });
+  // Clearing: the auto-accept policy, every second (docs/API.md "Clearing").
+  if (config.clearing.auto_accept) {
+    const api::AutoAcceptPolicy policy{
+        true, static_cast<uint64_t>(config.clearing.max_expiry_hours) * 3'600'000};
+    clearing_watch_ = std::make_unique<Periodic>(
+        std::chrono::seconds(1), [policy, ledger = ledger_.get(), identity = identity_] {
+          const uint64_t now =
+              static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+          auto n = api::RunAutoAccept(*ledger, *identity, now, policy);
+          if (!n.ok()) spdlog::warn("clearing: auto-accept: {}", n.status().ToString());
+        });
+    spdlog::info("clearing: auto-accept on (proposals expiring within {} h)",
+                 config.clearing.max_expiry_hours);
+  }
 
   std::chrono::milliseconds every = std::chrono::seconds(config.api.self_check_seconds);
   if (hooks.self_check_interval.count() > 0 &&
@@ -417,6 +434,7 @@ Daemon::~Daemon() {
 void Daemon::Stop(std::chrono::milliseconds grace) {
   if (ops_) ops_->SetDraining();  // health checks see the node go
   api_watch_.reset();             // before the API goes: a stopping API is not a dead one
+  clearing_watch_.reset();
   disk_watch_.reset();
   if (api_) {
     api_->Shutdown(grace);

@@ -116,6 +116,16 @@ struct Config {
     int status_refresh_seconds = 5;
   } ops;
 
+  // Consent-based clearing (docs/API.md "Clearing"): with auto_accept,
+  // the node accepts by itself every clearing proposal its firm takes part
+  // in whose legs are within what is owed on this node's balances (with the
+  // proposals it already accepted, still pending) and that expires within
+  // max_expiry_hours.
+  struct Clearing {
+    bool auto_accept = false;
+    uint64_t max_expiry_hours = 168;
+  } clearing;
+
   // "<file>: <key>: <problem>", the form of every config error.
   Status Error(std::string_view key, std::string_view problem) const;
 };

@@ -95,8 +95,9 @@ class Daemon {
  private:
   Daemon() = default;
   void StartHealthChecks(const Config& config, DaemonHooks hooks);
-  std::unique_ptr<Periodic> disk_watch_;  // store Refresh, every second
-  std::unique_ptr<Periodic> api_watch_;   // API self-check
+  std::unique_ptr<Periodic> disk_watch_;      // store Refresh, every second
+  std::unique_ptr<Periodic> api_watch_;       // API self-check
+  std::unique_ptr<Periodic> clearing_watch_;  // [clearing] auto_accept, every second
   // Outlives everything that reports to it (ledger, replicator, API).
   std::unique_ptr<ops::MetricsRegistry> metrics_;
   std::shared_ptr<node::Identity> identity_;
