@@ -119,5 +119,65 @@ TEST_F(ClearingAuditTest, BalancesEqualTheNodesAndEachProposalIsReported) {
       << json.str();
 }
 
+// A version-1 genesis whose firms clear a cycle: the clearing entries put
+// the audit under v2 rules (as the node decides them), so its balances show
+// the set-off and equal the node's.
+TEST(ClearingAuditV1Test, AV1NetworkThatClearedIsAuditedUnderV2Rules) {
+  testing::TestNetwork net = testing::MakeNetwork(3);
+  testing::FeedBuilder fb(net);
+  testing::TempDir dir;
+  auto ledger = testing::OpenLedger(net, dir.Sub("db"));
+  auto put = [&](const protocol::SignedEntry& e) {
+    auto r = ledger->Ingest(std::span(&e.record, 1), true);
+    ASSERT_EQ(r.at(0).outcome, node::Outcome::kApplied) << r.at(0).status.ToString();
+  };
+  for (int i = 0; i < 3; ++i)
+    put(fb.Next(i, protocol::Obligation{net.pk((i + 1) % 3), 10, "hours", ""}));
+  std::vector<int> firms{0, 1, 2};
+  std::sort(firms.begin(), firms.end(), [&](int a, int b) { return net.pk(a) < net.pk(b); });
+  protocol::ClearingPropose p{"hours", 1'790'000'900'000, {}, {}};
+  std::map<int, uint8_t> index;
+  for (int f : firms) {
+    index[f] = static_cast<uint8_t>(p.participants.size());
+    const node::FeedState st = ledger->Feed(net.pk(f));
+    p.participants.push_back({net.pk(f), st.effective_seq(), st.effective_id});
+  }
+  for (int i = 0; i < 3; ++i) p.legs.push_back({index[i], index[(i + 1) % 3], 3});
+  std::sort(p.legs.begin(), p.legs.end(), [](const auto& x, const auto& y) {
+    return std::pair(x.debtor, x.creditor) < std::pair(y.debtor, y.creditor);
+  });
+  const protocol::SignedEntry prop = fb.Next(0, p);
+  put(prop);
+  for (int i = 0; i < 3; ++i)
+    put(fb.Next(i, protocol::ClearingVote{prop.id, protocol::ClearingDecision::kAccept}));
+  auto b = ledger->GetBalance(net.pk(0), net.pk(1), "hours");
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(*b, -7);  // the set-off took effect at the node
+  std::map<protocol::BalanceKey, protocol::Amount128> node_balances;
+  auto rows = ledger->ListAllBalances();
+  ASSERT_TRUE(rows.ok());
+  for (const auto& r : *rows) node_balances[{r.firm, r.counterparty, r.unit}] = r.net;
+  const Digest node_digest = ledger->StateDigest();
+  ledger.reset();
+
+  Options o;
+  o.input = dir.Sub("db");
+  o.genesis_file = dir.Sub("g.bin");
+  std::ofstream(o.genesis_file, std::ios::binary)
+      << std::string(AsChars(net.genesis.canonical_bytes()));
+  auto r = Audit(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code(), kExitVerified) << testing::Dump(*r);
+  EXPECT_EQ(r->protocol_rules, 2);
+  EXPECT_EQ(r->state_digest, node_digest);
+  std::map<protocol::BalanceKey, protocol::Amount128> audited;
+  for (const BalanceRow& row : r->balances)
+    audited[{row.firm, row.counterparty, row.unit}] = row.net;
+  EXPECT_EQ(audited, node_balances);
+  ASSERT_TRUE(r->clearing.has_value());
+  ASSERT_EQ(r->clearing->proposals.size(), 1u);
+  EXPECT_EQ(r->clearing->proposals[0].state, "committed");
+}
+
 }  // namespace
 }  // namespace keiretsu::audit

@@ -30,6 +30,11 @@ std::string Where(const PublicKey& a, uint64_t seq) {
 bool IsGovernanceKind(uint8_t tag) {
   return tag >= kTagPropose && tag <= kTagRotate;
 }
+// Kinds 10-11 (PROTOCOL.md 20): their outcome is decided under v2 rules too.
+bool IsClearingKind(uint8_t tag) {
+  return tag == static_cast<uint8_t>(protocol::BodyKind::kClearingPropose) ||
+         tag == static_cast<uint8_t>(protocol::BodyKind::kClearingVote);
+}
 
 // The subject of a proposal's action: the firm admitted or removed.
 void SubjectOf(const protocol::Propose& p, PublicKey* subject, std::string* name,
@@ -113,7 +118,7 @@ bool Auditor::NeedsV2(Source& src) {
     auto r = src.Next(&item);
     if (!r.ok() || !*r) break;
     if (item.kind == Item::Kind::kEntry && item.record.size() > 113 &&
-        IsGovernanceKind(item.record[113])) {
+        (IsGovernanceKind(item.record[113]) || IsClearingKind(item.record[113]))) {
       found = true;
       break;
     }
