@@ -9,6 +9,7 @@
 #include "keiretsu/protocol/balance.h"
 #include "keiretsu/protocol/governance.h"
 #include "node/src/ledger_apply.h"
+#include "node/src/ledger_clearing.h"
 #include "node/src/ledger_gov.h"
 
 namespace keiretsu::node {
@@ -76,6 +77,7 @@ Status Ledger::LoadFromStore() {
   feeds_ = store_->LoadFeedStates();
   log_cursor_ = store_->LastLogCursor();
   KEIRETSU_RETURN_IF_ERROR(LoadGovernance());
+  KEIRETSU_RETURN_IF_ERROR(LoadClearing());
   return LoadPending();
 }
 
@@ -84,6 +86,7 @@ Status Ledger::LoadFromStore() {
 // epoch chain. REQUIRES: mu_ held (or the ledger not yet shared).
 Status Ledger::LoadGovernance() {
   gov_feeds_.clear();
+  clearing_proposers_.clear();
   constexpr size_t kChunk = 4096;
   constexpr size_t kKindOffset = 113;
   for (const auto& [author, st] : feeds_) {
@@ -97,6 +100,8 @@ Status Ledger::LoadGovernance() {
         const uint64_t seq = next++;
         if (rec.size() <= kKindOffset) return Corruption("stored entry too short");
         const uint8_t kind = rec[kKindOffset];
+        if (kind == static_cast<uint8_t>(protocol::BodyKind::kClearingPropose))
+          clearing_proposers_.insert(author);
         if (kind < static_cast<uint8_t>(protocol::BodyKind::kPropose) ||
             kind > static_cast<uint8_t>(protocol::BodyKind::kRotate))
           continue;
@@ -128,6 +133,29 @@ Status Ledger::LoadGovernance() {
         auto f = feeds_.find(id);
         return f == feeds_.end() || f->second.stop_seq == 0;
       });
+  return Status::Ok();
+}
+
+// The committed set-offs are a function of the stored feeds (20.5): the
+// stored balances include exactly their legs.
+Status Ledger::LoadClearing() {
+  set_offs_.clear();
+  if (clearing_proposers_.empty()) return Status::Ok();
+  KEIRETSU_ASSIGN_OR_RETURN(
+      auto feeds,
+      ClearingFeedsOf(
+          *history_,
+          [&](const PublicKey& a) {
+            auto f = feeds_.find(a);
+            return f == feeds_.end() ? uint64_t{0} : f->second.effective_seq();
+          },
+          [&](const PublicKey& a, uint64_t seq) -> Result<Bytes> {
+            KEIRETSU_ASSIGN_OR_RETURN(auto rec, store_->GetEntry(a, seq));
+            if (!rec) return Corruption("feed " + a.Short() + " has a gap");
+            return std::move(*rec);
+          },
+          [&](ByteView rec) { return FeedLocal(rec, /*verify=*/false); }, clearing_proposers_));
+  set_offs_ = CommittedSetOffs(protocol::DecideClearing(feeds));
   return Status::Ok();
 }
 
@@ -206,6 +234,8 @@ void Ledger::Adopt(Apply& round) {
   log_cursor_ = round.log_cursor();
   for (const auto& [author, g] : round.touched_gov()) gov_feeds_[author] = g;
   history_ = round.history();
+  clearing_proposers_.insert(round.new_proposers().begin(), round.new_proposers().end());
+  if (round.set_offs()) set_offs_ = *round.set_offs();
   // Admitted authors' kept records are no longer a non-member's.
   if (round.membership_changed()) (void)LoadPending();
 }

@@ -273,6 +273,7 @@ IngestResult Ledger::Apply::Extend(const RecordCheck& check, FeedState& st) {
                    g.left_seq = se.entry.seq;
                    gov_dirty_ = true;
                  },
+                 [&](const protocol::ClearingPropose&) { new_proposers_.insert(se.entry.author); },
                  [](const auto&) {},
              },
              se.entry.body);
@@ -547,6 +548,40 @@ void Ledger::Apply::Settle() {
       return;
     }
   }
+  SettleClearing();
+}
+
+void Ledger::Apply::SettleClearing() {
+  if (!error_.ok()) return;
+  std::set<PublicKey> proposers = ledger_.clearing_proposers_;
+  proposers.insert(new_proposers_.begin(), new_proposers_.end());
+  if (proposers.empty()) return;  // no proposal counts: no set-off either
+  auto feeds = ClearingFeedsOf(
+      *h_,
+      [&](const PublicKey& a) {  // peeks: adds nothing to touched_
+        auto t = touched_.find(a);
+        if (t != touched_.end()) return t->second.effective_seq();
+        auto c = committed_.find(a);
+        return c == committed_.end() ? uint64_t{0} : c->second.effective_seq();
+      },
+      [&](const PublicKey& a, uint64_t seq) { return EntryAt(a, seq); },
+      [&](ByteView rec) { return ledger_.FeedLocal(rec, /*verify=*/false); }, proposers);
+  if (!feeds.ok()) {
+    error_ = feeds.status();
+    return;
+  }
+  SetOffs now = CommittedSetOffs(protocol::DecideClearing(*feeds));
+  const SetOffs& before = ledger_.set_offs_;
+  for (const auto& [id, legs] : before)
+    if (!now.contains(id))
+      for (protocol::DebtChange d : legs) {
+        d.delta = -d.delta;
+        batch_.AddDebt(d);
+      }
+  for (const auto& [id, legs] : now)
+    if (!before.contains(id))
+      for (const protocol::DebtChange& d : legs) batch_.AddDebt(d);
+  set_offs_ = std::move(now);
 }
 
 void Ledger::Apply::Recount(const protocol::EpochHistory& from, const protocol::EpochHistory& to) {

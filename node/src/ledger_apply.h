@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "keiretsu/node/ledger.h"
+#include "node/src/ledger_clearing.h"
 
 namespace keiretsu::node {
 
@@ -40,7 +41,14 @@ class Ledger::Apply {
   // materialised effects follow the new counted prefixes and members, and
   // releases the kept records of newly admitted members; repeats until the
   // chain no longer changes. Call once after the last Take, before commit.
+  // Ends with the clearing outcomes (SettleClearing).
   void Settle();
+  // The committed set-offs after this round, when it computed them (any
+  // clearing entry counts); the batch moves balances from the ledger's
+  // set-offs to these.
+  const std::optional<SetOffs>& set_offs() const { return set_offs_; }
+  // Authors whose clearing proposals this round applied.
+  const std::set<PublicKey>& new_proposers() const { return new_proposers_; }
   // The epoch chain as this round sees it.
   const std::shared_ptr<const protocol::EpochHistory>& history() const { return h_; }
   const std::map<PublicKey, GovFeed>& touched_gov() const { return touched_gov_; }
@@ -90,6 +98,10 @@ class Ledger::Apply {
   // Moves the materialised effects from what `from` counts to what `to`
   // counts.
   void Recount(const protocol::EpochHistory& from, const protocol::EpochHistory& to);
+  // Clearing (docs/PROTOCOL.md 20.5): decides every proposal over the
+  // counted prefixes as this round sees them and moves the balances from
+  // the ledger's committed set-offs to the new ones.
+  void SettleClearing();
   Result<Bytes> EntryAt(const PublicKey& author, uint64_t seq);
   Result<std::map<EntryId, Bytes>> PendingAt(const PublicKey& author, uint64_t seq);
 
@@ -126,6 +138,8 @@ class Ledger::Apply {
   size_t kept_for_membership_ = 0;
   uint64_t log_cursor_;
   Status error_;
+  std::set<PublicKey> new_proposers_;
+  std::optional<SetOffs> set_offs_;
 };
 
 }  // namespace keiretsu::node

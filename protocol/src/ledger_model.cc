@@ -50,6 +50,13 @@ void AddDebt(std::map<BalanceKey, Amount128>& balances, const DebtChange& d) {
   add(d.debtor, d.creditor, -d.delta);
 }
 
+// The header's author time (content offset 105, 5.1).
+uint64_t TimestampOf(const Bytes& content) {
+  if (content.size() < 113) return 0;
+  ByteReader r(ByteView(content).subspan(105, 8));
+  return r.U64();
+}
+
 }  // namespace
 
 LedgerModel RecomputeLedger(const EpochZero& zero, std::span<const ModelRecord> records) {
@@ -58,6 +65,7 @@ LedgerModel RecomputeLedger(const EpochZero& zero, std::span<const ModelRecord> 
   out.history = ComputeEpochs(zero, source);
   const Epoch& now = out.history.current();
   std::vector<FeedHeadSummary> heads;
+  ClearingFeeds clearing_feeds;
   for (const EpochMember& m : now.members) {
     ModelSource::Walked& w = source.walked_.at(m.id);
     CountedFeed& f = out.feeds[m.id];
@@ -65,13 +73,24 @@ LedgerModel RecomputeLedger(const EpochZero& zero, std::span<const ModelRecord> 
     f.counted_seq = w.prefix.size();
     if (m.removed) f.counted_seq = std::min(f.counted_seq, m.last_seq);
     if (f.counted_seq > 0) f.counted_id = w.prefix[f.counted_seq - 1]->feed.id;
+    std::vector<ClearingFeedEntry>& cf = clearing_feeds[m.id];
     for (uint64_t s = 0; s < f.counted_seq; ++s) {
-      const auto& debt = w.prefix[s]->debt;
-      if (debt && out.history.EverMember(debt->debtor) && out.history.EverMember(debt->creditor))
-        AddDebt(out.balances, *debt);
+      const ModelRecord& r = *w.prefix[s];
+      ClearingFeedEntry& ce = cf.emplace_back();
+      ce.id = r.feed.id;
+      ce.timestamp_ms = TimestampOf(r.feed.content);
+      if (r.debt && out.history.EverMember(r.debt->debtor) &&
+          out.history.EverMember(r.debt->creditor)) {
+        AddDebt(out.balances, *r.debt);
+        ce.what = *r.debt;
+      } else if (r.clearing) {
+        std::visit([&](const auto& b) { ce.what = b; }, *r.clearing);
+      }
     }
     heads.push_back({m.id, f.counted_seq, f.counted_id, w.walk.stop_seq});
   }
+  out.clearing = DecideClearing(clearing_feeds);
+  for (const DebtChange& d : out.clearing.set_offs) AddDebt(out.balances, d);
   out.state_digest = StateDigestV2(zero.network, now.number, now.hash, std::move(heads));
   for (const auto& [author, recs] : source.by_author_)
     if (!out.history.EverMember(author)) {

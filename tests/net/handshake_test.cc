@@ -185,7 +185,8 @@ TEST_F(HandshakeTest, PeersStateTheirVersionAndKinds) {
 }
 
 TEST_F(HandshakeTest, TheHelloBytesAreFixed) {
-  EXPECT_EQ(EncodeHello(PeerHello::Ours()), (Bytes{0x00, 0x02, 0x09, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(EncodeHello(PeerHello::Ours()),
+            (Bytes{0x00, 0x02, 0x0b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
   EXPECT_EQ(DecodeHello(EncodeHello(PeerHello::Ours())).value(), PeerHello::Ours());
   PeerHello newer{3, protocol::KindSet::Of(std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 200})};
   EXPECT_EQ(DecodeHello(EncodeHello(newer)).value(), newer);

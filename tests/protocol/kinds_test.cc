@@ -94,11 +94,11 @@ TEST_F(KindsTest, RotateRoundTrips) {
       BodyKind::kRotate, "rotate");
 }
 
-TEST_F(KindsTest, TheKindListIsTheTagsOneToNine) {
+TEST_F(KindsTest, TheKindListIsTheTagsOneToEleven) {
   std::vector<uint8_t> tags(std::begin(kKnownKinds), std::end(kKnownKinds));
-  EXPECT_EQ(tags, (std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(tags, (std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
   EXPECT_FALSE(IsKnownKind(0));
-  EXPECT_FALSE(IsKnownKind(10));
+  EXPECT_FALSE(IsKnownKind(12));
   EXPECT_FALSE(IsKnownKind(200));
   EXPECT_FALSE(IsKnownKind(255));
 }

@@ -118,6 +118,8 @@ inline protocol::ModelRecord ToModel(const Bytes& record) {
     m.feed.leave = std::holds_alternative<protocol::Leave>(se.entry.body);
     if (const auto* p = std::get_if<protocol::Propose>(&se.entry.body)) m.governance = *p;
     if (const auto* v = std::get_if<protocol::Vote>(&se.entry.body)) m.governance = *v;
+    if (const auto* p = std::get_if<protocol::ClearingPropose>(&se.entry.body)) m.clearing = *p;
+    if (const auto* v = std::get_if<protocol::ClearingVote>(&se.entry.body)) m.clearing = *v;
     m.debt = protocol::EffectOf(se.entry);
   }
   return m;

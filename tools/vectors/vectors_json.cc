@@ -173,6 +173,34 @@ void WriteBody(JsonWriter& w, const protocol::Body& body) {
             key("new_key", b.new_key.View());
             key("next_key_digest", b.next_key_digest.View());
           },
+          [&](const protocol::ClearingPropose& b) {  // as tests/vectors/clearing.json
+            w.Key("unit").Str(b.unit);
+            w.Key("expiry_ms").Num(b.expiry_ms);
+            w.Key("participants");
+            w.BeginArray();
+            for (const protocol::ClearingHead& h : b.participants) {
+              w.BeginObject();
+              key("firm", h.firm.View());
+              w.Key("head_seq").Num(h.head_seq);
+              key("head_id", h.head_id.View());
+              w.EndObject();
+            }
+            w.EndArray();
+            w.Key("legs");
+            w.BeginArray();
+            for (const protocol::ClearingLeg& l : b.legs) {
+              w.BeginObject();
+              w.Key("debtor").Num(l.debtor);
+              w.Key("creditor").Num(l.creditor);
+              w.Key("amount").Num(l.amount);
+              w.EndObject();
+            }
+            w.EndArray();
+          },
+          [&](const protocol::ClearingVote& b) {
+            key("proposal_id", b.proposal_id.View());
+            w.Key("decision").Num(static_cast<uint64_t>(b.decision));
+          },
       },
       body);
   w.EndObject();
@@ -418,8 +446,24 @@ protocol::Body ReadBody(const std::string& kind, In b, In& fields) {
                           EntryId{b.H32("proposal_id")}};
   if (kind == "leave") return protocol::Leave{b.Str("memo")};
   if (kind == "rotate") return protocol::Rotate{pk("new_key"), Digest{b.H32("next_key_digest")}};
+  if (kind == "clearing-propose") {
+    protocol::ClearingPropose p;
+    p.unit = b.Str("unit");
+    p.expiry_ms = b.U64("expiry_ms");
+    for (In h : b.Objs("participants"))
+      p.participants.push_back(
+          {PublicKey{h.H32("firm")}, h.U64("head_seq"), EntryId{h.H32("head_id")}});
+    for (In l : b.Objs("legs"))
+      p.legs.push_back({static_cast<uint8_t>(l.U64("debtor")),
+                        static_cast<uint8_t>(l.U64("creditor")), l.U64("amount")});
+    return p;
+  }
+  if (kind == "clearing-vote")
+    return protocol::ClearingVote{EntryId{b.H32("proposal_id")},
+                                  static_cast<protocol::ClearingDecision>(b.U64("decision"))};
   fields.Fail("kind",
-              "claim, accept, decline, obligation, release, propose, vote, leave or rotate");
+              "claim, accept, decline, obligation, release, propose, vote, leave, rotate, "
+              "clearing-propose or clearing-vote");
   return {};
 }
 

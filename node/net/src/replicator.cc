@@ -312,7 +312,10 @@ asio::awaitable<void> Replicator::Core::DialLoop(Firm* f) {
     co_await asio::co_spawn(s->executor(), s->Run(), asio::use_awaitable);
     std::lock_guard lock(mu_);
     const double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    f->failures = s->established() ? 0 : f->failures + 1;
+    // A session the peer never answered (it refused the handshake after
+    // our last message) is a failure: without this a refused dialler (a
+    // removed member, say) redials at the minimum delay forever.
+    f->failures = s->established() && s->peer_answered() ? 0 : f->failures + 1;
     f->next_dial = Clock::now() + RedialDelay(std::max(1u, f->failures), options.redial_min,
                                               options.redial_max, r);
   }

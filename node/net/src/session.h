@@ -45,6 +45,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void Notify(const std::vector<PublicKey>& authors);
 
   bool established() const { return established_.load(); }
+  // Whether the peer sent its first Have: it accepted the handshake (a
+  // responder that refuses us, say because this firm is not a member, closes
+  // after our last handshake message, when established() is already true).
+  // Read only after Run() has finished.
+  bool peer_answered() const { return model_.have_received(); }
   bool outbound() const { return outbound_; }
   const PublicKey& firm() const { return firm_; }
   // Outbound: the peer closed the connection after our hello, before

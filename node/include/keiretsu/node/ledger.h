@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <tuple>
 #include <vector>
@@ -365,6 +366,9 @@ class Ledger {
   Status LoadPending();
   // Rebuilds gov_feeds_ and history_ from the stored feeds. REQUIRES: mu_.
   Status LoadGovernance();
+  // Rebuilds set_offs_ from the stored feeds (after LoadGovernance).
+  // REQUIRES: mu_.
+  Status LoadClearing();
   // The keys each known author's records may verify under. REQUIRES: mu_.
   KeySnapshot SnapshotKeys() const;
   // After a committed round: the ledger's caches follow the round.
@@ -391,6 +395,12 @@ class Ledger {
   // computed from them by protocol::ComputeEpochs.
   std::map<PublicKey, GovFeed> gov_feeds_;                 // GUARDED_BY(mu_)
   std::shared_ptr<const protocol::EpochHistory> history_;  // GUARDED_BY(mu_)
+  // Clearing (docs/PROTOCOL.md 20.5): the authors with a clearing proposal
+  // in their effective prefix (a superset: it only grows until the next
+  // load), and the committed set-offs whose legs the stored balances
+  // include, by proposal id. Rebuilt at LoadFromStore.
+  std::set<PublicKey> clearing_proposers_;                         // GUARDED_BY(mu_)
+  std::map<EntryId, std::vector<protocol::DebtChange>> set_offs_;  // GUARDED_BY(mu_)
   uint64_t log_cursor_ = 0;  // GUARDED_BY(mu_): last log cursor committed
   std::string write_gate_;   // GUARDED_BY(mu_): non-empty: Append refused
 

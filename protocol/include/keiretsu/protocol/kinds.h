@@ -26,6 +26,8 @@
 #include "keiretsu/protocol/effects.h"
 #include "keiretsu/protocol/kinds/accept.h"
 #include "keiretsu/protocol/kinds/claim.h"
+#include "keiretsu/protocol/kinds/clearing_propose.h"
+#include "keiretsu/protocol/kinds/clearing_vote.h"
 #include "keiretsu/protocol/kinds/decline.h"
 #include "keiretsu/protocol/kinds/leave.h"
 #include "keiretsu/protocol/kinds/obligation.h"
@@ -35,17 +37,20 @@
 #include "keiretsu/protocol/kinds/vote.h"
 
 // X(BodyType, tag, "name"), in tag order. Tags 1-5 are protocol v1; 6-9
-// are protocol v2's governance and key rotation (docs/PROTOCOL.md 19).
-#define KEIRETSU_ENTRY_KINDS(X)  \
-  X(Claim, 1, "claim")           \
-  X(Accept, 2, "accept")         \
-  X(Decline, 3, "decline")       \
-  X(Obligation, 4, "obligation") \
-  X(Release, 5, "release")       \
-  X(Propose, 6, "propose")       \
-  X(Vote, 7, "vote")             \
-  X(Leave, 8, "leave")           \
-  X(Rotate, 9, "rotate")
+// are protocol v2's governance and key rotation (docs/PROTOCOL.md 19);
+// 10-11 its consent-based clearing (docs/PROTOCOL.md 20).
+#define KEIRETSU_ENTRY_KINDS(X)              \
+  X(Claim, 1, "claim")                       \
+  X(Accept, 2, "accept")                     \
+  X(Decline, 3, "decline")                   \
+  X(Obligation, 4, "obligation")             \
+  X(Release, 5, "release")                   \
+  X(Propose, 6, "propose")                   \
+  X(Vote, 7, "vote")                         \
+  X(Leave, 8, "leave")                       \
+  X(Rotate, 9, "rotate")                     \
+  X(ClearingPropose, 10, "clearing-propose") \
+  X(ClearingVote, 11, "clearing-vote")
 
 namespace keiretsu::protocol {
 
@@ -116,9 +121,10 @@ std::string_view KindName(BodyKind kind);  // "claim", "accept", ...
 // Who authors a kind, relative to the firms its body names. v1 kinds are
 // bilateral: the author is the creditor or the debtor and the body names
 // the other side. Governance and rotation kinds are authored by a member
-// on its own behalf and name no counterparty (kMember). Clearing kinds (a
-// participant of a multi-party proposal) will add a role here.
-enum class AuthorRole : uint8_t { kCreditor, kDebtor, kMember };
+// on its own behalf and name no counterparty (kMember). Clearing kinds are
+// authored by a participant of a multi-party set-off (kParticipant): the
+// firms they name are checked by the clearing outcome, not as parties.
+enum class AuthorRole : uint8_t { kCreditor, kDebtor, kMember, kParticipant };
 
 // The parties of a body besides its author. Every firm in `named` must be a
 // member (stratum 2) and none may be the author (stratum 1). `named` views

@@ -1,6 +1,7 @@
 // The whole of protocol v2's three strata over a set of records, computed
 // from scratch (docs/PROTOCOL.md 19.12): each member's feed-local walk, the
-// epoch chain, counted prefixes, balances and the state digest.
+// epoch chain, counted prefixes, clearing outcomes (20), balances and the
+// state digest.
 //
 // The reference an incremental ledger must equal, whatever the arrival
 // order, and what the property tests compare against. Pure; cost grows
@@ -14,6 +15,7 @@
 #include <variant>
 
 #include "keiretsu/protocol/balance.h"
+#include "keiretsu/protocol/clearing_outcome.h"
 #include "keiretsu/protocol/digest.h"
 #include "keiretsu/protocol/epoch_chain.h"
 #include "keiretsu/protocol/key_chain.h"
@@ -26,6 +28,9 @@ struct ModelRecord {
   FeedRecord feed;
   std::optional<std::variant<Propose, Vote>> governance;  // a well-formed propose/vote
   std::optional<DebtChange> debt;  // a well-formed accept, obligation or release
+  // A well-formed clearing proposal or vote (20). Its author time is read
+  // from feed.content (header offset 105).
+  std::optional<std::variant<ClearingPropose, ClearingVote>> clearing;
 };
 
 struct CountedFeed {
@@ -38,8 +43,11 @@ using BalanceKey = std::tuple<PublicKey, PublicKey, std::string>;  // firm, coun
 
 struct LedgerModel {
   EpochHistory history;
-  std::map<PublicKey, CountedFeed> feeds;    // every member of some epoch
-  std::map<BalanceKey, Amount128> balances;  // non-zero net(firm, counterparty, unit)
+  std::map<PublicKey, CountedFeed> feeds;  // every member of some epoch
+  // Non-zero net(firm, counterparty, unit): counted entries' debt changes
+  // plus committed clearing set-offs (20.5).
+  std::map<BalanceKey, Amount128> balances;
+  ClearingResult clearing;  // every proposal in a counted prefix, decided (20.4)
   Digest state_digest;
   // Records of authors that were never admitted, by author: still pending.
   std::map<PublicKey, size_t> pending_authors;
