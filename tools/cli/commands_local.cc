@@ -147,8 +147,8 @@ Status Pubkey(Context& ctx, const std::string& key_path, bool digest) {
 struct GenesisArgs {
   std::string name;
   std::vector<std::string> members;
-  int64_t quorum = 0;     // 0: not given (version 1 default 1)
-  int64_t threshold = 0;  // 0: not given; given: version 2
+  std::string quorum;     // version 1; empty: not given (default 1)
+  std::string threshold;  // version 2; empty: not given
   int64_t created = -1;   // -1: now
   std::string out;
 };
@@ -195,19 +195,20 @@ Status MakeGenesis(Context& ctx, const GenesisArgs& a) {
     spec.members.push_back(std::move(m));
   }
   const size_t n = spec.members.size();
-  const bool v2 = a.threshold != 0 || with_digest > 0;
+  const std::string range =
+      "give k with " + std::to_string(n / 2 + 1) + " <= k <= " + std::to_string(n);
+  const bool v2 = !a.threshold.empty() || with_digest > 0;
   if (v2) {
     // Version 2 (PROTOCOL.md 19.2): a threshold k with n/2 < k <= n and a
     // next-key digest for every member.
-    if (a.quorum != 0)
+    if (!a.quorum.empty())
       return InvalidArgument(
           "--quorum is the version-1 admission quorum; a version-2 genesis (--threshold, "
           "next-key digests) takes --threshold only");
-    if (a.threshold == 0)
+    if (a.threshold.empty())
       return InvalidArgument(
-          "members with next-key digests make a version-2 genesis, which needs "
-          "--threshold k with " +
-          std::to_string(n / 2 + 1) + " <= k <= " + std::to_string(n));
+          "members with next-key digests make a version-2 genesis, which needs --threshold k; " +
+          range);
     if (with_digest != n)
       for (const protocol::Member& m : spec.members)
         if (m.next_key_digest.IsZero())
@@ -215,22 +216,27 @@ Status MakeGenesis(Context& ctx, const GenesisArgs& a) {
               "--member " + m.name +
               ": a version-2 genesis needs every member as "
               "name=PUBLIC_KEY:NEXT_DIGEST (digest from keiretsu keygen --next)");
-    if (a.threshold < 0 || 2 * static_cast<uint64_t>(a.threshold) <= n)
-      return InvalidArgument("--threshold " + std::to_string(a.threshold) +
-                             " is not more than half of the " + std::to_string(n) +
-                             " members: two proposals of one round could both pass; give k with " +
-                             std::to_string(n / 2 + 1) + " <= k <= " + std::to_string(n));
-    if (static_cast<uint64_t>(a.threshold) > n)
-      return InvalidArgument("--threshold " + std::to_string(a.threshold) + " is more than the " +
+    uint64_t k = 0;
+    if (a.threshold != "0") {
+      KEIRETSU_ASSIGN_OR_RETURN(k, ParsePositive(a.threshold, "--threshold"));
+    }
+    if (k > n)
+      return InvalidArgument("--threshold " + a.threshold + " is more than the " +
+                             std::to_string(n) + " members: no proposal could ever pass; " + range);
+    if (2 * k <= n)
+      return InvalidArgument("--threshold " + a.threshold + " is not more than half of the " +
                              std::to_string(n) +
-                             " members: no proposal could ever pass; give k with " +
-                             std::to_string(n / 2 + 1) + " <= k <= " + std::to_string(n));
+                             " members: two proposals of one round could both pass; " + range);
     spec.version = 2;
-    spec.threshold = static_cast<uint16_t>(a.threshold);
+    spec.threshold = static_cast<uint16_t>(k);
   } else {
-    int64_t quorum = a.quorum == 0 ? 1 : a.quorum;
-    if (quorum < 1 || quorum > 65535)
-      return InvalidArgument("--quorum must be between 1 and the number of members");
+    uint64_t quorum = 1;
+    if (!a.quorum.empty()) {
+      if (a.quorum == "0")
+        return InvalidArgument("--quorum must be between 1 and the number of members");
+      KEIRETSU_ASSIGN_OR_RETURN(quorum, ParsePositive(a.quorum, "--quorum"));
+    }
+    if (quorum > n) return InvalidArgument("--quorum must be between 1 and the number of members");
     spec.admission_quorum = static_cast<uint16_t>(quorum);
   }
   KEIRETSU_ASSIGN_OR_RETURN(protocol::Genesis g, protocol::Genesis::Create(std::move(spec)));
@@ -362,6 +368,9 @@ Status Init(Context& ctx, const InitArgs& a) {
          firm_name + " --key " + self_key.Hex() + " --next-digest D).\n";
   t += "# written by `keiretsu init`. It holds the operator token: keep it mode 0600.\n";
   t += "data_dir = " + TomlString(data.string()) + "\n";
+  t += "# This firm's id: its first public key. It stays when the firm rotates its key\n"
+       "# (keiretsu rotate); key_file then holds the key in force.\n";
+  t += "firm_id = " + TomlString(self_key.Hex()) + "\n";
   t += "key_file = " + TomlString(key_abs) + "\n";
   t += "genesis_file = " + TomlString(genesis_abs) + "\n\n";
   t += "[log]\nlevel = \"info\"\n\n";
