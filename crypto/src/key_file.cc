@@ -34,6 +34,31 @@ bool WriteAll(int fd, const uint8_t* data, size_t n) {
   return true;
 }
 
+// The directory holding `path`, for fsync after a rename.
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Status SyncDir(const std::string& path) {
+  const std::string dir = DirOf(path);
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open directory", dir);
+  bool ok = ::fsync(fd) == 0;
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return ok ? Status::Ok() : ErrnoStatus("cannot sync directory", dir);
+}
+
+Status RenameSynced(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return ErrnoStatus("cannot rename " + from + " to", to);
+  return SyncDir(to);
+}
+
 }  // namespace
 
 Status WriteKeyFile(const std::string& path, const SigningKey& key) {
@@ -106,6 +131,50 @@ Result<SigningKey> ReadKeyFile(const std::string& path) {
     return bad();
   }
   return SigningKey::FromSeed(seed.span());
+}
+
+Result<SigningKey> SigningKeyFromSeedHex(std::string_view hex) {
+  if (hex.size() != 2 * kSeedSize)
+    return InvalidArgument("a secret key is 64 hex digits (a 32-byte seed), got " +
+                           std::to_string(hex.size()) + " characters");
+  SecureBuffer seed(kSeedSize);
+  size_t seed_len = 0;
+  const char* hex_end = nullptr;
+  if (sodium_hex2bin(seed.data(), kSeedSize, hex.data(), hex.size(), nullptr, &seed_len,
+                     &hex_end) != 0 ||
+      seed_len != kSeedSize || hex_end != hex.data() + hex.size())
+    return InvalidArgument("a secret key is 64 hex digits (a 32-byte seed)");
+  return SigningKey::FromSeed(seed.span());
+}
+
+std::string StagedKeyPath(const std::string& path) {
+  return path + ".next";
+}
+
+Status StageKeyFile(const std::string& path, const SigningKey& key) {
+  const std::string staged = StagedKeyPath(path);
+  const std::string tmp = staged + ".tmp";
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
+    return ErrnoStatus("cannot remove stale temporary key file", tmp);
+  if (Status s = WriteKeyFile(tmp, key); !s.ok()) return s;
+  if (Status s = RenameSynced(tmp, staged); !s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return Status::Ok();
+}
+
+Status PromoteStagedKeyFile(const std::string& path) {
+  return RenameSynced(StagedKeyPath(path), path);
+}
+
+Status DiscardStagedKeyFile(const std::string& path) {
+  const std::string staged = StagedKeyPath(path);
+  if (::unlink(staged.c_str()) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return ErrnoStatus("cannot remove staged key file", staged);
+  }
+  return SyncDir(staged);
 }
 
 }  // namespace keiretsu::crypto

@@ -16,6 +16,9 @@ using grpc::StatusCode;
 
 constexpr StatusCode OK = StatusCode::OK;
 constexpr StatusCode DENIED = StatusCode::PERMISSION_DENIED;
+// Governance writes are called with malformed input here, so the operator's
+// call is refused after authorization and changes nothing.
+constexpr StatusCode INVALID = StatusCode::INVALID_ARGUMENT;
 // Watch streams until the deadline when allowed.
 constexpr StatusCode STREAMS = StatusCode::DEADLINE_EXCEEDED;
 
@@ -158,6 +161,40 @@ std::vector<ApiAccessTest::Row> ApiAccessTest::Table() {
        [](ApiAccessTest& t, grpc::ClientContext* c) {
          v1::Checkpoint r;
          return t.stub().GetCheckpoint(c, {}, &r);
+       }},
+      {Method::kPropose, INVALID, DENIED, DENIED,  // no action
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::WriteResponse r;
+         return t.stub().Propose(c, v1::ProposeRequest(), &r);
+       }},
+      {Method::kVote, INVALID, DENIED, DENIED,  // not an id
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::VoteRequest q;
+         q.set_proposal_id("zz");
+         v1::WriteResponse r;
+         return t.stub().Vote(c, q, &r);
+       }},
+      {Method::kLeave, INVALID, DENIED, DENIED,  // memo over 512 bytes
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::LeaveRequest q;
+         q.set_memo(std::string(513, 'm'));
+         v1::WriteResponse r;
+         return t.stub().Leave(c, q, &r);
+       }},
+      {Method::kRotate, INVALID, DENIED, DENIED,  // no key
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::WriteResponse r;
+         return t.stub().Rotate(c, v1::RotateRequest(), &r);
+       }},
+      {Method::kListMembers, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::ListMembersResponse r;
+         return t.stub().ListMembers(c, {}, &r);
+       }},
+      {Method::kListProposals, OK, OK, OK,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::ListProposalsResponse r;
+         return t.stub().ListProposals(c, {}, &r);
        }},
   };
 }

@@ -45,6 +45,12 @@ std::string_view MethodName(Method method) {
     case Method::kExport: return "Export";
     case Method::kImport: return "Import";
     case Method::kGetCheckpoint: return "GetCheckpoint";
+    case Method::kPropose: return "Propose";
+    case Method::kVote: return "Vote";
+    case Method::kLeave: return "Leave";
+    case Method::kRotate: return "Rotate";
+    case Method::kListMembers: return "ListMembers";
+    case Method::kListProposals: return "ListProposals";
   }
   return "unknown";
 }
@@ -64,6 +70,8 @@ bool RoleAllows(Role role, Method method) {
     case Method::kListEntries:
     case Method::kGetEntry:
     case Method::kGetCheckpoint:
+    case Method::kListMembers:
+    case Method::kListProposals:
     case Method::kWatch: return true;  // partners are limited to their firm's data inside
     case Method::kExport: return role == Role::kOperator || role == Role::kAuditor;
     case Method::kClaim:
@@ -71,6 +79,10 @@ bool RoleAllows(Role role, Method method) {
     case Method::kDecline:
     case Method::kRecordObligation:
     case Method::kRecordRelease:
+    case Method::kPropose:
+    case Method::kVote:
+    case Method::kLeave:
+    case Method::kRotate:
     case Method::kImport: return role == Role::kOperator;
   }
   return false;

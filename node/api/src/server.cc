@@ -150,6 +150,18 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
                                                     std::shared_ptr<WatchHub> hub,
                                                     const PeerStatusSource* peers,
                                                     ApiServerOptions options) {
+  // Not owned: the caller keeps `key` alive for the server's lifetime.
+  auto identity = std::make_shared<node::Identity>(
+      key.public_key(), std::shared_ptr<const crypto::SigningKey>(&key, [](auto*) {}));
+  return Start(ledger, std::move(identity), std::move(hub), peers, std::move(options));
+}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
+                                                    std::shared_ptr<node::Identity> identity,
+                                                    std::shared_ptr<WatchHub> hub,
+                                                    const PeerStatusSource* peers,
+                                                    ApiServerOptions options) {
+  if (identity == nullptr) return InvalidArgument("ApiServer needs this node's identity");
   if (hub == nullptr) return InvalidArgument("ApiServer needs a WatchHub");
   if (options.max_message_bytes == 0 || options.max_message_bytes > INT_MAX)
     return InvalidArgument("max_message_bytes must be between 1 and " + std::to_string(INT_MAX));
@@ -168,8 +180,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(node::Ledger& ledger,
 
   auto impl = std::make_unique<Impl>();
   impl->hub = hub;
-  impl->service =
-      std::make_unique<LedgerService>(ledger, key, hub, peers, std::move(policy), options);
+  impl->service = std::make_unique<LedgerService>(ledger, std::move(identity), hub, peers,
+                                                  std::move(policy), options);
   if (options.max_connections == 0 || options.max_connections_per_source == 0)
     return InvalidArgument("max_connections and max_connections_per_source must be at least 1");
   KEIRETSU_ASSIGN_OR_RETURN(impl->private_dir, MakePrivateDir());

@@ -1,17 +1,29 @@
 // The service's shared helpers: authorization, firm arguments, entry views.
 #include "node/api/src/service.h"
 
+#include <cctype>
 #include <chrono>
 
 #include "keiretsu/protocol/checkpoint.h"
 
 namespace keiretsu::api {
 
-LedgerService::LedgerService(node::Ledger& ledger, const crypto::SigningKey& key,
+namespace {
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+}  // namespace
+
+LedgerService::LedgerService(node::Ledger& ledger, std::shared_ptr<node::Identity> identity,
                              std::shared_ptr<WatchHub> hub, const PeerStatusSource* peers,
                              AccessPolicy policy, const ApiServerOptions& options)
     : ledger_(ledger),
-      key_(key),
+      identity_(std::move(identity)),
       hub_(std::move(hub)),
       peers_(peers),
       policy_(std::move(policy)),
@@ -33,6 +45,10 @@ Result<PublicKey> LedgerService::Firm(const std::string& value, std::string_view
     return InvalidArgument(std::string(field) + " is required (a firm name or 64-hex public key)");
   auto key = ledger_.genesis().ResolveFirm(value);
   if (!key.ok()) {
+    // A firm admitted since the genesis: by its id or its name (any case).
+    const auto id = PublicKey::FromHex(value);
+    for (const node::MemberView& m : ledger_.Governance().members)
+      if ((id && m.id == *id) || EqualsIgnoringCase(m.name, value)) return m.id;
     // The value is caller-supplied: echoed escaped, bounded, on one line.
     return NotFound("unknown firm " + Quoted(value) + ": not a member of network " +
                     ledger_.genesis().network_name());
@@ -42,7 +58,7 @@ Result<PublicKey> LedgerService::Firm(const std::string& value, std::string_view
 
 Result<PublicKey> LedgerService::FirmOrSelf(const std::string& value,
                                             std::string_view field) const {
-  if (value.empty()) return key_.public_key();
+  if (value.empty()) return self();
   return Firm(value, field);
 }
 
@@ -69,7 +85,7 @@ Result<v1::Checkpoint> LedgerService::SignCheckpoint(
   heads.reserve(feeds.size());
   for (const auto& [author, st] : feeds)
     heads.push_back({author, st.effective_seq(), st.effective_id, st.stop_seq});
-  auto cp = protocol::MakeCheckpoint(std::move(heads), ledger_.genesis(), key_, time_ms);
+  auto cp = protocol::MakeCheckpoint(std::move(heads), ledger_.genesis(), *key(), time_ms);
   if (!cp.ok()) {
     // Neither failure is the caller's doing: a key that is not a member is
     // a misconfigured node, refused feed states a bug or damaged storage.

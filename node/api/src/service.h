@@ -4,15 +4,18 @@
 // (so two concurrent Accepts of one claim cannot both pass the check).
 // Other writes check nothing but the rules and run concurrently, so the
 // ledger can commit them together.
-// Split by family: service_read.cc, service_write.cc, service_stream.cc.
+// Split by family: service_read.cc, service_write.cc, service_stream.cc,
+// service_governance.cc.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 
 #include "keiretsu/api/server.h"
+#include "keiretsu/node/identity.h"
 #include "keiretsu/v1/api.grpc.pb.h"
 #include "node/api/src/views.h"
 #include "node/api/src/watch_shares.h"
@@ -23,8 +26,8 @@ namespace v1 = ::keiretsu::v1;
 
 class LedgerService final : public v1::Ledger::Service {
  public:
-  LedgerService(node::Ledger& ledger, const crypto::SigningKey& key, std::shared_ptr<WatchHub> hub,
-                const PeerStatusSource* peers, AccessPolicy policy,
+  LedgerService(node::Ledger& ledger, std::shared_ptr<node::Identity> identity,
+                std::shared_ptr<WatchHub> hub, const PeerStatusSource* peers, AccessPolicy policy,
                 const ApiServerOptions& options);
 
   grpc::Status GetStatus(grpc::ServerContext* ctx, const v1::GetStatusRequest* req,
@@ -57,6 +60,19 @@ class LedgerService final : public v1::Ledger::Service {
                       v1::ImportResponse* resp) override;
   grpc::Status GetCheckpoint(grpc::ServerContext* ctx, const v1::GetCheckpointRequest* req,
                              v1::Checkpoint* resp) override;
+  // Governance (service_governance.cc).
+  grpc::Status Propose(grpc::ServerContext* ctx, const v1::ProposeRequest* req,
+                       v1::WriteResponse* resp) override;
+  grpc::Status Vote(grpc::ServerContext* ctx, const v1::VoteRequest* req,
+                    v1::WriteResponse* resp) override;
+  grpc::Status Leave(grpc::ServerContext* ctx, const v1::LeaveRequest* req,
+                     v1::WriteResponse* resp) override;
+  grpc::Status Rotate(grpc::ServerContext* ctx, const v1::RotateRequest* req,
+                      v1::WriteResponse* resp) override;
+  grpc::Status ListMembers(grpc::ServerContext* ctx, const v1::ListMembersRequest* req,
+                           v1::ListMembersResponse* resp) override;
+  grpc::Status ListProposals(grpc::ServerContext* ctx, const v1::ListProposalsRequest* req,
+                             v1::ListProposalsResponse* resp) override;
 
  private:
   // gRPC's own request parsing is lenient and its failures carry no message
@@ -86,6 +102,10 @@ class LedgerService final : public v1::Ledger::Service {
   // client can wait for them to know every later commit reaches it).
   grpc::Status DoWatch(grpc::ServerContext* ctx, const v1::WatchRequest& req,
                        const std::function<void()>& started, const Sink<v1::WatchEvent>& write);
+  // Sends an "epoch" governance event for every epoch of the chain that is
+  // not in `seen` (then updates it), each with `cursor`.
+  grpc::Status SendEpochChanges(uint64_t cursor, std::vector<protocol::Epoch>& seen,
+                                const Sink<v1::WatchEvent>& write);
   grpc::Status DoExport(grpc::ServerContext* ctx, const v1::ExportRequest& req,
                         const Sink<v1::ExportChunk>& write);
   grpc::Status DoImport(grpc::ServerContext* ctx, const ChunkSource& read,
@@ -94,7 +114,7 @@ class LedgerService final : public v1::Ledger::Service {
   // Authenticates the call and checks the role may call `method`.
   Result<Principal> Authorize(grpc::ServerContext* ctx, Method method) const;
   // Resolves a firm argument: INVALID_ARGUMENT when empty, NOT_FOUND when
-  // no member has that name or key.
+  // no member (of the genesis or admitted since) has that name or key.
   Result<PublicKey> Firm(const std::string& value, std::string_view field) const;
   // The firm argument, or this node's firm when empty.
   Result<PublicKey> FirmOrSelf(const std::string& value, std::string_view field) const;
@@ -128,17 +148,31 @@ class LedgerService final : public v1::Ledger::Service {
   // (DEADLINE_EXCEEDED / CANCELLED, nothing written), fills `resp`.
   grpc::Status Write(grpc::ServerContext* ctx, const Principal& who, const WriteRequest& req,
                      protocol::Body body, v1::WriteResponse* resp);
+  // This node's firm (its id, which a rotation does not change) and the key
+  // it signs with now.
+  const PublicKey& self() const { return identity_->firm(); }
+  std::shared_ptr<const crypto::SigningKey> key() const { return identity_->key(); }
+  // PERMISSION_DENIED unless this firm is an active member of the current
+  // epoch (governance writes).
+  Status CheckActiveMember() const;
+  // The governance event describing `entry` (a propose, vote, leave or
+  // rotate); false for other kinds.
+  bool FillGovernanceEvent(const protocol::SignedEntry& entry, v1::GovernanceEvent* out) const;
   // The stored claim `claim_hex` after checking it may be answered by this
   // firm now. REQUIRES: answer_mu_ held.
   Result<protocol::SignedEntry> AnswerableClaim(const std::string& claim_hex) const;
 
   node::Ledger& ledger_;
-  const crypto::SigningKey& key_;
+  const std::shared_ptr<node::Identity> identity_;
   std::shared_ptr<WatchHub> hub_;
   const PeerStatusSource* peers_;  // may be null
   const AccessPolicy policy_;
   const ApiServerOptions options_;
   std::mutex answer_mu_;
+  // Writes hold it shared while they sign with the current key; a Rotate
+  // holds it exclusively from its check to the adoption of the new key, so
+  // no write signs with a key that is being retired.
+  std::shared_mutex key_mu_;
   WatchShares watch_shares_;
 };
 

@@ -105,6 +105,12 @@ void LedgerService::InstallStrictHandlers() {
   MarkMethodStreamed(IndexOf("ListEntries"), Unary(this, &LedgerService::ListEntries));
   MarkMethodStreamed(IndexOf("GetEntry"), Unary(this, &LedgerService::GetEntry));
   MarkMethodStreamed(IndexOf("GetCheckpoint"), Unary(this, &LedgerService::GetCheckpoint));
+  MarkMethodStreamed(IndexOf("Propose"), Unary(this, &LedgerService::Propose));
+  MarkMethodStreamed(IndexOf("Vote"), Unary(this, &LedgerService::Vote));
+  MarkMethodStreamed(IndexOf("Leave"), Unary(this, &LedgerService::Leave));
+  MarkMethodStreamed(IndexOf("Rotate"), Unary(this, &LedgerService::Rotate));
+  MarkMethodStreamed(IndexOf("ListMembers"), Unary(this, &LedgerService::ListMembers));
+  MarkMethodStreamed(IndexOf("ListProposals"), Unary(this, &LedgerService::ListProposals));
   MarkMethodStreamed(IndexOf("Watch"), new RawHandler(&LedgerService::RawWatch, this));
   MarkMethodStreamed(IndexOf("Export"), new RawHandler(&LedgerService::RawExport, this));
   MarkMethodStreamed(IndexOf("Import"), new RawHandler(&LedgerService::RawImport, this));

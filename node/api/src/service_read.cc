@@ -26,7 +26,7 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext* ctx, const v1::GetSta
   auto who = Authorize(ctx, Method::kGetStatus);
   if (!who.ok()) return ToGrpc(who.status());
   const protocol::Genesis& g = ledger_.genesis();
-  FillFirm(g, key_.public_key(), resp->mutable_firm());
+  FillFirm(g, self(), resp->mutable_firm());
   resp->set_network_id(g.network_id().Hex());
   resp->set_network_name(g.network_name());
   resp->set_state_digest(ledger_.StateDigest().Hex());

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 
+#include "node/api/src/governance_view.h"
 #include "node/api/src/service.h"
 
 namespace keiretsu::api {
@@ -72,6 +73,9 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
   // Feeds that stop while the stream is open are sent as they happen (not
   // replayed from a cursor: GetStatus lists stopped feeds).
   uint64_t stops_seen = hub_->stops();
+  // Epoch changes are sent live, like stops: the chain as it was when the
+  // stream started is the baseline.
+  std::vector<protocol::Epoch> epochs_seen = ledger_.Epochs();
   for (;;) {
     if (ctx->IsCancelled()) return Cancelled();
     if (hub_->closed()) return grpc::Status::OK;  // server shutdown: a clean end
@@ -85,6 +89,9 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
     auto batch = ledger_.ReadLog(cursor, kLogBatch);
     if (!batch.ok()) return ToGrpc(batch.status());
     if (batch->empty()) {
+      // Caught up: every entry that decided a new epoch was sent, so its
+      // epoch event follows it.
+      if (grpc::Status s = SendEpochChanges(cursor, epochs_seen, write); !s.ok()) return s;
       hub_->WaitForChange(cursor, stops_seen, kWatchPoll);
       continue;
     }
@@ -103,10 +110,34 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
       if (effective) {
         v1::BalanceChange change;
         if (FillBalanceChange(g, se->entry, &change)) *ev.add_changes() = std::move(change);
+        v1::GovernanceEvent gov;
+        if (FillGovernanceEvent(*se, &gov)) *ev.mutable_governance() = std::move(gov);
       }
       if (!write(ev)) return Cancelled();  // the client went away
     }
   }
+}
+
+grpc::Status LedgerService::SendEpochChanges(uint64_t cursor, std::vector<protocol::Epoch>& seen,
+                                             const Sink<v1::WatchEvent>& write) {
+  std::vector<protocol::Epoch> now = ledger_.Epochs();
+  // The first epoch that differs from what was seen (a later fork proof can
+  // also cut the chain back: then the new tail is reported).
+  size_t same = 0;
+  while (same < now.size() && same < seen.size() && now[same].hash == seen[same].hash) ++same;
+  if (same == now.size() && same == seen.size()) return grpc::Status::OK;
+  const GovernanceSnapshot g = GovernanceSnapshot::Of(ledger_);
+  // The epochs new since `seen`; when a fork proof cut the chain back
+  // (nothing new), the current epoch is announced again.
+  const size_t from = same < now.size() ? std::max<size_t>(same, 1) : now.size() - 1;
+  for (size_t i = from; i < now.size(); ++i) {
+    v1::WatchEvent ev;
+    ev.set_cursor(std::to_string(cursor));  // resuming from it skips and repeats nothing
+    FillEpochEvent(g, now[i], ev.mutable_governance());
+    if (!write(ev)) return Cancelled();
+  }
+  seen = std::move(now);
+  return grpc::Status::OK;
 }
 
 grpc::Status LedgerService::Export(grpc::ServerContext* ctx, const v1::ExportRequest* req,
@@ -130,7 +161,7 @@ grpc::Status LedgerService::DoExport(grpc::ServerContext* ctx, const v1::ExportR
   v1::ExportHeader* header = chunk.mutable_header();
   header->set_format_version(1);
   header->mutable_genesis()->set_canonical(g.canonical_bytes().data(), g.canonical_bytes().size());
-  header->set_exported_by(key_.public_key().Hex());
+  header->set_exported_by(key()->public_key().Hex());
   header->set_exported_at_unix_ms(exported_at);
   if (!write(chunk)) return Cancelled();
   uint64_t entries = 0;

@@ -10,6 +10,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <shared_mutex>
 
 #include "keiretsu/crypto/hash.h"
 #include "node/api/src/service.h"
@@ -99,7 +100,10 @@ grpc::Status LedgerService::Write(grpc::ServerContext* ctx, const Principal& who
       abandoned = grpc::StatusCode::CANCELLED;
     return abandoned ? Unavailable("abandoned") : Status::Ok();
   };
-  auto a = ledger_.Append(key_, std::move(body), NowMs(), options);
+  // The key in force, held for the append (a Rotate waits for it).
+  std::shared_lock key_lock(key_mu_);
+  auto a = ledger_.Append(*key(), std::move(body), NowMs(), options);
+  key_lock.unlock();
   if (abandoned) {
     spdlog::info(
         "api: {} write abandoned before it was signed: the call's {}", who.label,
@@ -144,14 +148,13 @@ Result<protocol::SignedEntry> LedgerService::AnswerableClaim(const std::string& 
     const char* article = kind.front() == 'a' || kind.front() == 'o' ? "an " : "a ";
     return InvalidArgument("entry " + id->Short() + " is " + article + kind + ", not a claim");
   }
-  const PublicKey& self = key_.public_key();
-  if (claim->debtor != self)
+  if (claim->debtor != self())
     return FailedPrecondition("claim " + id->Short() + " is addressed to " + NameOf(claim->debtor) +
-                              ", not this firm (" + NameOf(self) + ")");
+                              ", not this firm (" + NameOf(self()) + ")");
   if (!IsEffective(se.entry.author, se.entry.seq))
     return FailedPrecondition("claim " + id->Short() + " no longer counts: the feed of " +
                               NameOf(se.entry.author) + " stopped at or before it");
-  KEIRETSU_ASSIGN_OR_RETURN(auto answer, ledger_.FindAnswer(self, *id));
+  KEIRETSU_ASSIGN_OR_RETURN(auto answer, ledger_.FindAnswer(self(), *id));
   if (answer)
     return FailedPrecondition("claim " + id->Short() + " was already answered by entry " +
                               answer->Short());

@@ -5,12 +5,15 @@
 // the caller a role:
 //
 //   operator  every method, including writes signed with the node's key
+//             (governance writes and Rotate included)
 //   auditor   every read method, Export, GetCheckpoint
 //   partner   bound to one firm F: GetStatus (without peer details),
 //             balances where F is a party, entries F authored or is the
 //             counterparty of (lists are filtered, single reads refused),
 //             Watch (filtered), GetCheckpoint (heads and digest only, as
-//             GetStatus shows them). No writes, no Export, no Import.
+//             GetStatus shows them), ListMembers and ListProposals (the
+//             membership is every member's business). No writes, no
+//             Export, no Import.
 //
 // Default deny: a method not in the table below refuses every role.
 // Missing or unknown tokens are UNAUTHENTICATED; a known role calling a
@@ -49,8 +52,14 @@ enum class Method {
   kExport,
   kImport,
   kGetCheckpoint,
+  kPropose,
+  kVote,
+  kLeave,
+  kRotate,
+  kListMembers,
+  kListProposals,
 };
-inline constexpr int kMethodCount = static_cast<int>(Method::kGetCheckpoint) + 1;
+inline constexpr int kMethodCount = static_cast<int>(Method::kListProposals) + 1;
 std::string_view MethodName(Method method);  // "GetStatus", ...
 
 // True when `role` may call `method` at all (partners are further limited

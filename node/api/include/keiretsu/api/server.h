@@ -18,7 +18,9 @@
 //                        writes while the disk holding the data
 //                        directory is below its free-space reserve (the
 //                        message names the path and the free space)
-//   ALREADY_EXISTS       a write's request_id was used for other content
+//   ALREADY_EXISTS       a write's request_id was used for other content;
+//                        an admit of a firm or name that is or was a member
+//   Governance (Propose, Vote, Leave, Rotate): docs/API.md "Governance".
 //   UNAVAILABLE          writes while the node is not writable (see
 //                        PeerStatusSource::WriteBlockReason)
 //   DEADLINE_EXCEEDED / CANCELLED   a write whose deadline passed or whose
@@ -46,6 +48,7 @@
 #include "keiretsu/api/watch_hub.h"
 #include "keiretsu/common/status.h"
 #include "keiretsu/crypto/signing.h"
+#include "keiretsu/node/identity.h"
 #include "keiretsu/node/ledger.h"
 #include "keiretsu/node/metrics.h"
 
@@ -139,6 +142,11 @@ struct ApiServerOptions {
   // Where every call is counted by method and status code (node/metrics.h);
   // not owned, must outlive the server. Null: nowhere.
   node::Metrics* metrics = nullptr;
+  // The firm's key file (crypto/key_file.h), where Rotate keeps the new key:
+  // staged as `<key_file>.next` before the rotate entry is written, renamed
+  // over the key file after (docs/API.md "Rotation"). Empty: Rotate is
+  // refused with FAILED_PRECONDITION.
+  std::string key_file;
 };
 
 // Page sizes of ListEntries: the default, and the most one page returns
@@ -155,6 +163,15 @@ class ApiServer {
   // (cannot listen on the address, e.g. in use).
   static Result<std::unique_ptr<ApiServer>> Start(node::Ledger& ledger,
                                                   const crypto::SigningKey& key,
+                                                  std::shared_ptr<WatchHub> hub,
+                                                  const PeerStatusSource* peers,
+                                                  ApiServerOptions options);
+  // The same for a firm that may rotate its key: writes are signed with
+  // identity->key() at the time of each write, and Rotate adopts the new
+  // key into `identity` (which the replicator shares, so its handshakes
+  // follow).
+  static Result<std::unique_ptr<ApiServer>> Start(node::Ledger& ledger,
+                                                  std::shared_ptr<node::Identity> identity,
                                                   std::shared_ptr<WatchHub> hub,
                                                   const PeerStatusSource* peers,
                                                   ApiServerOptions options);
