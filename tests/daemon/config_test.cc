@@ -103,6 +103,8 @@ TEST(ConfigTest, EachBadConfigNamesFileKeyAndProblem) {
       {std::string(kBase) + "[api]\ntls_certt = \"x\"\n",
        f + ":5: api.tls_certt: unknown key (see deploy/keiretsud.example.toml for the options)"},
       {"data_dir = 5\n", f + ":1: data_dir: must be a string"},
+      {std::string(kBase) + "firm_id = \"abc\"\n",
+       f + ":4: firm_id: must be the firm's id: its inception public key, 64 hex characters"},
       {"data_dir = \"unterminated\n", f + ":1: not valid TOML: "},
       {std::string(kBase) + "[log]\nlevel = \"loud\"\n",
        f + ":5: log.level: must be one of trace, debug, info, warn, error, critical, off"},

@@ -203,7 +203,10 @@ grpc::Status LedgerService::Rotate(grpc::ServerContext* ctx, const v1::RotateReq
   if (options_.key_file.empty())
     return ToGrpc(FailedPrecondition(
         "this node has no key file to keep a new key in; Rotate needs keiretsud's key_file"));
-  if (chain.empty()) return ToGrpc(CheckActiveMember());
+  if (chain.empty())
+    return ToGrpc(
+        PermissionDenied("this firm (" + self().Short() +
+                         ") is not a member as far as this node knows: it cannot rotate"));
   // Checked here as well as by the ledger, so a wrong key is refused before
   // its secret touches the disk.
   const protocol::KeySpan& now = chain.back();

@@ -116,13 +116,18 @@ class Reader {
 
 Status ReadRoot(const Reader& r, const toml::table& doc, Config& c, const std::string& base) {
   KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(
-      doc, "", {"data_dir", "key_file", "genesis_file", "log", "api", "peer", "storage", "ops"}));
+      doc, "",
+      {"data_dir", "key_file", "genesis_file", "firm_id", "log", "api", "peer", "storage", "ops"}));
   for (auto [name, out] : {std::pair{"data_dir", &c.data_dir}, std::pair{"key_file", &c.key_file},
                            std::pair{"genesis_file", &c.genesis_file}}) {
     KEIRETSU_RETURN_IF_ERROR(r.Str(doc, "", name, out));
     if (out->empty()) return c.Error(name, "is required (a path)");
     *out = r.Resolve(base, *out);
   }
+  KEIRETSU_RETURN_IF_ERROR(r.Str(doc, "", "firm_id", &c.firm_id));
+  if (!c.firm_id.empty() && !PublicKey::FromHex(c.firm_id))
+    return r.Fail(*doc.get("firm_id"), "firm_id",
+                  "must be the firm's id: its inception public key, 64 hex characters");
   Status err;
   if (const toml::table* log = r.Table(doc, "log", &err)) {
     KEIRETSU_RETURN_IF_ERROR(r.OnlyKeys(*log, "log.", {"level"}));

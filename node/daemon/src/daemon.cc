@@ -193,6 +193,56 @@ Result<std::unique_ptr<ops::OpsServer>> StartOps(const Config& c, const std::str
   return server;
 }
 
+// The key this node signs with, after finishing an interrupted rotation
+// (docs/API.md "Rotation"): a staged `<key_file>.next` whose key the ledger
+// holds in force for `firm` is the firm's key now (its rotate entry was
+// committed; the rename that follows did not happen), so it replaces the
+// key file; any other staged key belongs to a rotation that was never
+// committed, and is removed. Then the key must be the one in force for
+// `firm`: refused when it belongs to another firm or when `firm` retired
+// it. A key the ledger does not know yet (a fresh or restored data
+// directory behind the firm's rotation) is accepted: peers authenticate it
+// against what they hold, and writes wait for the firm's head.
+Result<crypto::SigningKey> KeyInForce(const Config& config, const node::Ledger& ledger,
+                                      const PublicKey& firm, crypto::SigningKey key) {
+  const std::string staged_path = crypto::StagedKeyPath(config.key_file);
+  auto staged = crypto::ReadKeyFile(staged_path);
+  if (staged.ok()) {
+    if (ledger.FirmOfKey(staged->public_key()) == firm) {
+      KEIRETSU_RETURN_IF_ERROR(crypto::PromoteStagedKeyFile(config.key_file));
+      spdlog::warn(
+          "key file {}: finished an interrupted rotation: the firm's key is now {} (from {})",
+          config.key_file, staged->public_key().Hex(), staged_path);
+      key = std::move(staged).value();
+    } else {
+      KEIRETSU_RETURN_IF_ERROR(crypto::DiscardStagedKeyFile(config.key_file));
+      spdlog::warn("key file {}: removed {}, the key of a rotation that was never committed",
+                   config.key_file, staged_path);
+    }
+  } else if (staged.status().code() != Code::kNotFound) {
+    return Status(staged.status().code(),
+                  "staged key of an interrupted rotation: " + staged.status().message());
+  }
+  const PublicKey pk = key.public_key();
+  if (auto owner = ledger.FirmOfKey(pk); owner && *owner != firm)
+    return FailedPrecondition("key file " + config.key_file + " holds the key in force of firm " +
+                              owner->Hex() + ", not of this firm " + firm.Hex() + " (firm_id in " +
+                              config.file + ")");
+  const std::vector<protocol::KeySpan> chain = ledger.KeyChain(firm);
+  for (size_t i = 0; i + 1 < chain.size(); ++i)
+    if (chain[i].key == pk)
+      return FailedPrecondition("key file " + config.key_file + " holds key " + pk.Hex() +
+                                ", which this firm retired at seq " +
+                                std::to_string(chain[i + 1].from_seq) + "; its key in force is " +
+                                chain.back().key.Hex());
+  if (!chain.empty() && chain.back().key != pk)
+    spdlog::warn(
+        "key file {} holds key {}, which this node does not know as the firm's key yet "
+        "(its ledger knows {}); writes wait until it learns the rotation from its peers",
+        config.key_file, pk.Hex(), chain.back().key.Hex());
+  return key;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::string& version,
@@ -201,13 +251,19 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
                             protocol::Genesis::LoadTomlFile(config.genesis_file));
   spdlog::info("network {} ({})", genesis.network_name(), genesis.network_id().Hex());
   KEIRETSU_ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::ReadKeyFile(config.key_file));
-  const PublicKey self = key.public_key();
+  // The firm's id: the config's firm_id, else the key's public key (a firm
+  // that never rotated). A firm_id the genesis does not list is a firm
+  // admitted since; the ledger decides below.
+  const PublicKey self =
+      config.firm_id.empty() ? key.public_key() : *PublicKey::FromHex(config.firm_id);
   const protocol::Member* me = genesis.FindByKey(self);
-  if (me == nullptr)
-    return FailedPrecondition("key file " + config.key_file + " holds public key " + self.Hex() +
-                              ", which genesis file " + config.genesis_file +
-                              " does not list as a member");
-  spdlog::info("firm {} ({})", me->name, self.Hex());
+  if (me == nullptr && config.firm_id.empty())
+    return FailedPrecondition("key file " + config.key_file + " holds public key " +
+                              key.public_key().Hex() + ", which genesis file " +
+                              config.genesis_file +
+                              " does not list as a member (a firm admitted since, or one that "
+                              "rotated its key, names its id in firm_id)");
+  spdlog::info("firm {} ({})", me != nullptr ? me->name : "admitted since the genesis", self.Hex());
 
   api::ApiServerOptions opts;
   opts.listen = config.api.listen;
@@ -218,6 +274,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   opts.max_connections = static_cast<size_t>(config.api.max_connections);
   opts.max_connections_per_source = static_cast<size_t>(config.api.max_connections_per_source);
   opts.version = version;
+  opts.key_file = config.key_file;  // Rotate keeps the new key there
   KEIRETSU_ASSIGN_OR_RETURN(opts.tokens, Tokens(config, genesis));
   KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, self));
   KEIRETSU_ASSIGN_OR_RETURN(opts.tls, Tls(config));
@@ -240,10 +297,12 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   KEIRETSU_ASSIGN_OR_RETURN(auto ledger, node::Ledger::Open(genesis, std::move(store), lo));
   spdlog::info("data directory {}: {} feeds, state digest {}", config.data_dir,
                ledger->Feeds().size(), ledger->StateDigest().Hex());
+  KEIRETSU_ASSIGN_OR_RETURN(key, KeyInForce(config, *ledger, self, std::move(key)));
 
   std::unique_ptr<Daemon> d(new Daemon());
   d->metrics_ = std::move(metrics);
-  d->key_ = std::make_unique<crypto::SigningKey>(std::move(key));
+  d->identity_ = std::make_shared<node::Identity>(
+      self, std::make_shared<const crypto::SigningKey>(std::move(key)));
   d->ledger_ = std::move(ledger);
   d->hub_ = std::make_shared<api::WatchHub>();
   // Before anything can write: every commit wakes the Watch streams. The
@@ -252,8 +311,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   rep_opts.metrics = d->metrics_.get();
   const bool replicate = !rep_opts.listen.empty() || !rep_opts.peers.empty();
   if (replicate) {
-    KEIRETSU_ASSIGN_OR_RETURN(d->replicator_,
-                              net::Replicator::Create(*d->ledger_, *d->key_, std::move(rep_opts)));
+    KEIRETSU_ASSIGN_OR_RETURN(
+        d->replicator_, net::Replicator::Create(*d->ledger_, d->identity_, std::move(rep_opts)));
   }
   d->peer_status_ = std::make_unique<NodeStatus>(d->replicator_.get(), d->ledger_->store());
   // Every commit wakes the Watch streams and tells replication what to push.
@@ -287,7 +346,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   size_t roles[3] = {0, 0, 0};
   for (const api::TokenSpec& t : opts.tokens) ++roles[static_cast<int>(t.role)];
   const char* tls_mode = !opts.tls ? "off" : opts.tls->client_ca_pem.empty() ? "on" : "mutual";
-  KEIRETSU_ASSIGN_OR_RETURN(d->api_, api::ApiServer::Start(*d->ledger_, *d->key_, d->hub_,
+  KEIRETSU_ASSIGN_OR_RETURN(d->api_, api::ApiServer::Start(*d->ledger_, d->identity_, d->hub_,
                                                            d->peer_status_.get(), std::move(opts)));
   d->api_address_ = d->api_->address();
   spdlog::info("api listening on {} (tls {}; tokens: {} operator, {} auditor, {} partner)",

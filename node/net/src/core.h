@@ -42,7 +42,7 @@ std::string SourceOf(const asio::ip::address& address);
 
 class Replicator::Core {
  public:
-  Core(node::Ledger& ledger, const crypto::SigningKey& key, ReplicatorOptions options);
+  Core(node::Ledger& ledger, std::shared_ptr<node::Identity> identity, ReplicatorOptions options);
   ~Core();
 
   Status Start();
@@ -54,7 +54,10 @@ class Replicator::Core {
 
   // --- For sessions
   node::Ledger& ledger;
-  const crypto::SigningKey& key;
+  // This node's firm (its feed's id) and the key it authenticates with
+  // now: each handshake takes the key in force when it starts.
+  const std::shared_ptr<node::Identity> identity;
+  const PublicKey& self() const { return identity->firm(); }
   const protocol::Genesis& genesis;
   const ReplicatorOptions options;
 

@@ -107,9 +107,9 @@ Replicator::Core::Running::~Running() {
 
 // --- Core
 
-Replicator::Core::Core(node::Ledger& l, const crypto::SigningKey& k, ReplicatorOptions o)
+Replicator::Core::Core(node::Ledger& l, std::shared_ptr<node::Identity> id, ReplicatorOptions o)
     : ledger(l),
-      key(k),
+      identity(std::move(id)),
       genesis(l.genesis()),
       options(std::move(o)),
       accept_strand_(asio::make_strand(io_)),
@@ -255,7 +255,7 @@ void Replicator::Core::Stop() {
 }
 
 Status Replicator::Core::AddPeer(const PeerConfig& peer) {
-  KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(ledger, key.public_key(), peer));
+  KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(ledger, self(), peer));
   std::lock_guard lock(mu_);
   Firm& f = FirmLocked(peer.firm);
   if (f.configured) return InvalidArgument("peer " + f.name + " is already configured");
@@ -537,7 +537,7 @@ void Replicator::Core::CheckGate(const PublicKey& firm, const std::optional<Repo
     ledger.SetWriteGate(GateReasonLocked());
     return;
   }
-  const node::FeedState mine = ledger.Feed(key.public_key());
+  const node::FeedState mine = ledger.Feed(self());
   uint64_t highest = 0;
   bool reached = true;
   for (const auto& [reporter, report] : own_reports_) {
@@ -605,11 +605,22 @@ Replicator::~Replicator() = default;
 Result<std::unique_ptr<Replicator>> Replicator::Create(node::Ledger& ledger,
                                                        const crypto::SigningKey& key,
                                                        ReplicatorOptions options) {
+  // Not owned: the caller keeps `key` alive for the Replicator's lifetime.
+  auto identity = std::make_shared<node::Identity>(
+      key.public_key(), std::shared_ptr<const crypto::SigningKey>(&key, [](auto*) {}));
+  return Create(ledger, std::move(identity), std::move(options));
+}
+
+Result<std::unique_ptr<Replicator>> Replicator::Create(node::Ledger& ledger,
+                                                       std::shared_ptr<node::Identity> identity,
+                                                       ReplicatorOptions options) {
+  if (identity == nullptr) return InvalidArgument("the Replicator needs this node's identity");
+  const PublicKey key = identity->public_key();
   // A key this ledger does not know may be a firm admitted in an epoch it
   // has not learnt yet: it catches up from its peers, which authenticate it
   // against what they know. A removed member's key is refused.
-  if (auto firm = ledger.FirmOfKey(key.public_key()); firm && !ledger.IsActiveMember(*firm))
-    return InvalidArgument("this node's key " + key.public_key().Short() +
+  if (auto firm = ledger.FirmOfKey(key); firm && !ledger.IsActiveMember(*firm))
+    return InvalidArgument("this node's key " + key.Short() +
                            " is the key of a firm removed from the network");
   if (!options.listen.empty()) {
     auto hp = SplitHostPort(options.listen);
@@ -630,13 +641,13 @@ Result<std::unique_ptr<Replicator>> Replicator::Create(node::Ledger& ledger,
     return InvalidArgument("invalid_threshold must be at least 1");
   std::set<PublicKey> seen;
   for (const PeerConfig& p : options.peers) {
-    KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(ledger, key.public_key(), p));
+    KEIRETSU_RETURN_IF_ERROR(CheckPeerConfig(ledger, identity->firm(), p));
     if (!seen.insert(p.firm).second)
       return InvalidArgument("peer " + FirmName(ledger.genesis(), p.firm) + " is listed twice");
   }
   if (options.metrics == nullptr) options.metrics = &node::NoMetrics();
   return std::unique_ptr<Replicator>(
-      new Replicator(std::make_unique<Core>(ledger, key, std::move(options))));
+      new Replicator(std::make_unique<Core>(ledger, std::move(identity), std::move(options))));
 }
 
 Status Replicator::Start() {

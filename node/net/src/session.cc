@@ -90,7 +90,7 @@ std::shared_ptr<Session> Session::Outbound(Replicator::Core& core, const PublicK
                                            const std::string& address) {
   asio::ip::tcp::socket socket(asio::make_strand(core.io()));
   std::shared_ptr<Session> s(new Session(core, std::move(socket), true, firm, address));
-  s->initiator_ = core.key.public_key();
+  s->initiator_ = core.self();
   s->remote_address_ = address;
   return s;
 }
@@ -213,11 +213,14 @@ asio::awaitable<Result<Bytes>> Session::ReadFrame(size_t max_frame) {
 }
 
 asio::awaitable<Status> Session::Handshake() {
-  auto hs = outbound_ ? PeerHandshake::Initiator(core_.genesis, core_.key, firm_)
-                      : PeerHandshake::Responder(core_.genesis, core_.key);
+  // The key in force now (a rotation switches it; this handshake finishes
+  // with the key it started with, held here).
+  const std::shared_ptr<const crypto::SigningKey> own_key = core_.identity->key();
+  auto hs = outbound_ ? PeerHandshake::Initiator(core_.genesis, *own_key, firm_)
+                      : PeerHandshake::Responder(core_.genesis, *own_key);
   if (!hs.ok()) co_return hs.status();
   // Peers authenticate against the current membership and key chains.
-  LedgerDirectory directory(core_.ledger, core_.key.public_key());
+  LedgerDirectory directory(core_.ledger, own_key->public_key());
   hs->SetDirectory(&directory);
   const bool say_hello = !outbound_ || core_.TakeHelloFallback(firm_);
   hs->SetSayHello(say_hello);
@@ -468,7 +471,7 @@ void Session::OnHavePart(const v1::Have& have) {
   core_.RefreshFeeds();
   model_.OnHave(have_accum_, *core_.Feeds());
   core_.HaveReceived(firm_, have_accum_);
-  auto own = have_accum_.find(core_.key.public_key());
+  auto own = have_accum_.find(core_.self());
   core_.CheckGate(
       firm_, own == have_accum_.end() ? std::nullopt : std::optional<ReportedFeed>(own->second));
   have_accum_.clear();

@@ -187,7 +187,7 @@ void Session::OnIngested(IngestOutcome out) {
   ack.mutable_ack()->set_batch(out.batch);
   Queue(ack);
   if (model_.have_received()) {
-    auto own = model_.reported().find(core_.key.public_key());
+    auto own = model_.reported().find(core_.self());
     core_.CheckGate(firm_, own == model_.reported().end()
                                ? std::nullopt
                                : std::optional<ReportedFeed>(own->second));

@@ -61,6 +61,11 @@ struct Config {
   std::string data_dir;
   std::string key_file;
   std::string genesis_file;
+  // The firm this node is (64 hex: its id, the inception key). Optional:
+  // empty means the key file's public key, which is the firm's id until
+  // the firm first rotates its key (docs/API.md "Rotation"); a rotated
+  // firm's config names it, since its key file then holds another key.
+  std::string firm_id;
 
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
 

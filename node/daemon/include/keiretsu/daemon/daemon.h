@@ -32,6 +32,7 @@
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/daemon/config.h"
 #include "keiretsu/net/replicator.h"
+#include "keiretsu/node/identity.h"
 #include "keiretsu/node/ledger.h"
 #include "keiretsu/ops/metrics_registry.h"
 #include "keiretsu/ops/ops_server.h"
@@ -72,7 +73,10 @@ class Daemon {
   const std::string& api_address() const { return api_address_; }
   // The operations listener's bound address; empty when it is off.
   const std::string& ops_address() const { return ops_address_; }
-  const PublicKey& firm() const { return key_->public_key(); }
+  // This node's firm (its id) and the key it signs with now (a Rotate
+  // through the API switches it).
+  const PublicKey& firm() const { return identity_->firm(); }
+  const node::Identity& identity() const { return *identity_; }
   // REQUIRES: not stopped.
   const protocol::Genesis& genesis() const { return ledger_->genesis(); }
   node::Ledger& ledger() { return *ledger_; }
@@ -89,7 +93,7 @@ class Daemon {
   std::unique_ptr<Periodic> api_watch_;   // API self-check
   // Outlives everything that reports to it (ledger, replicator, API).
   std::unique_ptr<ops::MetricsRegistry> metrics_;
-  std::unique_ptr<crypto::SigningKey> key_;
+  std::shared_ptr<node::Identity> identity_;
   std::unique_ptr<node::Ledger> ledger_;
   std::shared_ptr<api::WatchHub> hub_;
   std::unique_ptr<net::Replicator> replicator_;

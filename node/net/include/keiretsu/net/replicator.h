@@ -40,6 +40,7 @@
 #include "keiretsu/common/status.h"
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/net/limits.h"
+#include "keiretsu/node/identity.h"
 #include "keiretsu/node/ledger.h"
 #include "keiretsu/node/metrics.h"
 
@@ -116,6 +117,14 @@ class Replicator {
   // epoch it has not learnt yet). Errors: kInvalidArgument.
   static Result<std::unique_ptr<Replicator>> Create(node::Ledger& ledger,
                                                     const crypto::SigningKey& key,
+                                                    ReplicatorOptions options);
+  // The same for a firm that may rotate its key (node/identity.h): its feed
+  // is identity->firm(), and each handshake authenticates with the key in
+  // force when it starts, so a rotation (the API's Rotate adopts the new
+  // key into the shared identity) takes effect for new sessions without a
+  // restart. Sessions already open stay open.
+  static Result<std::unique_ptr<Replicator>> Create(node::Ledger& ledger,
+                                                    std::shared_ptr<node::Identity> identity,
                                                     ReplicatorOptions options);
   ~Replicator();  // Stop()
   Replicator(const Replicator&) = delete;
