@@ -32,10 +32,19 @@ if [ "$mode" = sanitize ]; then
   # 200 power cuts instead of 2,000 (tests/faults/power_cut_test.cc).
   export KEIRETSU_POWER_CUTS=200
   labels=(-L unit)  # multi-process tests run in the normal build only
-  # Build just the single-process test programs (each test is named after
-  # its executable), not the daemons and tools the unit tests do not run.
-  targets=$(cd "$dir" && ctest -N -L unit | awk '/Test +#[0-9]+:/ {print $3}' |
-    while read -r t; do ninja -t query "$t" >/dev/null 2>&1 && echo "$t"; done)
+  # Build just what the unit tests run, not the daemons and tools no unit
+  # test runs: each test's own program (a test is named after it) and every
+  # program of the build tree that a test's command names (keiretsu-audit,
+  # which the vectors tests drive).
+  targets=$(cd "$dir" && ctest -N -L unit --show-only=json-v1 | python3 -c '
+import json, os, sys
+build = os.getcwd() + "/"
+for test in json.load(sys.stdin)["tests"]:
+    print(test["name"])
+    for arg in test.get("command") or []:
+        if arg.startswith(build):
+            print(os.path.basename(arg))
+' | sort -u | while read -r t; do ninja -t query "$t" >/dev/null 2>&1 && echo "$t"; done)
   [ -n "$targets" ] || { echo "test.sh: found no unit-test targets in $dir" >&2; exit 1; }
 else
   dir=build

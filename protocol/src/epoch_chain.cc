@@ -1,4 +1,4 @@
-// The epoch chain: docs/PROTOCOL.md 18.8-18.10.
+// The epoch chain: docs/PROTOCOL.md 19.8-19.10.
 #include "keiretsu/protocol/epoch_chain.h"
 
 #include <algorithm>

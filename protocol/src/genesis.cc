@@ -31,7 +31,7 @@ Status CheckV1(const GenesisSpec& spec) {
 }
 
 // Version 2: threshold n/2 < k <= n; every member commits to a next key
-// that is not its current key, and no two to the same (PROTOCOL.md 18.2).
+// that is not its current key, and no two to the same (PROTOCOL.md 19.2).
 Status CheckV2(const GenesisSpec& spec) {
   size_t n = spec.members.size();
   if (2 * size_t{spec.threshold} <= n || spec.threshold > n)

@@ -39,7 +39,7 @@ Result<Genesis> Genesis::ParseToml(std::string_view text) {
   if (!created || *created < 0)
     return InvalidArgument("genesis needs `created_unix = <seconds since 1970>`");
   spec.created_unix = static_cast<uint64_t>(*created);
-  // A `threshold` makes it a version 2 genesis (PROTOCOL.md 18.2).
+  // A `threshold` makes it a version 2 genesis (PROTOCOL.md 19.2).
   bool v2 = doc.contains("threshold");
   if (v2) {
     if (doc.contains("admission_quorum"))

@@ -1,4 +1,4 @@
-// The feed-local walk: docs/PROTOCOL.md 18.5-18.7.
+// The feed-local walk: docs/PROTOCOL.md 19.5-19.7.
 #include "keiretsu/protocol/key_chain.h"
 
 #include <algorithm>

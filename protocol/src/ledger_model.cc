@@ -1,4 +1,4 @@
-// The three strata from scratch: docs/PROTOCOL.md 18.12.
+// The three strata from scratch: docs/PROTOCOL.md 19.12.
 #include "keiretsu/protocol/ledger_model.h"
 
 #include <set>

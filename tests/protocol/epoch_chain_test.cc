@@ -1,4 +1,4 @@
-// The epoch chain (PROTOCOL.md 18.8-18.10): one test per rule and per bad
+// The epoch chain (PROTOCOL.md 19.8-19.10): one test per rule and per bad
 // governance input.
 #include "keiretsu/protocol/epoch_chain.h"
 

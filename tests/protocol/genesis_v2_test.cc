@@ -1,4 +1,4 @@
-// Genesis version 2 (PROTOCOL.md 18.2): threshold and next-key digests, the
+// Genesis version 2 (PROTOCOL.md 19.2): threshold and next-key digests, the
 // canonical bytes, TOML, and the version-1 fallback; one test per rule.
 #include <gtest/gtest.h>
 

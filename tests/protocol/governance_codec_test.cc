@@ -1,4 +1,4 @@
-// Governance bodies (PROTOCOL.md 18.3): byte layout, round trips, and one
+// Governance bodies (PROTOCOL.md 19.3): byte layout, round trips, and one
 // test per stateless rule.
 #include <gtest/gtest.h>
 

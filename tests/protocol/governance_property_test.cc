@@ -1,5 +1,5 @@
 // Properties of the epoch chain over many seeded random governance
-// histories (PROTOCOL.md 18.9): two proposals of one (epoch, round) never
+// histories (PROTOCOL.md 19.9): two proposals of one (epoch, round) never
 // both pass; every epoch keeps 2k > n; no decided epoch is ever undone by
 // more records (absent forks); the result does not depend on input order.
 // A failure prints its seed; KEIRETSU_GOVERNANCE_SEEDS sets how many run.

@@ -1,4 +1,4 @@
-// The feed-local walk (PROTOCOL.md 18.5-18.7): key succession, leaving,
+// The feed-local walk (PROTOCOL.md 19.5-19.7): key succession, leaving,
 // forks, key recovery and its window, one test per rule and per bad input.
 #include "keiretsu/protocol/key_chain.h"
 

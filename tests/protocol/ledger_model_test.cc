@@ -1,4 +1,4 @@
-// All three strata from scratch (PROTOCOL.md 18.11): admission, removal,
+// All three strata from scratch (PROTOCOL.md 19.11): admission, removal,
 // leaving and the counterparty rule as they reach balances and the digest.
 #include "keiretsu/protocol/ledger_model.h"
 

@@ -24,7 +24,7 @@ struct FeedHeadSummary {
 // docs/PROTOCOL.md "State digest".
 Digest StateDigest(const NetworkId& network, std::vector<FeedHeadSummary> feeds);
 
-// Protocol v2 (docs/PROTOCOL.md 18.11): in epoch 0, the v1 digest; from
+// Protocol v2 (docs/PROTOCOL.md 19.11): in epoch 0, the v1 digest; from
 // epoch 1 on, BLAKE2b-256("keiretsu/v2/state" || network_id || u64 epoch ||
 // epoch_hash || feeds), so equal digests mean equal epoch chains (hence
 // equal membership histories) as well as equal counted entries.

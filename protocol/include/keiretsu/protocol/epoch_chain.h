@@ -1,4 +1,4 @@
-// Stratum 2 of protocol v2: the epoch chain (docs/PROTOCOL.md 18.8-18.10).
+// Stratum 2 of protocol v2: the epoch chain (docs/PROTOCOL.md 19.8-19.10).
 // A pure function of epoch 0 and the governance records in the members'
 // feed-local prefixes: who is a member, from which epoch, with which
 // inception commitment, where a removed member's feed is frozen, and the
@@ -104,7 +104,7 @@ struct EpochHistory {
 // threshold not in (n'/2, n']), or empty when it is.
 std::string InvalidAgainst(const Propose& proposal, const Epoch& e);
 
-// Computes the chain by PROTOCOL.md 18.8-18.10.
+// Computes the chain by PROTOCOL.md 19.8-19.10.
 EpochHistory ComputeEpochs(const EpochZero& zero, GovernanceSource& source);
 
 }  // namespace keiretsu::protocol

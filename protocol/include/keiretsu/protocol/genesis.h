@@ -21,7 +21,7 @@ namespace keiretsu::protocol {
 struct Member {
   std::string name;  // 1-64 bytes of [A-Za-z0-9._-], unique (ignoring case)
   PublicKey key;
-  // Version 2: D(next key) (docs/PROTOCOL.md 18.1), non-zero. Version 1:
+  // Version 2: D(next key) (docs/PROTOCOL.md 19.1), non-zero. Version 1:
   // zero (a v1 founder can never rotate).
   Digest next_key_digest{};
 };
@@ -53,7 +53,7 @@ class Genesis {
   uint16_t admission_quorum() const { return spec_.admission_quorum; }
   uint8_t version() const { return spec_.version; }
   // Epoch 0's threshold: the version-2 threshold, or floor(n/2)+1 for a
-  // version-1 genesis whatever its admission_quorum (PROTOCOL.md 18.2).
+  // version-1 genesis whatever its admission_quorum (PROTOCOL.md 19.2).
   uint16_t threshold() const;
   const std::vector<Member>& members() const { return spec_.members; }  // sorted by key
   const NetworkId& network_id() const { return network_id_; }

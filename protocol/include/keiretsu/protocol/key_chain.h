@@ -1,6 +1,6 @@
 // Stratum 1 of protocol v2: one feed's chain, key succession, leaving,
 // forks and key recovery, as a pure function of the set of records held for
-// the feed and the firm's inception commitment (docs/PROTOCOL.md 18.5-18.7).
+// the feed and the firm's inception commitment (docs/PROTOCOL.md 19.5-19.7).
 //
 // This is the reference definition: the ledger decides records one at a
 // time as they arrive and must always agree with WalkFeed over the records
@@ -87,7 +87,7 @@ struct FeedWalk {
 };
 
 // Walks the records of one feed (any order, duplicates by id allowed; all
-// must carry the same author, the commitment's id) by PROTOCOL.md 18.7.
+// must carry the same author, the commitment's id) by PROTOCOL.md 19.7.
 FeedWalk WalkFeed(const InceptionCommitment& inception, std::span<const FeedRecord> records);
 
 // True when `record` verifies under `key`: Ed25519 over

@@ -1,5 +1,5 @@
 // The whole of protocol v2's three strata over a set of records, computed
-// from scratch (docs/PROTOCOL.md 18.12): each member's feed-local walk, the
+// from scratch (docs/PROTOCOL.md 19.12): each member's feed-local walk, the
 // epoch chain, counted prefixes, balances and the state digest.
 //
 // The reference an incremental ledger must equal, whatever the arrival
