@@ -129,15 +129,32 @@ TEST_F(DaemonRotationTest, RotateThroughTheApiThenRestartWithTheFirmId) {
   ExpectWritesUnder(**d, GovLedgerKey(101).public_key());
 }
 
-TEST_F(DaemonRotationTest, ARotatedKeyWithoutFirmIdIsRefusedWithAHint) {
+TEST_F(DaemonRotationTest, WithoutFirmIdTheFirmIsTheOneTheLedgerHoldsTheKeyInForceFor) {
   StartAndStopOnce();
   CommitRotationOffline();
+  ASSERT_TRUE(crypto::StageKeyFile(key_file(), GovLedgerKey(101)).ok());
+  ASSERT_TRUE(crypto::PromoteStagedKeyFile(key_file()).ok());
+  auto d = Start();
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ((*d)->firm(), firm());
+  EXPECT_EQ((*d)->identity().public_key(), GovLedgerKey(101).public_key());
+  ExpectWritesUnder(**d, GovLedgerKey(101).public_key());
+}
+
+TEST_F(DaemonRotationTest, ARotatedKeyNeitherGenesisNorLedgerKnowsNeedsFirmId) {
+  // A fresh data directory: the ledger has not learnt the rotation yet.
   ASSERT_TRUE(crypto::StageKeyFile(key_file(), GovLedgerKey(101)).ok());
   ASSERT_TRUE(crypto::PromoteStagedKeyFile(key_file()).ok());
   auto d = Start();
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), Code::kFailedPrecondition) << d.status().ToString();
   EXPECT_NE(d.status().message().find("firm_id"), std::string::npos) << d.status().ToString();
+  // Named by firm_id, it starts and signs with the key file's key.
+  NameTheFirm();
+  auto named = Start();
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ((*named)->firm(), firm());
+  EXPECT_EQ((*named)->identity().public_key(), GovLedgerKey(101).public_key());
 }
 
 TEST_F(DaemonRotationTest, AnInterruptedRotationIsFinishedAtStart) {

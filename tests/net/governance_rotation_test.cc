@@ -71,7 +71,8 @@ TEST(GovernanceRotation, APeerHandshakeAfterARotationUsesTheNewKeyWithoutARestar
     return std::string();
   }();
   // A's feed is still its firm id: an entry signed by the new key flows.
-  auto owe = ledger_a->Append(*identity->key(), testing::Owe(firm_b, 4), 1'790'000'000'001);
+  auto owe = ledger_a->Append(*identity->key(), protocol::Obligation{firm_b, 4, "hours", ""},
+                              1'790'000'000'001);
   ASSERT_TRUE(owe.ok()) << owe.status().ToString();
   EXPECT_EQ(owe->entry.author, firm_a);
   EXPECT_TRUE(testing::WaitFor([&] { return ledger_b->Feed(firm_a).head_seq == 2; }));

@@ -252,18 +252,15 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   spdlog::info("network {} ({})", genesis.network_name(), genesis.network_id().Hex());
   KEIRETSU_ASSIGN_OR_RETURN(crypto::SigningKey key, crypto::ReadKeyFile(config.key_file));
   // The firm's id: the config's firm_id, else the key's public key (a firm
-  // that never rotated). A firm_id the genesis does not list is a firm
-  // admitted since; the ledger decides below.
-  const PublicKey self =
-      config.firm_id.empty() ? key.public_key() : *PublicKey::FromHex(config.firm_id);
+  // that never rotated), else the firm the ledger holds that key in force
+  // for (a rotated firm without firm_id: resolved once the ledger is open).
+  // A firm_id the genesis does not list is a firm admitted since.
+  PublicKey self = config.firm_id.empty() ? key.public_key() : *PublicKey::FromHex(config.firm_id);
   const protocol::Member* me = genesis.FindByKey(self);
-  if (me == nullptr && config.firm_id.empty())
-    return FailedPrecondition("key file " + config.key_file + " holds public key " +
-                              key.public_key().Hex() + ", which genesis file " +
-                              config.genesis_file +
-                              " does not list as a member (a firm admitted since, or one that "
-                              "rotated its key, names its id in firm_id)");
-  spdlog::info("firm {} ({})", me != nullptr ? me->name : "admitted since the genesis", self.Hex());
+  const bool resolve_by_key = me == nullptr && config.firm_id.empty();
+  if (!resolve_by_key)
+    spdlog::info("firm {} ({})", me != nullptr ? me->name : "admitted since the genesis",
+                 self.Hex());
 
   api::ApiServerOptions opts;
   opts.listen = config.api.listen;
@@ -297,6 +294,21 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   KEIRETSU_ASSIGN_OR_RETURN(auto ledger, node::Ledger::Open(genesis, std::move(store), lo));
   spdlog::info("data directory {}: {} feeds, state digest {}", config.data_dir,
                ledger->Feeds().size(), ledger->StateDigest().Hex());
+  if (resolve_by_key) {
+    std::optional<PublicKey> owner = ledger->FirmOfKey(key.public_key());
+    if (!owner)
+      return FailedPrecondition("key file " + config.key_file + " holds public key " +
+                                key.public_key().Hex() + ", which genesis file " +
+                                config.genesis_file +
+                                " does not list as a member, nor this node's ledger as a firm's "
+                                "key in force (a firm admitted since, or one that rotated its "
+                                "key, names its id in firm_id)");
+    self = *owner;
+    KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, self));
+    const protocol::Member* listed = genesis.FindByKey(self);
+    spdlog::info("firm {} ({}), whose key in force the key file holds",
+                 listed != nullptr ? listed->name : "admitted since the genesis", self.Hex());
+  }
   KEIRETSU_ASSIGN_OR_RETURN(key, KeyInForce(config, *ledger, self, std::move(key)));
 
   std::unique_ptr<Daemon> d(new Daemon());

@@ -62,9 +62,10 @@ struct Config {
   std::string key_file;
   std::string genesis_file;
   // The firm this node is (64 hex: its id, the inception key). Optional:
-  // empty means the key file's public key, which is the firm's id until
-  // the firm first rotates its key (docs/API.md "Rotation"); a rotated
-  // firm's config names it, since its key file then holds another key.
+  // empty means the key file's public key when the genesis lists it (the
+  // firm's id until it first rotates its key, docs/API.md "Rotation"),
+  // else the firm the ledger holds that key in force for. A fresh data
+  // directory does not know a rotation yet: a rotated firm names itself.
   std::string firm_id;
 
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
