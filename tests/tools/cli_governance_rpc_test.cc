@@ -54,7 +54,7 @@ class CliGovernanceRpcTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.key_file = key_file_;
     options.tokens = {{kOperatorToken, api::Role::kOperator, std::nullopt, "operator"}};
-    auto s = api::ApiServer::Start(*ledger_, identity_, std::make_shared<api::WatchHub>(), nullptr,
+    auto s = api::ApiServer::Start(*ledger_, identity_, std::make_shared<api::WatchHub>(), &peers_,
                                    std::move(options));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
@@ -88,6 +88,7 @@ class CliGovernanceRpcTest : public ::testing::Test {
   std::string key_file_;
   std::unique_ptr<node::Ledger> ledger_;
   std::shared_ptr<node::Identity> identity_;
+  api::FakePeers peers_;  // writable unless a test sets a reason
   std::unique_ptr<api::ApiServer> server_;
 };
 
@@ -217,6 +218,18 @@ TEST_F(CliGovernanceRpcTest, RotateWithAKeyNotCommittedToIsDeniedAndChangesNothi
   EXPECT_NE(r.err.find("is not the next key this firm committed to"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(wrong + ".after"));
   EXPECT_EQ(ledger_->StateDigest(), before);
+  EXPECT_EQ(identity_->public_key(), GovLedgerKey(1).public_key());
+}
+
+TEST_F(CliGovernanceRpcTest, RotateOnANodeThatCannotWriteMakesNoKeyAndSendsNothing) {
+  peers_.Set({}, "learning this firm's own feed head from peers");
+  std::string next = NextKeyFile(101, "n.key");
+  auto r = Keiretsu({"rotate", "--next-key", next});
+  EXPECT_EQ(r.code, kExitUnavailable) << r.err;
+  EXPECT_TRUE(r.OneErrorLine()) << r.err;
+  EXPECT_NE(r.err.find("cannot write now (learning this firm's own feed head"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(next + ".after"));
   EXPECT_EQ(identity_->public_key(), GovLedgerKey(1).public_key());
 }
 

@@ -218,9 +218,15 @@ struct RotateArgs {
 };
 
 // This node's firm as ListMembers shows it, or nullopt (not listed yet).
+// Errors: the node's, or kUnavailable when it cannot write now (the
+// rotation would be refused: nothing is made or sent).
 Result<std::optional<v1::Member>> SelfMember(Client& client) {
   v1::GetStatusResponse status;
   KEIRETSU_RETURN_IF_ERROR(client.Call(&Stub::GetStatus, v1::GetStatusRequest(), &status));
+  if (!status.writable())
+    return Unavailable("this node cannot write now (" +
+                       Printable(status.write_block_reason(), 200) +
+                       "); nothing was written: rotate once keiretsu status says writable");
   v1::ListMembersResponse members;
   KEIRETSU_RETURN_IF_ERROR(client.Call(&Stub::ListMembers, v1::ListMembersRequest(), &members));
   for (const v1::Member& m : members.members())
