@@ -697,6 +697,34 @@ std::map<PublicKey, FeedState> Ledger::Feeds() const {
   return feeds_;
 }
 
+namespace {
+
+// What the v2 digest covers (19.11): every member of some epoch of `h`, its
+// counted prefix and stop. A counted prefix cut below the head names a
+// stored entry, which never changes, so `store` may be read unlocked.
+std::vector<protocol::FeedHeadSummary> CountedHeads(const protocol::EpochHistory& h,
+                                                    const std::map<PublicKey, FeedState>& feeds,
+                                                    const storage::Store& store) {
+  std::vector<protocol::FeedHeadSummary> heads;
+  for (const protocol::EpochMember& m : h.current().members) {
+    auto f = feeds.find(m.id);
+    const FeedState st = f == feeds.end() ? FeedState{} : f->second;
+    const uint64_t counted = CountedSeq(h, m.id, st.effective_seq());
+    EntryId id = st.effective_id;
+    if (counted < st.effective_seq()) {
+      id = EntryId{};
+      if (counted > 0) {
+        auto rec = store.GetEntry(m.id, counted);
+        if (rec.ok() && *rec) id = *protocol::IdOfRecord(**rec);
+      }
+    }
+    heads.push_back({m.id, counted, id, st.stop_seq});
+  }
+  return heads;
+}
+
+}  // namespace
+
 Digest Ledger::StateDigest() const {
   std::shared_ptr<const protocol::EpochHistory> h;
   std::map<PublicKey, FeedState> feeds;
@@ -706,23 +734,30 @@ Digest Ledger::StateDigest() const {
     feeds = feeds_;
   }
   const protocol::Epoch& now = h->current();
-  std::vector<protocol::FeedHeadSummary> heads;
-  // Every member of some epoch, with its counted prefix (19.11).
-  for (const protocol::EpochMember& m : now.members) {
-    auto f = feeds.find(m.id);
-    const FeedState st = f == feeds.end() ? FeedState{} : f->second;
-    const uint64_t counted = CountedSeq(*h, m.id, st.effective_seq());
-    EntryId id = st.effective_id;
-    if (counted < st.effective_seq()) {
-      id = EntryId{};
-      if (counted > 0) {
-        auto rec = store_->GetEntry(m.id, counted);
-        if (rec.ok() && *rec) id = *protocol::IdOfRecord(**rec);
-      }
+  return protocol::StateDigestV2(genesis_.network_id(), now.number, now.hash,
+                                 CountedHeads(*h, feeds, *store_));
+}
+
+StateSnapshot Ledger::DigestSnapshot() const {
+  std::shared_ptr<const protocol::EpochHistory> h;
+  StateSnapshot out;
+  {
+    std::lock_guard lock(mu_);
+    h = history_;
+    out.feeds = feeds_;
+    for (const protocol::EpochMember& m : h->current().members) {
+      auto g = gov_feeds_.find(m.id);
+      out.scope.key_chains[m.id] =
+          g != gov_feeds_.end() ? g->second.keys : NewGovFeed(m.inception()).keys;
     }
-    heads.push_back({m.id, counted, id, st.stop_seq});
   }
-  return protocol::StateDigestV2(genesis_.network_id(), now.number, now.hash, std::move(heads));
+  const protocol::Epoch& now = h->current();
+  out.scope.epoch = now.number;
+  out.scope.epoch_hash = now.hash;
+  out.scope.members = now.members;
+  out.heads = CountedHeads(*h, out.feeds, *store_);
+  out.digest = protocol::StateDigestV2(genesis_.network_id(), now.number, now.hash, out.heads);
+  return out;
 }
 
 GovernanceState Ledger::Governance() const {

@@ -1,5 +1,5 @@
 // Signed checkpoints: canonical statement, signing, parsing, verification
-// (docs/audit.md "Checkpoints").
+// (docs/PROTOCOL.md 15).
 #include "keiretsu/protocol/checkpoint.h"
 
 #include <algorithm>
@@ -25,6 +25,46 @@ Status CheckFeed(const FeedHeadSummary& f) {
   return Status::Ok();
 }
 
+// Sorts `summaries` by author, dropping feeds the digest skips, and checks
+// each is well-formed, listed once and of a member (`is_member`).
+template <typename IsMember>
+Status NormalizeFeeds(std::vector<FeedHeadSummary>& summaries, IsMember is_member,
+                      std::string_view member_word) {
+  std::erase_if(summaries,
+                [](const FeedHeadSummary& f) { return f.effective_seq == 0 && f.stop_seq == 0; });
+  std::sort(summaries.begin(), summaries.end(),
+            [](const FeedHeadSummary& a, const FeedHeadSummary& b) { return a.author < b.author; });
+  for (size_t i = 0; i < summaries.size(); ++i) {
+    const FeedHeadSummary& f = summaries[i];
+    if (i > 0 && summaries[i - 1].author == f.author)
+      return InvalidArgument("feed " + f.author.Short() + " is listed twice");
+    if (!is_member(f.author))
+      return InvalidArgument("feed " + f.author.Short() + " is not " + std::string(member_word));
+    KEIRETSU_RETURN_IF_ERROR(CheckFeed(f));
+  }
+  return Status::Ok();
+}
+
+// The key `chain` holds in force at `seq` (the inception key at seq 0).
+const PublicKey* KeyInForce(const std::vector<KeySpan>& chain, uint64_t seq) {
+  const PublicKey* key = nullptr;
+  for (const KeySpan& k : chain)
+    if (key == nullptr || k.from_seq <= seq) key = &k.key;
+  return key;
+}
+
+uint64_t HeadOf(const std::vector<FeedHeadSummary>& feeds, const PublicKey& firm) {
+  for (const FeedHeadSummary& f : feeds)
+    if (f.author == firm) return f.effective_seq;
+  return 0;
+}
+
+Digest DigestOf(const Checkpoint& c) {
+  return c.version == kCheckpointVersionV2
+             ? StateDigestV2(c.network, c.epoch, c.epoch_hash, c.feeds)
+             : StateDigest(c.network, c.feeds);
+}
+
 }  // namespace
 
 const FeedHeadSummary* Checkpoint::Find(const PublicKey& author) const {
@@ -38,11 +78,16 @@ Bytes EncodeCheckpointStatement(const Checkpoint& c) {
   Bytes out;
   out.reserve(kCheckpointFixedBytes + c.feeds.size() * kCheckpointFeedBytes);
   ByteWriter w(&out);
+  const bool v2 = c.version == kCheckpointVersionV2;
   w.Raw(kCheckpointMagic);
-  w.U8(kCheckpointVersion);
+  w.U8(v2 ? kCheckpointVersionV2 : kCheckpointVersion);
   w.Raw(c.network.View());
   w.Raw(c.signer.View());
   w.U64(c.time_ms);
+  if (v2) {
+    w.U64(c.epoch);
+    w.Raw(c.epoch_hash.View());
+  }
   w.Raw(c.state_digest.View());
   w.U32(static_cast<uint32_t>(c.feeds.size()));
   for (const FeedHeadSummary& f : c.feeds) {
@@ -55,10 +100,13 @@ Bytes EncodeCheckpointStatement(const Checkpoint& c) {
 }
 
 Bytes CheckpointSigningMessage(ByteView statement) {
+  const bool v2 = statement.size() > kCheckpointMagic.size() &&
+                  statement[kCheckpointMagic.size()] == kCheckpointVersionV2;
+  const std::string_view tag = v2 ? kCheckpointSignatureTagV2 : kCheckpointSignatureTag;
   Bytes msg;
-  msg.reserve(kCheckpointSignatureTag.size() + statement.size());
+  msg.reserve(tag.size() + statement.size());
   ByteWriter w(&msg);
-  w.Raw(kCheckpointSignatureTag);
+  w.Raw(tag);
   w.Raw(statement);
   return msg;
 }
@@ -69,18 +117,8 @@ Result<SignedCheckpoint> MakeCheckpoint(std::vector<FeedHeadSummary> summaries,
   if (!genesis.IsMember(key.public_key()))
     return PermissionDenied("key " + key.public_key().Short() +
                             " is not a member; it cannot sign a checkpoint");
-  std::erase_if(summaries,
-                [](const FeedHeadSummary& f) { return f.effective_seq == 0 && f.stop_seq == 0; });
-  std::sort(summaries.begin(), summaries.end(),
-            [](const FeedHeadSummary& a, const FeedHeadSummary& b) { return a.author < b.author; });
-  for (size_t i = 0; i < summaries.size(); ++i) {
-    const FeedHeadSummary& f = summaries[i];
-    if (i > 0 && summaries[i - 1].author == f.author)
-      return InvalidArgument("feed " + f.author.Short() + " is listed twice");
-    if (!genesis.IsMember(f.author))
-      return InvalidArgument("feed " + f.author.Short() + " is not a member's");
-    KEIRETSU_RETURN_IF_ERROR(CheckFeed(f));
-  }
+  KEIRETSU_RETURN_IF_ERROR(NormalizeFeeds(
+      summaries, [&](const PublicKey& a) { return genesis.IsMember(a); }, "a member's"));
   Checkpoint c;
   c.network = genesis.network_id();
   c.signer = key.public_key();
@@ -94,30 +132,85 @@ Result<SignedCheckpoint> MakeCheckpoint(std::vector<FeedHeadSummary> summaries,
   return out;
 }
 
+bool NeedsCheckpointV2(const CheckpointScope& scope) {
+  if (scope.epoch >= 1) return true;
+  return std::any_of(scope.key_chains.begin(), scope.key_chains.end(),
+                     [](const auto& chain) { return chain.second.size() > 1; });
+}
+
+Result<SignedCheckpoint> MakeCheckpoint(std::vector<FeedHeadSummary> summaries,
+                                        const Genesis& genesis, const CheckpointScope& scope,
+                                        const crypto::SigningKey& key, uint64_t time_ms) {
+  if (!NeedsCheckpointV2(scope)) return MakeCheckpoint(std::move(summaries), genesis, key, time_ms);
+  auto member = [&](const PublicKey& a) {
+    return std::any_of(scope.members.begin(), scope.members.end(),
+                       [&](const EpochMember& m) { return m.id == a; });
+  };
+  KEIRETSU_RETURN_IF_ERROR(NormalizeFeeds(summaries, member, "a member's of some epoch"));
+  // The signer: the active member whose key in force at its head is `key`.
+  const EpochMember* signer = nullptr;
+  for (const EpochMember& m : scope.members) {
+    if (m.removed) continue;
+    auto chain = scope.key_chains.find(m.id);
+    const PublicKey* in_force = chain == scope.key_chains.end()
+                                    ? &m.id
+                                    : KeyInForce(chain->second, HeadOf(summaries, m.id));
+    if (in_force != nullptr && *in_force == key.public_key()) signer = &m;
+  }
+  if (signer == nullptr)
+    return PermissionDenied("key " + key.public_key().Short() +
+                            " is no active member's key in force; it cannot sign a checkpoint");
+  Checkpoint c;
+  c.version = kCheckpointVersionV2;
+  c.network = genesis.network_id();
+  c.signer = signer->id;
+  c.time_ms = time_ms;
+  c.epoch = scope.epoch;
+  c.epoch_hash = scope.epoch_hash;
+  c.feeds = std::move(summaries);
+  c.state_digest = DigestOf(c);
+  SignedCheckpoint out;
+  out.statement = EncodeCheckpointStatement(c);
+  out.signer = c.signer;
+  out.signature = key.Sign(CheckpointSigningMessage(out.statement));
+  return out;
+}
+
 Result<Checkpoint> ParseCheckpoint(ByteView statement) {
   ByteReader r(statement);
   if (statement.size() < kCheckpointFixedBytes ||
       AsChars(r.Raw(kCheckpointMagic.size())) != kCheckpointMagic)
     return InvalidArgument("not a keiretsu checkpoint statement (" +
                            std::to_string(statement.size()) + " bytes, bad magic or too short)");
-  uint8_t version = r.U8();
-  if (version != kCheckpointVersion)
-    return InvalidArgument("unsupported checkpoint version " + std::to_string(version));
   Checkpoint c;
+  c.version = r.U8();
+  if (c.version != kCheckpointVersion && c.version != kCheckpointVersionV2)
+    return InvalidArgument("unsupported checkpoint version " + std::to_string(c.version));
+  const bool v2 = c.version == kCheckpointVersionV2;
+  const size_t fixed = v2 ? kCheckpointV2FixedBytes : kCheckpointFixedBytes;
+  if (statement.size() < fixed)
+    return InvalidArgument("checkpoint statement is " + std::to_string(statement.size()) +
+                           " bytes; version 2 needs at least " + std::to_string(fixed));
   c.network = NetworkId{r.H32()};
   c.signer = PublicKey{r.H32()};
   c.time_ms = r.U64();
+  if (v2) {
+    c.epoch = r.U64();
+    c.epoch_hash = Digest{r.H32()};
+  }
   c.state_digest = Digest{r.H32()};
   uint32_t count = r.U32();
-  if (count > kMaxMembers)
+  // Version 2 lists every member of some epoch, which may outnumber the
+  // members of any one epoch; its exact length bounds it instead.
+  if (!v2 && count > kMaxMembers)
     return InvalidArgument("checkpoint lists " + std::to_string(count) + " feeds, more than " +
                            std::to_string(kMaxMembers) + " members can have");
-  size_t want = kCheckpointFixedBytes + size_t{count} * kCheckpointFeedBytes;
+  size_t want = fixed + size_t{count} * kCheckpointFeedBytes;
   if (statement.size() != want)
     return InvalidArgument("checkpoint statement is " + std::to_string(statement.size()) +
                            " bytes; " + std::to_string(count) + " feeds need exactly " +
                            std::to_string(want));
-  c.feeds.reserve(count);
+  c.feeds.reserve(std::min<size_t>(count, (statement.size() - fixed) / kCheckpointFeedBytes));
   for (uint32_t i = 0; i < count; ++i) {
     FeedHeadSummary f;
     f.author = PublicKey{r.H32()};
@@ -131,7 +224,7 @@ Result<Checkpoint> ParseCheckpoint(ByteView statement) {
     c.feeds.push_back(f);
   }
   if (!r.ok() || r.remaining() != 0) return Internal("checkpoint length check failed");
-  Digest recomputed = StateDigest(c.network, c.feeds);
+  Digest recomputed = DigestOf(c);
   if (recomputed != c.state_digest)
     return InvalidArgument("checkpoint digest " + c.state_digest.Hex() +
                            " does not match its own feed list (which gives " + recomputed.Hex() +
@@ -142,6 +235,9 @@ Result<Checkpoint> ParseCheckpoint(ByteView statement) {
 Result<Checkpoint> VerifyCheckpoint(ByteView statement, const PublicKey& signer, ByteView signature,
                                     const Genesis& genesis) {
   KEIRETSU_ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpoint(statement));
+  if (c.version != kCheckpointVersion)
+    return InvalidArgument("checkpoint is version " + std::to_string(c.version) +
+                           "; its epoch and key chains are needed to verify it");
   if (c.signer != signer)
     return InvalidArgument("checkpoint names signer " + c.signer.Short() +
                            " but is presented as signed by " + signer.Short());
@@ -160,6 +256,50 @@ Result<Checkpoint> VerifyCheckpoint(ByteView statement, const PublicKey& signer,
   std::copy(signature.begin(), signature.end(), sig.begin());
   if (!crypto::Verify(c.signer, CheckpointSigningMessage(statement), sig))
     return Unauthenticated("checkpoint signature by " + c.signer.Short() + " does not verify");
+  return c;
+}
+
+Result<Checkpoint> VerifyCheckpointV2(ByteView statement, const PublicKey& signer,
+                                      ByteView signature, const Genesis& genesis,
+                                      std::span<const Epoch> epochs,
+                                      const KeyChainLookup& key_chain) {
+  KEIRETSU_ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpoint(statement));
+  if (c.version == kCheckpointVersion)
+    return VerifyCheckpoint(statement, signer, signature, genesis);
+  if (c.signer != signer)
+    return InvalidArgument("checkpoint names signer " + c.signer.Short() +
+                           " but is presented as signed by " + signer.Short());
+  if (c.network != genesis.network_id())
+    return InvalidArgument("checkpoint is for network " + c.network.Short() + ", not " +
+                           genesis.network_name() + " (" + genesis.network_id().Short() + ")");
+  if (c.epoch >= epochs.size())
+    return InvalidArgument("checkpoint is made in epoch " + std::to_string(c.epoch) +
+                           ", which this verifier's epoch chain does not reach (it ends at " +
+                           std::to_string(epochs.empty() ? 0 : epochs.size() - 1) + ")");
+  const Epoch& e = epochs[c.epoch];
+  if (e.hash != c.epoch_hash)
+    return InvalidArgument("checkpoint names epoch " + std::to_string(c.epoch) + " with hash " +
+                           c.epoch_hash.Short() + "; this verifier's epoch " +
+                           std::to_string(c.epoch) + " has hash " + e.hash.Short());
+  if (!e.IsActive(c.signer))
+    return InvalidArgument("checkpoint signer " + c.signer.Short() +
+                           " is not an active member of epoch " + std::to_string(c.epoch));
+  for (const FeedHeadSummary& f : c.feeds)
+    if (e.Find(f.author) == nullptr)
+      return InvalidArgument("checkpoint lists feed " + f.author.Short() +
+                             " of no member of epoch " + std::to_string(c.epoch));
+  if (signature.size() != 64)
+    return InvalidArgument("checkpoint signature is " + std::to_string(signature.size()) +
+                           " bytes, not 64");
+  const std::vector<KeySpan> chain = key_chain(c.signer);
+  const uint64_t head = HeadOf(c.feeds, c.signer);
+  const PublicKey* key = KeyInForce(chain, head);
+  const PublicKey in_force = key != nullptr ? *key : c.signer;
+  crypto::Signature sig;
+  std::copy(signature.begin(), signature.end(), sig.begin());
+  if (!crypto::Verify(in_force, CheckpointSigningMessage(statement), sig))
+    return Unauthenticated("checkpoint signature does not verify under " + in_force.Short() + ", " +
+                           c.signer.Short() + "'s key in force at its seq " + std::to_string(head));
   return c;
 }
 

@@ -135,10 +135,17 @@ class AuditV2Test : public ::testing::Test {
     o.threads = 1;
     return AuditString(w.data(), o);
   }
-  // A seal over `report`'s feeds and digest, signed by `key` as `signer`.
+  // A version-2 seal (PROTOCOL.md 15.2) over `report`'s feeds, epoch and
+  // digest, signed by `key` as `signer`.
   protocol::SignedCheckpoint Seal(const audit::Report& report, const PublicKey& signer,
                                   const crypto::SigningKey& key) {
     protocol::Checkpoint c;
+    c.version = protocol::kCheckpointVersionV2;
+    EXPECT_TRUE(report.governance.has_value());
+    if (report.governance) {
+      c.epoch = report.governance->epochs.back().number;
+      c.epoch_hash = report.governance->epochs.back().hash;
+    }
     c.network = genesis_->network_id();
     c.signer = signer;
     c.time_ms = 1'790'009'000'000;
@@ -226,7 +233,41 @@ TEST_F(AuditV2Test, ACheckpointSignedByNoKeyOfTheSignerIsAProblem) {
   EXPECT_TRUE(HasKind(r, "bad-checkpoint")) << Dump(r);
 }
 
-TEST_F(AuditV2Test, ACheckpointWithAnotherDigestIsAMismatch) {
+TEST_F(AuditV2Test, ASealWhoseClaimsDifferIsAMismatch) {
+  Use(2);
+  Owe("f0", "f1", 5);
+  Owe("f0", "f1", 6);
+  ExportWriter w = Export();
+  audit::Report unsealed = Audit(w);
+  // Claims f0's feed ends at seq 1: self-consistent (digest of its own
+  // claims), well signed, but not what the export holds.
+  for (auto& f : unsealed.feeds)
+    if (f.author == Pk("f0")) {
+      f.effective_seq = 1;
+      f.effective_id = IdOf(records_[0]);
+    }
+  protocol::Checkpoint cp;
+  cp.version = 2;
+  cp.network = genesis_->network_id();
+  cp.signer = Pk("f0");
+  cp.time_ms = 1'790'009'000'000;
+  cp.epoch = 0;
+  cp.epoch_hash = h0_;
+  for (const auto& f : unsealed.feeds)
+    if (f.effective_seq != 0 || f.stop_seq != 0)
+      cp.feeds.push_back({f.author, f.effective_seq, f.effective_id, f.stop_seq});
+  cp.state_digest = protocol::StateDigestV2(cp.network, 0, h0_, cp.feeds);
+  protocol::SignedCheckpoint seal;
+  seal.signer = cp.signer;
+  seal.statement = protocol::EncodeCheckpointStatement(cp);
+  seal.signature = Key("f0").Sign(protocol::CheckpointSigningMessage(seal.statement));
+  w.Checkpoint(seal);
+  audit::Report r = Audit(w, /*allow_unsealed=*/false);
+  EXPECT_EQ(r.exit_code(), audit::kExitFailed);
+  EXPECT_TRUE(HasKind(r, "seal-mismatch")) << Dump(r);
+}
+
+TEST_F(AuditV2Test, ASealWithAnotherDigestDoesNotVerify) {
   Use(2);
   Owe("f0", "f1", 5);
   ExportWriter w = Export();
@@ -235,7 +276,8 @@ TEST_F(AuditV2Test, ACheckpointWithAnotherDigestIsAMismatch) {
   w.Checkpoint(Seal(unsealed, Pk("f0"), Key("f0")));
   audit::Report r = Audit(w, /*allow_unsealed=*/false);
   EXPECT_EQ(r.exit_code(), audit::kExitFailed);
-  EXPECT_TRUE(HasKind(r, "seal-mismatch")) << Dump(r);
+  EXPECT_TRUE(HasKind(r, "bad-checkpoint")) << Dump(r);
+  EXPECT_FALSE(r.sealed);
 }
 
 TEST_F(AuditV2Test, AnEntrySignedByNoKeyOfTheChainIsAProblem) {
@@ -339,6 +381,45 @@ TEST_F(AuditV2Test, AMalformedRecordIsAProblem) {
   audit::Report r = Audit(w);
   EXPECT_EQ(r.exit_code(), audit::kExitFailed);
   EXPECT_TRUE(HasKind(r, "malformed")) << Dump(r);
+}
+
+// Two version-2 checkpoints, each valid on its own, that claim one feed's
+// seq with different ids: a split view, as in v1.
+TEST_F(AuditV2Test, TwoVersionTwoCheckpointsThatCannotBothBeTrueAreASplitView) {
+  Use(2);
+  Owe("f2", "f0", 5);
+  Rotate("f1", "f1-next", "f1-next-2");
+  ExportWriter w = Export();
+  audit::Report unsealed = Audit(w);
+  ASSERT_EQ(unsealed.exit_code(), audit::kExitVerified) << Dump(unsealed);
+  auto claim = [&](const PublicKey& signer, const crypto::SigningKey& key, const char* id_text) {
+    protocol::Checkpoint c;
+    c.version = protocol::kCheckpointVersionV2;
+    c.network = genesis_->network_id();
+    c.signer = signer;
+    c.time_ms = 1'790'009'500'000;
+    c.epoch_hash = h0_;
+    for (const auto& f : unsealed.feeds)
+      if (f.effective_seq != 0 || f.stop_seq != 0)
+        c.feeds.push_back({f.author, f.effective_seq, f.effective_id, f.stop_seq});
+    for (auto& f : c.feeds)
+      if (f.author == Pk("f2"))
+        f.effective_id = EntryId{crypto::Blake2b256(AsBytes(std::string(id_text)))};
+    c.state_digest = protocol::StateDigestV2(c.network, 0, h0_, c.feeds);
+    protocol::SignedCheckpoint out;
+    out.statement = protocol::EncodeCheckpointStatement(c);
+    out.signer = signer;
+    out.signature = key.Sign(protocol::CheckpointSigningMessage(out.statement));
+    return out;
+  };
+  w.Checkpoint(claim(Pk("f1"), Key("f1-next"), "one history"));
+  w.Checkpoint(claim(Pk("f2"), Key("f2"), "another history"));
+  audit::Report r = Audit(w);
+  ASSERT_EQ(r.checkpoints.size(), 2u);
+  EXPECT_TRUE(r.checkpoints[0].verified) << r.checkpoints[0].error;
+  EXPECT_TRUE(r.checkpoints[1].verified) << r.checkpoints[1].error;
+  EXPECT_EQ(r.exit_code(), audit::kExitDisagreement) << Dump(r);
+  EXPECT_TRUE(HasKind(r, "split-view")) << Dump(r);
 }
 
 }  // namespace

@@ -554,3 +554,83 @@ class Ledger:
         if rec.seq <= w.effective_seq:
             return "overridden"
         return "beyond"
+
+
+# --------------------------------------------------------------- 15.2 Checkpoints v2
+
+CHECKPOINT_MAGIC = b"keiretsu-checkpoint"
+CHECKPOINT_TAG_V2 = b"keiretsu/v2/checkpoint"
+
+
+def state_digest_v2(network_id, epoch, epoch_hash, feeds):
+    """19.11 over the listed 80-byte feeds (already sorted and filtered)."""
+    body = b"".join(a + u64(s) + i + u64(stop) for a, s, i, stop in feeds)
+    if epoch == 0:
+        return H(STATE_TAG + network_id + body)
+    return H(STATE_TAG_V2 + network_id + u64(epoch) + epoch_hash + body)
+
+
+def checkpoint_feeds(led):
+    """The feeds a checkpoint of `led` lists (15.2): every member of some
+    epoch, its counted prefix and stop, sorted, the empty ones left out."""
+    out = []
+    for firm in sorted(led.epochs[-1].members):
+        n, stop = led.counted[firm], led.walks[firm].stop_seq
+        if n or stop:
+            out.append((firm, n, led.counted_id(firm), stop))
+    return out
+
+
+def checkpoint_statement_v2(led, signer, time_ms):
+    """The version-2 statement of `led`'s state by firm `signer` (15.2)."""
+    now = led.epochs[-1]
+    feeds = checkpoint_feeds(led)
+    return (CHECKPOINT_MAGIC + bytes([2]) + led.network_id + signer + u64(time_ms) +
+            u64(now.number) + now.hash + state_digest_v2(led.network_id, now.number, now.hash,
+                                                         feeds) +
+            u32(len(feeds)) + b"".join(a + u64(s) + i + u64(t) for a, s, i, t in feeds))
+
+
+def verify_checkpoint_v2(led, statement, signer, signature):
+    """15.2's verification against the verifier's own chains (`led`): "valid",
+    or the name of the first check that refuses the checkpoint."""
+    if len(statement) < 168 or statement[:19] != CHECKPOINT_MAGIC or statement[19] != 2:
+        return "malformed"
+    r = Reader(statement[20:])
+    network, named, _time = r.take(32), r.take(32), r.u64()
+    epoch, epoch_hash, digest = r.u64(), r.take(32), r.take(32)
+    n = int.from_bytes(r.take(4), "big")
+    if len(statement) != 168 + 80 * n:
+        return "malformed"
+    feeds = []
+    for _ in range(n):
+        a, s, i, stop = r.take(32), r.u64(), r.take(32), r.u64()
+        if feeds and not feeds[-1][0] < a:
+            return "malformed"
+        if (s == 0 and stop == 0) or ((s == 0) != (i == ZERO32)) or (stop and s >= stop):
+            return "malformed"
+        feeds.append((a, s, i, stop))
+    if state_digest_v2(network, epoch, epoch_hash, feeds) != digest:
+        return "digest"
+    if named != signer:
+        return "signer-mismatch"
+    if network != led.network_id:
+        return "network"
+    if epoch >= len(led.epochs) or led.epochs[epoch].hash != epoch_hash:
+        return "epoch"
+    e = led.epochs[epoch]
+    if not e.is_active(signer):
+        return "signer-not-member"
+    if any(a not in e.members for a, _, _, _ in feeds):
+        return "author-not-member"
+    if len(signature) != 64:
+        return "malformed"
+    head = next((s for a, s, _, _ in feeds if a == signer), 0)
+    chain = led.walks[signer].keys if signer in led.walks else [(1, signer, ZERO32)]
+    key = chain[0][1]
+    for from_seq, k, _ in chain:
+        if from_seq <= head:
+            key = k
+    if not ed25519_verify(key, CHECKPOINT_TAG_V2 + statement, signature):
+        return "signature"
+    return "valid"

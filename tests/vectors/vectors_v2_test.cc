@@ -73,5 +73,31 @@ TEST(VectorsV2Test, ScenariosCoverEveryCase) {
   EXPECT_GE(doc["scenarios"].size(), 39u);
 }
 
+// Checkpoints (PROTOCOL.md 15.2): valid ones after an admission (epoch 1)
+// and after a rotation (epoch 0, signed by a rotated key), and refused
+// ones, each refused by the check the section names.
+TEST(VectorsV2Test, CheckpointsCoverAdmissionRotationAndRefusals) {
+  auto doc = nlohmann::json::parse(ReadCommitted());
+  std::set<std::string> verdicts;
+  bool after_admission = false, after_rotation = false;
+  for (const auto& s : doc["scenarios"]) {
+    if (!s.contains("checkpoints")) continue;
+    for (const auto& c : s["checkpoints"]) {
+      const std::string verdict = c["verdict"].get<std::string>();
+      verdicts.insert(verdict);
+      if (verdict != "valid") continue;
+      const std::string statement = c["statement"].get<std::string>();
+      ASSERT_GE(statement.size(), 2u * 168);
+      EXPECT_EQ(statement.substr(38, 2), "02") << "version 2";
+      const std::string epoch = statement.substr(2 * 92, 16);
+      after_admission |= epoch == "0000000000000001";
+      after_rotation |= epoch == "0000000000000000" && c["signing_key"] != c["signer_name"];
+    }
+  }
+  EXPECT_TRUE(after_admission);
+  EXPECT_TRUE(after_rotation);
+  EXPECT_EQ(verdicts, (std::set<std::string>{"valid", "epoch", "signature", "digest"}));
+}
+
 }  // namespace
 }  // namespace keiretsu::vectors

@@ -9,10 +9,13 @@
 Checks every key, the version-2 genesis, every record's bytes and signature
 from its fields, and for every scenario every expected value (per-record
 outcomes, feeds and key chains, evidence, the epoch chain, proposal states,
-balances, the state digest). Then tampers with copies and checks that each
-change is caught. With --audit it also writes each scenario as an export
-file (docs/PROTOCOL.md 14) and requires the auditor's membership history,
-feeds, balances and digest to equal this model's. The last line is
+balances, the state digest) and every checkpoint (docs/PROTOCOL.md 15.2:
+its signature, a valid one's statement rebuilt from the model, the verdict).
+Then tampers with copies and checks that each change is caught. With
+--audit it also writes each scenario as an export file (docs/PROTOCOL.md
+14), gives its checkpoints with --checkpoint, and requires the auditor's
+membership history, feeds, balances and digest to equal this model's and
+exactly the valid checkpoints to verify. The last line is
 "N passed, M failed"; exit 0 only when nothing failed.
 """
 
@@ -25,8 +28,9 @@ import tempfile
 
 from keiretsu_v1 import (ENTRY_TAG, ZERO32, Genesis, H, genesis_from_toml, public_key_of, sign,
                          u16, u64, unhex)
-from keiretsu_v2 import (ACTIONS, D, GenesisV2, Ledger, Record, epoch_zero_hash,
-                         genesis_v2_from_toml, u32)
+from keiretsu_v2 import (ACTIONS, CHECKPOINT_TAG_V2, D, GenesisV2, Ledger, Record,
+                         checkpoint_statement_v2, epoch_zero_hash, genesis_v2_from_toml, u32,
+                         verify_checkpoint_v2)
 
 
 class Tally:
@@ -206,7 +210,25 @@ def verify(data, t):
                     t.equal(a, b, f"{name}: {key}[{i}]")
             else:
                 t.equal(got[key], want[key], f"{name}: {key}")
+        check_checkpoints(sc, led, seeds, t)
     return ledgers
+
+
+def check_checkpoints(sc, led, seeds, t):
+    """A scenario's checkpoints (15.2): each signature is the named key's over
+    the v2 tag and the statement; a valid one's statement is exactly the one
+    this model builds; and this model's verification gives the verdict."""
+    for c in sc.get("checkpoints", []):
+        where = f"{sc['name']}/checkpoint {c['label']}"
+        statement, signer = unhex(c["statement"]), unhex(c["signer"], 32)
+        signature = unhex(c["signature"], 64)
+        t.equal(sign(seeds[c["signing_key"]], CHECKPOINT_TAG_V2 + statement).hex(),
+                c["signature"], f"{where}: signature by {c['signing_key']}")
+        if c["verdict"] == "valid":
+            t.equal(checkpoint_statement_v2(led, signer, c["time_ms"]).hex(), c["statement"],
+                    f"{where}: statement from the model")
+        t.equal(verify_checkpoint_v2(led, statement, signer, signature), c["verdict"],
+                f"{where}: verdict")
 
 
 def tamper_checks(data, t):
@@ -242,6 +264,20 @@ def tamper_checks(data, t):
     caught(drop_stop, "a stop dropped")
     caught(flip("competing-proposals", "proposals", 0, "state", "passed"), "a proposal's state")
     caught(digest, "a state digest")
+
+    def checkpoint(label, field_, value):
+        def f(d):
+            sc = next(s for s in d["scenarios"] if label in
+                      [c["label"] for c in s.get("checkpoints", [])])
+            c = next(c for c in sc["checkpoints"] if c["label"] == label)
+            c[field_] = value(c[field_]) if callable(value) else value
+        return f
+
+    caught(checkpoint("retired-key", "verdict", "valid"), "a retired key's checkpoint valid")
+    caught(checkpoint("wrong-epoch-hash", "verdict", "valid"), "a wrong epoch hash valid")
+    caught(checkpoint("atlas-checkpoint", "statement",
+                      lambda h: h[:200] + ("0" if h[200] != "0" else "1") + h[201:]),
+           "a changed byte in a valid checkpoint's epoch hash")
 
 
 # --------------------------------------------------------------- the auditor
@@ -309,15 +345,29 @@ def model_audit_view(led):
     }
 
 
-def compare_auditor(auditor, ledgers, t):
+def checkpoint_file(c):
+    """A keiretsu.v1.Checkpoint (binary): statement 1, signer 2, signature 3."""
+    return (field(1, unhex(c["statement"])) + field(2, unhex(c["signer"], 32)) +
+            field(3, unhex(c["signature"], 64)))
+
+
+def compare_auditor(auditor, ledgers, checkpoints, t):
     with tempfile.TemporaryDirectory() as tmp:
         for name, (genesis, led, recs) in ledgers.items():
             exporter = genesis.members[0][0]
             path = os.path.join(tmp, name + ".export")
             with open(path, "wb") as f:
                 f.write(export_file(genesis, recs, exporter))
+            # The scenario's checkpoints, each given with --checkpoint: the
+            # auditor must verify exactly those whose verdict is valid.
+            cp_args = []
+            for i, c in enumerate(checkpoints.get(name, [])):
+                cp_path = os.path.join(tmp, f"{name}.{i}.checkpoint")
+                with open(cp_path, "wb") as f:
+                    f.write(checkpoint_file(c))
+                cp_args += ["--checkpoint", cp_path]
             run = subprocess.run([auditor, "--json", "--allow-unsealed", "-q", "--threads", "1",
-                                  path], capture_output=True, text=True, timeout=60)
+                                  *cp_args, path], capture_output=True, text=True, timeout=60)
             try:
                 report = json.loads(run.stdout)
             except json.JSONDecodeError:
@@ -331,6 +381,15 @@ def compare_auditor(auditor, ledgers, t):
             got, want = audit_view(report), model_audit_view(led)
             for key in want:
                 t.equal(got[key], want[key], f"auditor on {name}: {key}")
+            given = checkpoints.get(name, [])
+            reported = report.get("checkpoints", [])
+            if t.equal(len(reported), len(given), f"auditor on {name}: checkpoints reported"):
+                for c, r in zip(given, reported):
+                    t.equal(r["verified"], c["verdict"] == "valid",
+                            f"auditor on {name}: checkpoint {c['label']} verified")
+                    if c["verdict"] == "valid":
+                        t.check(r["matches"], f"auditor on {name}: checkpoint {c['label']} "
+                                              f"matches the audited digest")
 
 
 def main(argv):
@@ -351,7 +410,8 @@ def main(argv):
     if result:
         tamper_checks(data, t)
         if auditor:
-            compare_auditor(auditor, result, t)
+            checkpoints = {sc["name"]: sc.get("checkpoints", []) for sc in data["scenarios"]}
+            compare_auditor(auditor, result, checkpoints, t)
     print(f"{t.passed} passed, {t.failed} failed")
     return 0 if t.failed == 0 else 1
 

@@ -12,6 +12,7 @@
 #include "keiretsu/crypto/key_file.h"
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/protocol/balance.h"
+#include "keiretsu/protocol/checkpoint.h"
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/genesis.h"
 #include "keiretsu/protocol/governance.h"
@@ -249,6 +250,18 @@ class Scenario {
   }
   void Note(const std::string& n) { recs_.back().note = n; }
 
+  // A checkpoint of the scenario's final state (PROTOCOL.md 15.2) by firm
+  // `firm` (key name of its id), made with its key in force, then changed
+  // by `tamper` ("none", "epoch-hash": the previous epoch's hash with the
+  // digest recomputed, "digest": one digest byte changed) and signed by
+  // `sign_key` (empty: the key in force). `verdict` is what a verifier
+  // must conclude: "valid" or the first check that refuses it.
+  void AddCheckpoint(std::string label, std::string firm, std::string tamper, std::string sign_key,
+                     std::string verdict, std::string note) {
+    checkpoints_.push_back({std::move(label), std::move(firm), std::move(tamper),
+                            std::move(sign_key), std::move(verdict), std::move(note)});
+  }
+
   Result<Json> Derive() const;
 
  private:
@@ -263,7 +276,33 @@ class Scenario {
   std::string name_, note_;
   std::deque<Rec> recs_;
   std::map<std::string, Head> heads_;
+  struct CheckpointSpec {
+    std::string label, firm, tamper, sign_key, verdict, note;
+  };
+  std::vector<CheckpointSpec> checkpoints_;
+
+  Result<Json> DeriveCheckpoints(const LedgerModel& m) const;
 };
+
+// Which check of PROTOCOL.md 15.2 refused a checkpoint, from
+// VerifyCheckpointV2's message (the vectors name the check).
+std::string VerdictOf(const Result<Checkpoint>& v) {
+  if (v.ok()) return "valid";
+  const std::string& why = v.status().message();
+  const std::pair<const char*, const char*> kChecks[] = {
+      {"does not match its own feed list", "digest"},
+      {"presented as signed by", "signer-mismatch"},
+      {"is for network", "network"},
+      {"epoch chain does not reach", "epoch"},
+      {"has hash", "epoch"},
+      {"is not an active member", "signer-not-member"},
+      {"of no member of epoch", "author-not-member"},
+      {"does not verify", "signature"},
+  };
+  for (const auto& [fragment, verdict] : kChecks)
+    if (why.find(fragment) != std::string::npos) return verdict;
+  return "malformed";
+}
 
 std::string Outcome(const Rec& r, const PublicKey& author, const LedgerModel& m,
                     const std::set<EntryId>& prefix_ids) {
@@ -402,6 +441,62 @@ Status RandomHistory(Keys& keys, const Genesis& g, uint32_t seed, Scenario& s) {
   return Status::Ok();
 }
 
+Result<Json> Scenario::DeriveCheckpoints(const LedgerModel& m) const {
+  std::vector<FeedHeadSummary> heads;
+  CheckpointScope scope;
+  const Epoch& now = m.history.current();
+  scope.epoch = now.number;
+  scope.epoch_hash = now.hash;
+  scope.members = now.members;
+  for (const auto& [id, cf] : m.feeds) {
+    heads.push_back({id, cf.counted_seq, cf.counted_id, cf.walk.stop_seq});
+    scope.key_chains[id] = cf.walk.keys;
+  }
+  const KeyChainLookup chains = [&](const PublicKey& firm) {
+    auto it = m.feeds.find(firm);
+    return it == m.feeds.end() ? std::vector<KeySpan>{} : it->second.walk.keys;
+  };
+  Json out = Json::array();
+  for (size_t i = 0; i < checkpoints_.size(); ++i) {
+    const CheckpointSpec& spec = checkpoints_[i];
+    const std::string where = "scenario " + name_ + ": checkpoint " + spec.label;
+    const PublicKey firm = keys_.Pk(spec.firm);
+    auto cf = m.feeds.find(firm);
+    if (cf == m.feeds.end()) return Internal(where + ": the firm is no member");
+    const std::string in_force = keys_.NameOf(cf->second.walk.KeyAt(cf->second.counted_seq));
+    const uint64_t time_ms = kBaseTimeMs + 3'600'000 + i;
+    auto made = MakeCheckpoint(heads, genesis_, scope, keys_.Get(in_force), time_ms);
+    if (!made.ok()) return Internal(where + ": " + made.status().ToString());
+    KEIRETSU_ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpoint(made->statement));
+    if (spec.tamper == "epoch-hash") {
+      if (c.epoch == 0) return Internal(where + ": epoch 0 has no previous hash");
+      c.epoch_hash = m.history.epochs[c.epoch - 1].hash;
+      c.state_digest = StateDigestV2(c.network, c.epoch, c.epoch_hash, c.feeds);
+    } else if (spec.tamper == "digest") {
+      c.state_digest.bytes[31] ^= 0x01;
+    } else if (spec.tamper != "none") {
+      return Internal(where + ": unknown tamper " + spec.tamper);
+    }
+    const std::string sign_key = spec.sign_key.empty() ? in_force : spec.sign_key;
+    const Bytes statement = EncodeCheckpointStatement(c);
+    const crypto::Signature sig = keys_.Get(sign_key).Sign(CheckpointSigningMessage(statement));
+    const std::string verdict =
+        VerdictOf(VerifyCheckpointV2(statement, firm, sig, genesis_, m.history.epochs, chains));
+    if (verdict != spec.verdict)
+      return Internal(where + ": verifies as " + verdict + ", not " + spec.verdict);
+    out.push_back({{"label", spec.label},
+                   {"note", spec.note},
+                   {"signer", firm.Hex()},
+                   {"signer_name", spec.firm},
+                   {"signing_key", sign_key},
+                   {"time_ms", time_ms},
+                   {"statement", ToHex(statement)},
+                   {"signature", ToHex(sig)},
+                   {"verdict", verdict}});
+  }
+  return out;
+}
+
 Result<Json> Scenario::Derive() const {
   std::vector<ModelRecord> models;
   for (const Rec& r : recs_) {
@@ -497,19 +592,24 @@ Result<Json> Scenario::Derive() const {
                         {"counterparty", std::get<1>(key).Hex()},
                         {"unit", std::get<2>(key)},
                         {"net", AmountToString(net)}});
-  return Json{{"name", name_},
-              {"note", note_},
-              {"genesis", genesis_.version() == 2 ? "v2" : "v1"},
-              {"records", records},
-              {"expected",
-               {{"outcomes", outcomes},
-                {"feeds", feeds},
-                {"evidence", evidence},
-                {"epochs", epochs},
-                {"proposals", proposals},
-                {"pending_authors", pending},
-                {"balances", balances},
-                {"state_digest", m.state_digest.Hex()}}}};
+  Json out{{"name", name_},
+           {"note", note_},
+           {"genesis", genesis_.version() == 2 ? "v2" : "v1"},
+           {"records", records},
+           {"expected",
+            {{"outcomes", outcomes},
+             {"feeds", feeds},
+             {"evidence", evidence},
+             {"epochs", epochs},
+             {"proposals", proposals},
+             {"pending_authors", pending},
+             {"balances", balances},
+             {"state_digest", m.state_digest.Hex()}}}};
+  if (!checkpoints_.empty()) {
+    KEIRETSU_ASSIGN_OR_RETURN(Json cps, DeriveCheckpoints(m));
+    out["checkpoints"] = std::move(cps);
+  }
+  return out;
 }
 
 }  // namespace
@@ -554,6 +654,14 @@ Result<std::string> V2Json() {
     s.Owe("eagle-3", "eagle", "delta", 7);
     s.RotateTo("eagle-rotates", "eagle", "eagle-next", "eagle-next-2");
     s.Owe("eagle-5", "eagle", "delta", 1);
+    s.AddCheckpoint("atlas-checkpoint", "atlas", "none", "", "valid",
+                    "atlas states the view after the admission: version 2, epoch 1");
+    s.AddCheckpoint("eagle-checkpoint", "eagle", "none", "", "valid",
+                    "eagle, admitted in epoch 1, signs with eagle-next, its key in force at its "
+                    "head (seq 5), and is named by its id");
+    s.AddCheckpoint("wrong-epoch-hash", "atlas", "epoch-hash", "", "epoch",
+                    "epoch 1 stated with h(0) (the digest recomputed to match, well signed): "
+                    "refused, the epoch chain has another hash at 1");
     KEIRETSU_RETURN_IF_ERROR(add(s));
   }
   {
@@ -613,6 +721,14 @@ Result<std::string> V2Json() {
     s.Owe("brightwater-5", "brightwater", "atlas", 5);
     s.Owe("brightwater-6-old-key", "brightwater", "atlas", 600, "brightwater");
     s.Note("signed by the retired inception key at seq 6: verifies under no key in force");
+    s.AddCheckpoint("brightwater-checkpoint", "brightwater", "none", "", "valid",
+                    "epoch 0 after rotations: version 2 with h(0) and the v1 digest, signed by "
+                    "brightwater-next-2, the key in force at brightwater's head (seq 5)");
+    s.AddCheckpoint("retired-key", "brightwater", "none", "brightwater", "signature",
+                    "the same statement signed by brightwater's retired inception key: refused");
+    s.AddCheckpoint("digest-changed", "atlas", "digest", "", "digest",
+                    "atlas's statement with one digest byte changed (then signed): refused, the "
+                    "digest does not match the listed feeds");
     KEIRETSU_RETURN_IF_ERROR(add(s));
   }
   {

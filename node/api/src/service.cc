@@ -79,13 +79,11 @@ uint64_t LedgerService::NowMs() const {
                                    .count());
 }
 
-Result<v1::Checkpoint> LedgerService::SignCheckpoint(
-    const std::map<PublicKey, storage::FeedState>& feeds, uint64_t time_ms) const {
-  std::vector<protocol::FeedHeadSummary> heads;
-  heads.reserve(feeds.size());
-  for (const auto& [author, st] : feeds)
-    heads.push_back({author, st.effective_seq(), st.effective_id, st.stop_seq});
-  auto cp = protocol::MakeCheckpoint(std::move(heads), ledger_.genesis(), *key(), time_ms);
+Result<v1::Checkpoint> LedgerService::SignCheckpoint(const node::StateSnapshot& snapshot,
+                                                     uint64_t time_ms) const {
+  // Version 1 or 2 as the ledger's governance state requires (PROTOCOL.md 15).
+  auto cp =
+      protocol::MakeCheckpoint(snapshot.heads, ledger_.genesis(), snapshot.scope, *key(), time_ms);
   if (!cp.ok()) {
     // Neither failure is the caller's doing: a key that is not a member is
     // a misconfigured node, refused feed states a bug or damaged storage.
@@ -105,7 +103,7 @@ grpc::Status LedgerService::GetCheckpoint(grpc::ServerContext* ctx,
                                           v1::Checkpoint* resp) {
   auto who = Authorize(ctx, Method::kGetCheckpoint);
   if (!who.ok()) return ToGrpc(who.status());
-  auto cp = SignCheckpoint(ledger_.Feeds(), NowMs());
+  auto cp = SignCheckpoint(ledger_.DigestSnapshot(), NowMs());
   if (!cp.ok()) return ToGrpc(cp.status());
   *resp = std::move(cp).value();
   return grpc::Status::OK;

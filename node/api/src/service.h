@@ -123,12 +123,12 @@ class LedgerService final : public v1::Ledger::Service {
   Status ToView(ByteView record, v1::EntryView* view) const;
   // This node's clock in unix milliseconds (options_.now_unix_ms when set).
   uint64_t NowMs() const;
-  // The checkpoint of the feed states `feeds` (one snapshot of
-  // Ledger::Feeds()), signed with this node's key and dated `time_ms`
-  // (docs/audit.md "Checkpoints"). Errors: kFailedPrecondition when this
-  // node's key is not a member of the network; kInternal when the feed
-  // states are inconsistent (protocol::MakeCheckpoint refused them).
-  Result<v1::Checkpoint> SignCheckpoint(const std::map<PublicKey, storage::FeedState>& feeds,
+  // The checkpoint of `snapshot` (one Ledger::DigestSnapshot), signed with
+  // this node's key and dated `time_ms` (docs/PROTOCOL.md 15: version 2
+  // once the ledger left epoch 0 or a key rotated). Errors:
+  // kFailedPrecondition when this node's key is no member's key in force;
+  // kInternal when the feed states are inconsistent (MakeCheckpoint refused).
+  Result<v1::Checkpoint> SignCheckpoint(const node::StateSnapshot& snapshot,
                                         uint64_t time_ms) const;
 
   // A write's idempotency key and the digest of its content (the method

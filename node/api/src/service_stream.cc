@@ -121,6 +121,9 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
 grpc::Status LedgerService::SendEpochChanges(uint64_t cursor, std::vector<protocol::Epoch>& seen,
                                              const Sink<v1::WatchEvent>& write) {
   std::vector<protocol::Epoch> now = ledger_.Epochs();
+  // An entry committed since the log was read may be what changed the
+  // epoch: it is sent first, and the epoch on the next pass.
+  if (ledger_.LastCursor() > cursor) return grpc::Status::OK;
   // The first epoch that differs from what was seen (a later fork proof can
   // also cut the chain back: then the new tail is reported).
   size_t same = 0;
@@ -155,13 +158,15 @@ grpc::Status LedgerService::DoExport(grpc::ServerContext* ctx, const v1::ExportR
   // store only ever grows, so every record the snapshot names is still
   // there however much is committed meanwhile; later entries and stops
   // belong to the next export (docs/PROTOCOL.md 14.1).
-  const std::map<PublicKey, storage::FeedState> feeds = ledger_.Feeds();
+  const node::StateSnapshot snapshot = ledger_.DigestSnapshot();
+  const std::map<PublicKey, storage::FeedState>& feeds = snapshot.feeds;
   const uint64_t exported_at = NowMs();
   v1::ExportChunk chunk;
   v1::ExportHeader* header = chunk.mutable_header();
   header->set_format_version(1);
   header->mutable_genesis()->set_canonical(g.canonical_bytes().data(), g.canonical_bytes().size());
-  header->set_exported_by(key()->public_key().Hex());
+  // The firm's id, which the seal names, also after a key rotation.
+  header->set_exported_by(self().Hex());
   header->set_exported_at_unix_ms(exported_at);
   if (!write(chunk)) return Cancelled();
   uint64_t entries = 0;
@@ -210,7 +215,7 @@ grpc::Status LedgerService::DoExport(grpc::ServerContext* ctx, const v1::ExportR
     // The seal: signed by the exporter (exported_by), dated exactly
     // exported_at_unix_ms, over the same snapshot, so the auditor can prove
     // the file complete (a cut at a frame boundary removes it).
-    auto seal = SignCheckpoint(feeds, exported_at);
+    auto seal = SignCheckpoint(snapshot, exported_at);
     if (!seal.ok()) return ToGrpc(seal.status());
     chunk.Clear();
     *chunk.mutable_checkpoint() = std::move(seal).value();

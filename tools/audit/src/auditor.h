@@ -157,6 +157,7 @@ class Auditor {
   void CompareCheckpoints(bool export_input);
   void CheckSeal(const protocol::Checkpoint& seal, CheckpointReport& rep);
   void FindSplitViews();
+  bool IsExporter(const PublicKey& firm) const;
   std::optional<EntryId> IdAt(const FeedAudit& f, uint64_t seq) const;
   void VerifyCheckpointsV2();
   std::optional<Bytes> RecordAt(const FeedAudit& f, uint64_t seq) const;
@@ -184,10 +185,11 @@ class Auditor {
   };
   std::vector<Verified> verified_;
   bool seal_found_ = false;
-  // v2: names of every firm ever a member (Name() looks here first), and
-  // every key of each one's chain (checkpoint signatures).
+  // v2: names of every firm ever a member (Name() looks here first), each
+  // one's key chain and the epoch chain (checkpoint verification).
   std::map<PublicKey, std::string> v2_names_;
-  std::map<PublicKey, std::vector<PublicKey>> v2_keys_;
+  std::map<PublicKey, std::vector<protocol::KeySpan>> v2_keys_;
+  std::vector<protocol::Epoch> v2_epochs_;
 
   Status read_error_;
   uint64_t read_error_chunk_ = 0;

@@ -155,13 +155,24 @@ void Auditor::ConcludeSeal(bool live_digest_matches) {
              msg + " (or pass --allow-unsealed)");
 }
 
+// The header names the exporter by its firm key; after a rotation a node
+// may name its key in force instead, which the firm's chain links to it.
+bool Auditor::IsExporter(const PublicKey& firm) const {
+  if (firm.Hex() == header_.exported_by) return true;
+  auto chain = v2_keys_.find(firm);
+  return chain != v2_keys_.end() &&
+         std::any_of(chain->second.begin(), chain->second.end(), [&](const protocol::KeySpan& k) {
+           return k.key.Hex() == header_.exported_by;
+         });
+}
+
 void Auditor::CompareCheckpoints(bool export_input) {
   const Verified* seal = nullptr;
   for (const Verified& v : verified_) {
     CheckpointReport& rep = report_->checkpoints[v.report_index];
     rep.matches = v.cp.state_digest == report_->state_digest;
-    if (export_input && v.input.chunk != 0 && have_header_ &&
-        v.cp.signer.Hex() == header_.exported_by && seal == nullptr) {
+    if (export_input && v.input.chunk != 0 && have_header_ && IsExporter(v.cp.signer) &&
+        seal == nullptr) {
       seal = &v;
       rep.seal = true;
     }

@@ -202,6 +202,7 @@ void Auditor::RunV2(Source& src, bool export_input) {
   protocol::LedgerModel model = protocol::RecomputeLedger(zero, records);
   const protocol::Epoch& now = model.history.current();
   for (const protocol::EpochMember& m : now.members) v2_names_[m.id] = m.name;
+  v2_epochs_ = model.history.epochs;
 
   std::map<PublicKey, std::vector<size_t>> of_author;
   for (size_t i = 0; i < records.size(); ++i) of_author[records[i].author].push_back(i);
@@ -214,7 +215,7 @@ void Auditor::RunV2(Source& src, bool export_input) {
     // The key chain, with the rotate entry behind each key.
     MemberReport mr{m.id,       m.name, m.since_epoch, m.removed, m.removed_in_epoch, m.last_seq,
                     w.left_seq, {}};
-    std::vector<PublicKey>& keys = v2_keys_[m.id];
+    v2_keys_[m.id] = w.keys;
     std::set<EntryId> in_prefix;
     for (size_t k = 0; k < w.prefix.size(); ++k)
       in_prefix.insert(records[of_author[m.id][w.prefix[k]]].feed.id);
@@ -223,7 +224,6 @@ void Auditor::RunV2(Source& src, bool export_input) {
       if (span.from_seq > 1 || span.key != m.id)
         kr.rotation = records[of_author[m.id][w.prefix[span.from_seq - 1]]].feed.id;
       mr.keys.push_back(kr);
-      keys.push_back(span.key);
     }
     gov.members.push_back(std::move(mr));
 
@@ -237,9 +237,9 @@ void Auditor::RunV2(Source& src, bool export_input) {
         max_seq = std::max(max_seq, r.feed.seq);
         continue;
       }
-      bool attributable = std::any_of(keys.begin(), keys.end(), [&](const PublicKey& k) {
-        return protocol::VerifiesUnder(r.feed, k);
-      });
+      bool attributable = std::any_of(
+          w.keys.begin(), w.keys.end(),
+          [&](const protocol::KeySpan& k) { return protocol::VerifiesUnder(r.feed, k.key); });
       if (!attributable && r.feed.rotate)
         for (const protocol::KeySpan& span : w.keys)
           if (protocol::NextKeyDigest(r.feed.rotate->new_key) == span.next_key_digest &&
@@ -390,76 +390,36 @@ void Auditor::RunV2(Source& src, bool export_input) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
 }
 
-// A checkpoint under v2 rules: its statement's layout (PROTOCOL.md 15), a
-// signer that is or was a member, and a signature under a key of the
-// signer's chain. Its digest is compared, not recomputed: from epoch 1 on
-// the digest also covers the epoch chain, which the statement does not list.
+// A checkpoint under v2 rules (PROTOCOL.md 15): version 1 against the
+// genesis, version 2 against the epoch chain and key chains computed here.
 void Auditor::VerifyCheckpointsV2() {
+  const protocol::KeyChainLookup chain_of = [this](const PublicKey& firm) {
+    auto it = v2_keys_.find(firm);
+    return it == v2_keys_.end() ? std::vector<protocol::KeySpan>{} : it->second;
+  };
   for (CheckpointInput& in : checkpoint_inputs_) {
     CheckpointReport rep;
     rep.source = in.source;
     const CheckpointItem& c = in.item;
-    std::string error;
-    protocol::Checkpoint cp;
-    const Bytes& st = c.statement;
-    ByteReader r(st);
-    if (c.signer.size() != 32) {
-      error = "checkpoint signer is " + std::to_string(c.signer.size()) + " bytes, not 32";
-    } else if (st.size() < protocol::kCheckpointFixedBytes ||
-               AsChars(r.Raw(protocol::kCheckpointMagic.size())) != protocol::kCheckpointMagic ||
-               r.U8() != protocol::kCheckpointVersion) {
-      error = "not a keiretsu checkpoint statement";
-    } else {
+    Result<protocol::Checkpoint> v = InvalidArgument(
+        "checkpoint signer is " + std::to_string(c.signer.size()) + " bytes, not a 32-byte key");
+    if (c.signer.size() == 32) {
       std::copy(c.signer.begin(), c.signer.end(), rep.signer.bytes.begin());
-      cp.network = NetworkId{r.H32()};
-      cp.signer = PublicKey{r.H32()};
-      cp.time_ms = r.U64();
-      cp.state_digest = Digest{r.H32()};
-      uint32_t n = r.U32();
-      if (st.size() != protocol::kCheckpointFixedBytes + size_t{n} * protocol::kCheckpointFeedBytes)
-        error = "checkpoint statement length does not match its feed count";
-      for (uint32_t i = 0; error.empty() && i < n; ++i) {
-        protocol::FeedHeadSummary f;
-        f.author = PublicKey{r.H32()};
-        f.effective_seq = r.U64();
-        f.effective_id = EntryId{r.H32()};
-        f.stop_seq = r.U64();
-        if (!cp.feeds.empty() && !(cp.feeds.back().author < f.author))
-          error = "checkpoint feeds are not sorted by author";
-        cp.feeds.push_back(f);
-      }
-      auto keys = v2_keys_.find(cp.signer);
-      crypto::Signature sig{};
-      if (!error.empty()) {
-      } else if (cp.signer != rep.signer) {
-        error = "checkpoint names signer " + cp.signer.Short() + " but is presented as signed by " +
-                rep.signer.Short();
-      } else if (cp.network != genesis_->network_id()) {
-        error = "checkpoint is for another network";
-      } else if (keys == v2_keys_.end()) {
-        error = "checkpoint signer " + cp.signer.Short() + " is not a member";
-      } else if (c.signature.size() != 64) {
-        error = "checkpoint signature is not 64 bytes";
-      } else {
-        std::copy(c.signature.begin(), c.signature.end(), sig.begin());
-        Bytes msg = protocol::CheckpointSigningMessage(st);
-        if (std::none_of(keys->second.begin(), keys->second.end(),
-                         [&](const PublicKey& k) { return crypto::Verify(k, msg, sig); }))
-          error = "checkpoint signature verifies under no key of " + Name(cp.signer) + "'s chain";
-      }
+      v = protocol::VerifyCheckpointV2(c.statement, rep.signer, c.signature, *genesis_, v2_epochs_,
+                                       chain_of);
     }
-    if (!error.empty()) {
-      rep.error = error;
+    if (!v.ok()) {
+      rep.error = v.status().message();
       AddIssue(Severity::kProblem, "bad-checkpoint", std::nullopt, 0, in.chunk,
-               "checkpoint from " + in.source + " does not verify: " + error);
+               "checkpoint from " + in.source + " does not verify: " + rep.error);
       report_->checkpoints.push_back(rep);
       continue;
     }
     rep.verified = true;
-    rep.time_ms = cp.time_ms;
-    rep.state_digest = cp.state_digest;
+    rep.time_ms = v->time_ms;
+    rep.state_digest = v->state_digest;
     report_->checkpoints.push_back(rep);
-    verified_.push_back(Verified{report_->checkpoints.size() - 1, std::move(cp), in});
+    verified_.push_back(Verified{report_->checkpoints.size() - 1, std::move(v).value(), in});
   }
 }
 

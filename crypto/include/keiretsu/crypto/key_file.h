@@ -2,7 +2,8 @@
 //
 // Format (one line of text, see docs/PROTOCOL.md "Key files"):
 //   keiretsu-ed25519-secret-v1 <64 hex chars: the 32-byte seed>\n
-// The file is created with mode 0600 and never overwritten. Loading refuses
+// The file is created with mode 0600 and never overwritten in place; only a
+// key rotation replaces it, by renaming a staged file over it (below). Loading refuses
 // a file that group or others can read, so a key copied carelessly is
 // noticed before it is used. The seed is parsed straight into secure memory.
 #pragma once

@@ -26,6 +26,7 @@
 
 #include "keiretsu/common/status.h"
 #include "keiretsu/node/metrics.h"
+#include "keiretsu/protocol/checkpoint.h"
 #include "keiretsu/protocol/digest.h"
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/epoch_chain.h"
@@ -112,6 +113,17 @@ struct GovernanceState {
   uint16_t threshold = 0;
   std::vector<MemberView> members;      // every member of some epoch, by id
   std::vector<ProposalView> proposals;  // by proposal id
+};
+
+// One consistent view of what the state digest covers (Ledger::DigestSnapshot):
+// what a checkpoint states and an export holds.
+struct StateSnapshot {
+  std::map<PublicKey, FeedState> feeds;          // committed feed states (Ledger::Feeds)
+  std::vector<protocol::FeedHeadSummary> heads;  // every member's counted prefix and stop
+  Digest digest;                                 // StateDigest() of this state
+  // The governance state the digest is computed under (a checkpoint's
+  // scope): the current epoch, its members and every member's key chain.
+  protocol::CheckpointScope scope;
 };
 
 struct LedgerOptions {
@@ -250,6 +262,8 @@ class Ledger {
   FeedState Feed(const PublicKey& author) const;
   std::map<PublicKey, FeedState> Feeds() const;
   Digest StateDigest() const;
+  // Feed states, digest, epoch and key chains taken under one lock.
+  StateSnapshot DigestSnapshot() const;
   Result<protocol::Amount128> GetBalance(const PublicKey& firm, const PublicKey& counterparty,
                                          const std::string& unit) const;
   Result<std::vector<BalanceRow>> ListBalances(const PublicKey& firm) const;

@@ -8,9 +8,9 @@
 // unreadable or readable by group/others; neither the genesis nor the
 // ledger knows the key's firm (without firm_id), or the key is not the one
 // in force for the firm (another firm's, or one the firm retired); a token
-// or peer names a firm that is not a member (or a peer names this firm); the TLS files cannot be read; the data directory is locked
-// by another process or belongs to another network; the API address
-// cannot be bound.
+// or peer names a firm that is not a member (or a peer names this firm);
+// the TLS files cannot be read; the data directory is locked by another
+// process or belongs to another network; the API address cannot be bound.
 //
 // Key rotation (docs/API.md "Rotation"): the firm's identity (its id and
 // the key in force) is shared by the API and the replicator; a Rotate call
