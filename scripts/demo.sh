@@ -6,7 +6,7 @@
 # the members' vote and starts its node, which catches up; rotates daisen's
 # key to its pre-committed next key and restarts daisen on it; writes more
 # entries; shows the state digests (equal), the balance matrix from every
-# node (they agree) and an audit of one node's export (clean, with the
+# node (they agree) and an audit of the newcomer's export (clean, sealed, with the
 # membership history), then stops the network.
 #
 #   scripts/demo.sh            build if needed, run, stop everything
@@ -237,6 +237,9 @@ firms=("${all[@]}")
 wait_writable echigo
 wait_converged "${firms[@]}"
 show_digests "${firms[@]}"
+# An obligation rather than a claim: the API's entry views (pending,
+# entries) still decode stored entries against the genesis members only
+# (node/api/src/views.cc), so a claim naming echigo is not listed yet.
 k echigo owe asahi 8 hours --memo "forklift hire, one weekend" >/dev/null
 step "echigo's first entry: it owes asahi 8 hours"
 
@@ -296,12 +299,11 @@ done
 [ "${agree:-yes}" = yes ] || { echo "demo: the nodes disagree" >&2; exit 1; }
 step "all five nodes report the same matrix"
 
-say "an auditor's check of asahi's export: every signature, the key chains, the membership history"
-# --no-checkpoint: a checkpoint cannot yet be signed over an admitted firm's feed
-# (protocol/src/checkpoint.cc checks genesis membership); the audit still
-# verifies every signed entry.
-k asahi export --no-checkpoint --out "$net/asahi-export.bin" >/dev/null
-"$KEIRETSU" audit --allow-unsealed "$net/asahi-export.bin" | sed 's/^/   /'
+say "an auditor's check of echigo's export: every signature, the key chains, the membership history"
+# Sealed with a checkpoint signed by echigo's node: the audit also proves
+# the export complete.
+k echigo export --out "$net/echigo-export.bin" >/dev/null
+"$KEIRETSU" audit "$net/echigo-export.bin" | sed 's/^/   /'
 
 if [ "$keep" = 1 ]; then
   say "the network keeps running (pids: ${pid[*]})"

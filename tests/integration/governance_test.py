@@ -275,15 +275,15 @@ def main():
 
         # 4. The audit of an export reports the membership history.
         export = os.path.join(work, "final-export.bin")
-        # Unsealed: keiretsud cannot yet sign a checkpoint over an admitted
-        # firm's feed (protocol/src/checkpoint.cc checks the genesis only).
-        code, out, err = net.k("f3", "export", "--out", export, "--no-checkpoint")
-        check(code == 0, "export from f3 (%s)" % err.strip())
-        code, out, err = tools.cli("audit", export, "--allow-unsealed")
+        # Exported by the admitted newcomer, sealed with its checkpoint.
+        code, out, err = net.k(NEWCOMER, "export", "--out", export)
+        check(code == 0 and "1 checkpoint" in err,
+              "sealed export from the admitted %s (%s)" % (NEWCOMER, err.strip()))
+        code, out, err = tools.cli("audit", export)
         check(code == 0, "audit of the export is clean (exit %d: %s)" % (code, err.strip()))
         for change in ["admit " + NEWCOMER, "remove f4"]:
             check(change in out, "the audit's membership history has '%s'" % change)
-        code, out, err = tools.cli("audit", export, "--allow-unsealed", "--json")
+        code, out, err = tools.cli("audit", export, "--json")
         check(code == 0 and "epoch" in out, "the audit's JSON report carries the epochs")
 
         for f in list(net.daemons):
