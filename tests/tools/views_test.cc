@@ -95,5 +95,67 @@ TEST(ViewsTest, EntriesMarkWhatDoesNotCountAndNeutraliseControlCharacters) {
   EXPECT_EQ(out.str().find('\x1b'), std::string::npos);
 }
 
+TEST(ViewsTest, GovernanceWatchEventsSayWhatChanged) {
+  v1::WatchEvent epoch;  // a new epoch: governance only, no entry
+  epoch.set_cursor("7");
+  auto* g = epoch.mutable_governance();
+  g->set_type("epoch");
+  g->set_epoch(2);
+  g->set_action("remove");
+  g->mutable_subject()->set_name("daisen");
+  g->set_threshold(3);
+  g->set_proposal_id(std::string(64, 'a'));
+  std::ostringstream out;
+  PrintWatchEvent(out, epoch);
+  EXPECT_EQ(out.str(), "[7] epoch 2 begins: daisen removed (threshold 3, proposal aaaaaaaa)\n");
+
+  v1::WatchEvent rotation;  // an entry with what it means for governance
+  rotation.set_cursor("8");
+  rotation.mutable_entry()->set_author_name("biwa");
+  rotation.mutable_entry()->set_seq(5);
+  rotation.mutable_entry()->set_kind("rotate");
+  rotation.mutable_entry()->set_id(std::string(64, 'b'));
+  auto* r = rotation.mutable_governance();
+  r->set_type("rotation");
+  r->mutable_firm()->set_name("biwa");
+  r->set_new_key(std::string(64, 'c'));
+  r->set_key_since_seq(5);
+  std::ostringstream out2;
+  PrintWatchEvent(out2, rotation);
+  EXPECT_EQ(out2.str(), "[8] biwa #5 rotate bbbbbbbb: biwa rotates its key to cccccccc from #5\n");
+}
+
+TEST(ViewsTest, MembersTableNotesRemovalsLeavesAndRotations) {
+  v1::ListMembersResponse r;
+  r.set_epoch(3);
+  r.set_epoch_hash(std::string(64, 'e'));
+  r.set_threshold(2);
+  r.set_active(2);
+  auto* a = r.add_members();
+  a->mutable_firm()->set_name("asahi");
+  a->mutable_firm()->set_public_key(std::string(64, '1'));
+  a->set_status("active");
+  a->set_current_key(std::string(64, '9'));
+  a->set_key_since_seq(12);
+  a->set_next_key_digest(std::string(64, '8'));
+  auto* d = r.add_members();
+  d->mutable_firm()->set_name("daisen");
+  d->mutable_firm()->set_public_key(std::string(64, '2'));
+  d->set_status("removed");
+  d->set_removed_in_epoch(3);
+  d->set_last_seq(41);
+  d->set_left_seq(41);
+  d->set_current_key(std::string(64, '2'));
+  d->set_key_since_seq(1);
+  d->set_next_key_digest(std::string(64, '0'));
+  std::ostringstream out;
+  PrintMembers(out, r);
+  const std::string s = out.str();
+  EXPECT_EQ(s.rfind("epoch 3 (eeeeeeee): 2 active members, threshold 2\n", 0), 0u) << s;
+  EXPECT_NE(s.find("99999999 (rotated)"), std::string::npos) << s;
+  EXPECT_NE(s.find("removed in epoch 3, counts to #41; left at #41"), std::string::npos) << s;
+  EXPECT_NE(s.find("none"), std::string::npos) << "a zero digest commits to no key: " << s;
+}
+
 }  // namespace
 }  // namespace keiretsu::cli

@@ -97,6 +97,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddStreamCommands(app, ctx);
   AddAuditCommands(app, ctx);
   AddGraphCommands(app, ctx);
+  AddGovernanceCommands(app, ctx);
   AddClearingCommands(app, ctx);
 
   try {

@@ -63,13 +63,15 @@ struct Context {
 
 // Each command family adds its subcommands to `app`. The subcommands set
 // ctx.run when chosen; ctx must outlive app.
-void AddLocalCommands(CLI::App& app, Context& ctx);  // keygen, genesis, init
+void AddLocalCommands(CLI::App& app, Context& ctx);  // keygen, pubkey, genesis, init
 void AddReadCommands(CLI::App& app,
                      Context& ctx);  // status, balance, balances, pending, entries, entry
-void AddWriteCommands(CLI::App& app, Context& ctx);     // claim, accept, decline, owe, release
-void AddStreamCommands(CLI::App& app, Context& ctx);    // watch, export, import
-void AddAuditCommands(CLI::App& app, Context& ctx);     // checkpoint, audit
-void AddGraphCommands(CLI::App& app, Context& ctx);     // graph
+void AddWriteCommands(CLI::App& app, Context& ctx);   // claim, accept, decline, owe, release
+void AddStreamCommands(CLI::App& app, Context& ctx);  // watch, export, import
+void AddAuditCommands(CLI::App& app, Context& ctx);   // checkpoint, audit
+void AddGraphCommands(CLI::App& app, Context& ctx);   // graph
+// propose (admit, remove, threshold), vote, proposals, members, leave, rotate
+void AddGovernanceCommands(CLI::App& app, Context& ctx);
 void AddClearingCommands(CLI::App& app, Context& ctx);  // clearing find, propose, list, vote
 
 // Builds the whole command line and runs it: the program's main() minus the

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "client.h"
 #include "output.h"
+#include "writes.h"
 
 namespace keiretsu::cli {
 namespace {
@@ -32,37 +33,6 @@ Status Report(Context& ctx, const v1::WriteResponse& r) {
   return Status::Ok();
 }
 
-// The request id to send: the flag's, or "cli-" and 32 random hex digits.
-std::string RequestIdOf(const std::string& flag) {
-  if (!flag.empty()) return flag;
-  unsigned char raw[16];
-  randombytes_buf(raw, sizeof raw);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "cli-";
-  for (unsigned char b : raw) {
-    id += kHex[b >> 4];
-    id += kHex[b & 0xf];
-  }
-  return id;
-}
-
-// Sends one write; when its outcome is unknown (the node did not answer in
-// time, or went away), says how to repeat it without writing twice.
-template <typename Request, typename Method>
-Status SendWrite(Context& ctx, Method method, Request& req, const std::string& request_id_flag) {
-  req.set_request_id(RequestIdOf(request_id_flag));
-  KEIRETSU_ASSIGN_OR_RETURN(auto client, ConnectFromContext(ctx));
-  v1::WriteResponse r;
-  Status s = client->Call(method, req, &r);
-  if (s.code() == Code::kUnavailable)
-    return Status(s.code(), s.message() +
-                                "; the write may or may not have been recorded: repeat "
-                                "the command with --request-id " +
-                                req.request_id() + "; it is then written at most once");
-  KEIRETSU_RETURN_IF_ERROR(s);
-  return Report(ctx, r);
-}
-
 // The shape shared by claim, owe and release: a firm, an amount, a unit, a memo.
 struct AmountArgs {
   std::string firm, amount, unit, memo, request_id;
@@ -78,7 +48,8 @@ Status WriteAmount(Context& ctx, const AmountArgs& a, Method method, SetFirm set
   req.set_amount(amount);
   req.set_unit(a.unit);
   req.set_memo(a.memo);
-  return SendWrite(ctx, method, req, a.request_id);
+  KEIRETSU_ASSIGN_OR_RETURN(v1::WriteResponse r, SendWrite(ctx, method, req, a.request_id));
+  return Report(ctx, r);
 }
 
 Status Claim(Context& ctx, const AmountArgs& a) {
@@ -106,7 +77,8 @@ Status Accept(Context& ctx, const AnswerArgs& a) {
   v1::AcceptRequest req;
   req.set_claim_id(id);
   req.set_memo(a.text);
-  return SendWrite(ctx, &Stub::Accept, req, a.request_id);
+  KEIRETSU_ASSIGN_OR_RETURN(v1::WriteResponse r, SendWrite(ctx, &Stub::Accept, req, a.request_id));
+  return Report(ctx, r);
 }
 
 Status Decline(Context& ctx, const AnswerArgs& a) {
@@ -114,14 +86,8 @@ Status Decline(Context& ctx, const AnswerArgs& a) {
   v1::DeclineRequest req;
   req.set_claim_id(id);
   req.set_reason(a.text);
-  return SendWrite(ctx, &Stub::Decline, req, a.request_id);
-}
-
-// Adds --request-id to a write command.
-void AddRequestId(CLI::App* sub, std::string& id) {
-  sub->add_option("--request-id", id,
-                  "Idempotency key (1-128 of A-Za-z0-9._-:); default: a fresh random one. "
-                  "Repeating a command with the same id writes at most once");
+  KEIRETSU_ASSIGN_OR_RETURN(v1::WriteResponse r, SendWrite(ctx, &Stub::Decline, req, a.request_id));
+  return Report(ctx, r);
 }
 
 // Adds FIRM AMOUNT UNIT [--memo] to `sub`. The amount is taken as text so
@@ -135,6 +101,25 @@ void AddAmountArgs(CLI::App* sub, AmountArgs& a, const char* firm_help) {
 }
 
 }  // namespace
+
+std::string RequestIdOf(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  unsigned char raw[16];
+  randombytes_buf(raw, sizeof raw);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "cli-";
+  for (unsigned char b : raw) {
+    id += kHex[b >> 4];
+    id += kHex[b & 0xf];
+  }
+  return id;
+}
+
+void AddRequestId(CLI::App* sub, std::string& id) {
+  sub->add_option("--request-id", id,
+                  "Idempotency key (1-128 of A-Za-z0-9._-:); default: a fresh random one. "
+                  "Repeating a command with the same id writes at most once");
+}
 
 void AddWriteCommands(CLI::App& app, Context& ctx) {
   {

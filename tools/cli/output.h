@@ -62,5 +62,11 @@ void PrintEntryDetail(std::ostream& out, const keiretsu::v1::EntryView& e);
 void PrintWritten(std::ostream& out, const keiretsu::v1::EntryView& e);
 void PrintWatchEvent(std::ostream& out, const keiretsu::v1::WatchEvent& ev);
 void PrintImport(std::ostream& out, const keiretsu::v1::ImportResponse& r);
+// The epoch line and one row per member of any epoch.
+void PrintMembers(std::ostream& out, const keiretsu::v1::ListMembersResponse& r);
+// One row per proposal; `members` names the firms a removal names by id
+// (may be empty).
+void PrintProposals(std::ostream& out, const keiretsu::v1::ListProposalsResponse& r,
+                    const keiretsu::v1::ListMembersResponse& members);
 
 }  // namespace keiretsu::cli

@@ -179,7 +179,51 @@ void PrintWritten(std::ostream& out, const EntryView& e) {
       << e.seq() << "): " << Meaning(e) << '\n';
 }
 
+namespace {
+
+// A governance event in one phrase: "epoch 2: echigo admitted (threshold 3)".
+std::string GovernanceMeaning(const keiretsu::v1::GovernanceEvent& g) {
+  const std::string& t = g.type();
+  std::string epoch = g.epoch_known() || t == "epoch" ? "epoch " + std::to_string(g.epoch())
+                                                      : "an unknown or stale epoch";
+  std::string subject = g.has_subject() ? FirmLabel(g.subject()) : "";
+  std::string change = g.action() == "admit"    ? "admit " + subject
+                       : g.action() == "remove" ? "remove " + subject
+                                                : "set the threshold";
+  if (t == "epoch") {
+    std::string done = g.action() == "admit"    ? subject + " admitted"
+                       : g.action() == "remove" ? subject + " removed"
+                                                : "threshold changed";
+    return epoch + " begins: " + done + " (threshold " + std::to_string(g.threshold()) +
+           ", proposal " + ShortHex(g.proposal_id()) + ")";
+  }
+  if (t == "proposal")
+    return FirmLabel(g.firm()) + " proposes to " + change + " (threshold " +
+           std::to_string(g.threshold()) + "), " + epoch + " round " + std::to_string(g.round());
+  if (t == "vote")
+    return FirmLabel(g.firm()) + " votes for proposal " + ShortHex(g.proposal_id()) + ", " + epoch +
+           " round " + std::to_string(g.round());
+  if (t == "leave") return FirmLabel(g.firm()) + " leaves";
+  if (t == "rotation")
+    return FirmLabel(g.firm()) + " rotates its key to " + ShortHex(g.new_key()) + " from #" +
+           std::to_string(g.key_since_seq());
+  return Printable(t, 16);
+}
+
+}  // namespace
+
 void PrintWatchEvent(std::ostream& out, const keiretsu::v1::WatchEvent& ev) {
+  if (ev.has_governance() && !ev.has_entry()) {
+    out << "[" << Printable(ev.cursor(), 32) << "] " << GovernanceMeaning(ev.governance()) << '\n';
+    return;
+  }
+  if (ev.has_governance()) {
+    const EntryView& e = ev.entry();
+    out << "[" << Printable(ev.cursor(), 32) << "] " << Author(e) << " #" << e.seq() << " "
+        << Printable(e.kind(), 16) << " " << ShortHex(e.id()) << ": "
+        << GovernanceMeaning(ev.governance()) << '\n';
+    return;
+  }
   if (ev.has_feed_stopped()) {
     const auto& s = ev.feed_stopped();
     out << "[" << Printable(ev.cursor(), 32) << "] " << FirmLabel(s.firm()) << " feed stopped at #"
@@ -206,6 +250,65 @@ void PrintImport(std::ostream& out, const keiretsu::v1::ImportResponse& r) {
       << r.feeds_ended() << ", ignored " << r.ignored() << '\n';
   for (const auto& p : r.problems()) out << "  problem: " << Printable(p, 200) << '\n';
   out << "state digest " << r.state_digest() << '\n';
+}
+
+void PrintMembers(std::ostream& out, const keiretsu::v1::ListMembersResponse& r) {
+  out << "epoch " << r.epoch() << " (" << ShortHex(r.epoch_hash()) << "): " << r.active()
+      << " active members, threshold " << r.threshold() << '\n';
+  Table t({"FIRM", "ID", "STATUS", "SINCE", "KEY", "KEY FROM", "NEXT DIGEST", "NOTE"});
+  for (const auto& m : r.members()) {
+    std::string note;
+    if (m.status() == "removed")
+      note = "removed in epoch " + std::to_string(m.removed_in_epoch()) + ", counts to #" +
+             std::to_string(m.last_seq());
+    if (m.left_seq() != 0)
+      note += (note.empty() ? "" : "; ") + std::string("left at #") + std::to_string(m.left_seq());
+    if (m.stop_seq() != 0)
+      note += (note.empty() ? "" : "; ") + std::string("feed stopped at #") +
+              std::to_string(m.stop_seq());
+    const bool no_next = m.next_key_digest().find_first_not_of('0') == std::string::npos;
+    t.Row(
+        {FirmLabel(m.firm()), ShortHex(m.firm().public_key()), Printable(m.status(), 16),
+         m.since_epoch() == 0 ? "genesis" : "epoch " + std::to_string(m.since_epoch()),
+         ShortHex(m.current_key()) + (m.current_key() == m.firm().public_key() ? "" : " (rotated)"),
+         "#" + std::to_string(m.key_since_seq()), no_next ? "none" : ShortHex(m.next_key_digest()),
+         note});
+  }
+  t.Print(out);
+}
+
+void PrintProposals(std::ostream& out, const keiretsu::v1::ListProposalsResponse& r,
+                    const keiretsu::v1::ListMembersResponse& members) {
+  out << "current epoch " << r.epoch() << " (" << ShortHex(r.epoch_hash()) << ")\n";
+  if (r.proposals_size() == 0) {
+    out << "no proposals\n";
+    return;
+  }
+  auto name_of = [&members](const std::string& id) {
+    for (const auto& m : members.members())
+      if (m.firm().public_key() == id) return FirmLabel(m.firm());
+    return ShortHex(id);
+  };
+  Table t({"PROPOSAL", "STATE", "EPOCH", "ROUND", "ACTION", "THRESHOLD", "VOTES", "BY", "NOTE"});
+  for (const auto& p : r.proposals()) {
+    std::string action = Printable(p.action(), 16);
+    if (p.action() == "admit")
+      action +=
+          " " + Printable(p.admit().name(), 64) + " (" + ShortHex(p.admit().inception_key()) + ")";
+    else if (p.action() == "remove")
+      action +=
+          " " + name_of(p.remove().firm()) + " after #" + std::to_string(p.remove().last_seq());
+    std::string note = Printable(p.why(), 80);
+    if (p.state() == "pending" && p.not_voted_size() > 0) {
+      note = "not voted:";
+      for (const auto& f : p.not_voted()) note += " " + FirmLabel(f);
+    }
+    t.Row({p.id(), Printable(p.state(), 8),
+           p.epoch_known() ? std::to_string(p.epoch()) : "stale " + ShortHex(p.epoch_hash()),
+           std::to_string(p.round()), action, std::to_string(p.threshold()),
+           std::to_string(p.votes()), FirmLabel(p.author()), note});
+  }
+  t.Print(out);
 }
 
 }  // namespace keiretsu::cli
