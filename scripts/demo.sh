@@ -311,7 +311,7 @@ import json, sys
 pos = {}
 for line in sys.stdin:
     for b in json.loads(line).get("balances", []):
-        key = (b["firm"]["name"], b["unit"])
+        key = (b["firm"].get("name") or b["firm"]["public_key"][:8], b["unit"])
         pos[key] = pos.get(key, 0) + int(b["net"])
 for (f, u), v in sorted(pos.items()):
     if v: print(f"{f} {u} {v:+d}")
