@@ -197,6 +197,44 @@ TEST_F(ApiGovernanceTest, ProposeVoteAndAdmitAcrossTheApi) {
   EXPECT_TRUE(s.ok()) << Describe(s);
 }
 
+// Entries by and naming a firm admitted after the genesis read back through
+// every entry view (they once failed to decode against genesis membership).
+TEST_F(ApiGovernanceTest, EntriesOfAnAdmittedFirmReadBack) {
+  v1::WriteResponse prop;
+  ASSERT_TRUE(CallPropose(AdmitFirm4(), &prop).ok());
+  ASSERT_TRUE(VoteFor(prop.entry().id()).ok());
+  Put(SignAs(net_, F(1), Vote{H0(), 0, *EntryId::FromHex(prop.entry().id())}));
+  ASSERT_EQ(Members().epoch(), 1u);
+
+  GovFirm firm4 = GovFirm::Of("firm4", 4, 104);
+  const protocol::SignedEntry claim =
+      SignAs(net_, firm4, protocol::Claim{F(0).id, 7, "hours", "moving boxes"});
+  Put(claim);
+
+  v1::GetEntryRequest get;
+  get.set_id(claim.id.Hex());
+  v1::EntryView view;
+  grpc::Status s = stub_->GetEntry(Ctx(kOperatorToken).get(), get, &view);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(view.author(), firm4.id.Hex());
+  EXPECT_EQ(view.kind(), "claim");
+  EXPECT_EQ(view.amount(), 7u);
+
+  v1::ListEntriesRequest list;
+  list.set_author(firm4.id.Hex());
+  v1::ListEntriesResponse entries;
+  s = stub_->ListEntries(Ctx(kOperatorToken).get(), list, &entries);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  ASSERT_EQ(entries.entries_size(), 1);
+  EXPECT_EQ(entries.entries(0).id(), claim.id.Hex());
+
+  v1::ListPendingClaimsResponse pending;
+  s = stub_->ListPendingClaims(Ctx(kOperatorToken).get(), {}, &pending);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  ASSERT_EQ(pending.claims_size(), 1);
+  EXPECT_EQ(pending.claims(0).id(), claim.id.Hex());
+}
+
 TEST_F(ApiGovernanceTest, ProposeWithARequestIdIsAnsweredOnceAndReplayed) {
   v1::ProposeRequest q = AdmitFirm4();
   q.set_request_id("admit-firm4");

@@ -26,7 +26,9 @@ std::string FirmName(const protocol::Genesis& genesis, const PublicKey& key);
 void FillFirm(const protocol::Genesis& genesis, const PublicKey& key, keiretsu::v1::Firm* out);
 
 // Decodes a record this node stored (verified when it arrived, so the
-// signature is not checked again). Errors: kCorruption.
+// signature is not checked again, nor membership: its author or
+// counterparty may have been admitted after the genesis). Errors:
+// kCorruption.
 Result<protocol::SignedEntry> DecodeStored(ByteView record, const protocol::Genesis& genesis);
 
 void FillEntryView(const protocol::Genesis& genesis, const protocol::SignedEntry& entry,
