@@ -122,10 +122,17 @@ Bytes SigningMessage(ByteView content) {
 
 namespace {
 // The canonical content of `entry`, its id, and `key`'s signature over it:
-// the record (no rule is checked here).
-SignedEntry Seal(const Entry& entry, const crypto::SigningKey& key) {
+// the record. Checks only the size limit: a record every peer would refuse
+// as malformed (check 1) is never signed.
+Result<SignedEntry> Seal(const Entry& entry, const crypto::SigningKey& key) {
   SignedEntry out;
   out.record = EncodeContent(entry);
+  if (out.record.size() + kSignatureSize > kMaxEntryBytes)
+    return InvalidArgument("the entry would be " +
+                           std::to_string(out.record.size() + kSignatureSize) +
+                           " bytes, above the limit of " + std::to_string(kMaxEntryBytes) +
+                           " bytes per record (a clearing proposal: at most 9 participants on a "
+                           "simple cycle; propose a larger set-off in parts)");
   out.id = EntryId{crypto::Blake2b256(out.record)};
   crypto::Signature sig = key.Sign(SigningMessage(out.record));
   out.record.insert(out.record.end(), sig.begin(), sig.end());

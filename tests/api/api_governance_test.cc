@@ -11,6 +11,7 @@
 #include "api_fixture.h"
 #include "gov_network.h"
 #include "keiretsu/crypto/key_file.h"
+#include "keiretsu/storage/fault_injector.h"
 #include "temp_dir.h"
 
 namespace keiretsu::api {
@@ -35,7 +36,7 @@ class ApiGovernanceTest : public ::testing::Test {
   void SetUp() override {
     key_file_ = dir_.Sub("firm.key");
     ASSERT_TRUE(crypto::WriteKeyFile(key_file_, GovLedgerKey(1)).ok());
-    ledger_ = testing::OpenGovLedger(net_, dir_.Sub("db"));
+    ledger_ = OpenLedger();
     ledger_->SetListener([h = hub_](const auto& applied) { h->OnApplied(applied); });
     identity_ = std::make_shared<node::Identity>(GovLedgerKey(1));
     ApiServerOptions options;
@@ -55,6 +56,11 @@ class ApiGovernanceTest : public ::testing::Test {
   }
   void TearDown() override {
     if (server_) server_->Shutdown(std::chrono::milliseconds(0));
+  }
+
+  // The ledger under test; FaultyRotateTest opens it over a fault injector.
+  virtual std::unique_ptr<node::Ledger> OpenLedger() {
+    return testing::OpenGovLedger(net_, dir_.Sub("db"));
   }
 
   GovFirm& F(int i) { return net_.founders[static_cast<size_t>(i)]; }  // F(0) is this node
@@ -574,6 +580,44 @@ TEST_F(ApiGovernanceTest, RotateCommittingToAUsedKeyIsInvalidArgument) {
   grpc::Status s = stub_->Rotate(Ctx(kOperatorToken).get(), q, &r);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << Describe(s);
   ExpectUnchanged(before);
+}
+
+// A rotation whose commit fails: whether it reached the disk is unknown, so
+// the new key stays staged for keiretsud to settle at its next start, the
+// caller is told so (UNAVAILABLE), and this process keeps signing with the
+// key it had.
+class FaultyRotateTest : public ApiGovernanceTest {
+ protected:
+  std::unique_ptr<node::Ledger> OpenLedger() override {
+    auto store = storage::Store::Open({dir_.Sub("db"), net_.id(), true, faults_});
+    if (!store.ok()) throw std::runtime_error(store.status().ToString());
+    auto ledger = node::Ledger::Open(net_.genesis, std::move(store).value());
+    if (!ledger.ok()) throw std::runtime_error(ledger.status().ToString());
+    return std::move(ledger).value();
+  }
+  std::shared_ptr<storage::FaultInjector> faults_ =
+      storage::FaultInjector::Create(storage::FaultInjector::Medium::kDisk);
+};
+
+TEST_F(FaultyRotateTest, ACommitThatFailsKeepsTheNewKeyStagedAndSaysTheOutcomeIsUnknown) {
+  faults_->FailEverySync();
+  v1::RotateRequest q;
+  q.set_next_secret_key(SeedHex(GovLedgerKey(101)));
+  q.set_next_key_digest(DigestOfKey(201).Hex());
+  v1::WriteResponse r;
+  grpc::Status s = stub_->Rotate(Ctx(kOperatorToken).get(), q, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << Describe(s);
+  EXPECT_NE(s.error_message().find("unknown"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("restart keiretsud"), std::string::npos) << s.error_message();
+  // The staged key is the new one; the key file and this process keep the old.
+  auto staged = crypto::ReadKeyFile(crypto::StagedKeyPath(key_file_));
+  ASSERT_TRUE(staged.ok()) << staged.status().ToString();
+  EXPECT_EQ(staged->public_key(), GovLedgerKey(101).public_key());
+  auto kept = crypto::ReadKeyFile(key_file_);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->public_key(), GovLedgerKey(1).public_key());
+  EXPECT_EQ(identity_->public_key(), GovLedgerKey(1).public_key());
+  faults_->Clear();
 }
 
 }  // namespace

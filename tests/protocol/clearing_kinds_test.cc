@@ -66,6 +66,27 @@ TEST_F(ClearingKindsTest, ProposalRoundTrips) {
   EXPECT_EQ(SummaryOf(p).unit, "hours");
 }
 
+// A proposal whose record would pass the 1,024-byte limit is refused before
+// it is signed: peers would refuse it as malformed (check 1).
+TEST_F(ClearingKindsTest, ProposalAboveTheRecordLimitIsNotSigned) {
+  testing::TestNetwork big = testing::MakeNetwork(12);
+  ClearingPropose p{"hours", 1'790'000'100'000, {}, {}};
+  for (int i = 0; i < 12; ++i) p.participants.push_back({big.pk(i), 0, EntryId{}});
+  std::sort(p.participants.begin(), p.participants.end(),
+            [](const auto& a, const auto& b) { return a.firm < b.firm; });
+  int author = 0;
+  while (p.participants[0].firm != big.pk(author)) ++author;
+  for (uint8_t i = 0; i < 12; ++i) p.legs.push_back({i, static_cast<uint8_t>((i + 1) % 12), 5});
+  const Entry e{big.id(), big.pk(author), 1, EntryId{}, 1'790'000'000'000, p};
+  ASSERT_TRUE(CheckRules(e).ok()) << CheckRules(e).ToString();
+  for (auto se : {SignEntryUnder(e, big.key(author)), SignEntry(e, big.key(author), big.genesis)}) {
+    ASSERT_FALSE(se.ok());
+    EXPECT_EQ(se.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(se.status().message().find("above the limit of 1024 bytes"), std::string::npos)
+        << se.status().message();
+  }
+}
+
 TEST_F(ClearingKindsTest, ProposalLayoutIsSection20) {
   ClearingPropose p = Cycle();
   Bytes content = EncodeContent(With(p));

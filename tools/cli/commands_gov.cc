@@ -292,7 +292,14 @@ Status Rotate(Context& ctx, const RotateArgs& a) {
   Status s = client->Call(&Stub::Rotate, req, &r);
   sodium_memzero(req.mutable_next_secret_key()->data(), req.next_secret_key().size());
   if (!s.ok()) {
-    if (s.code() == Code::kUnavailable)
+    // Only a definite refusal means the node committed nothing; any other
+    // failure (unavailable, a failed commit, a lost connection, a deadline)
+    // may have left the rotation in force, committed to the key just made.
+    const bool refused = s.code() == Code::kInvalidArgument ||
+                         s.code() == Code::kPermissionDenied ||
+                         s.code() == Code::kFailedPrecondition || s.code() == Code::kNotFound ||
+                         s.code() == Code::kAlreadyExists || s.code() == Code::kUnauthenticated;
+    if (!refused)
       return Status(s.code(), s.message() +
                                   "; the rotation may or may not have happened: repeat with "
                                   "--next-key " +

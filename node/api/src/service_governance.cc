@@ -10,6 +10,7 @@
 // keys and digests INVALID_ARGUMENT, this firm not an active member
 // PERMISSION_DENIED, a stale epoch FAILED_PRECONDITION, an admit of a
 // member ALREADY_EXISTS, an unknown proposal NOT_FOUND.
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <shared_mutex>
@@ -180,6 +181,13 @@ grpc::Status LedgerService::Rotate(grpc::ServerContext* ctx, const v1::RotateReq
   auto who = Authorize(ctx, Method::kRotate);
   if (!who.ok()) return ToGrpc(who.status());
   auto next = crypto::SigningKeyFromSeedHex(req->next_secret_key());
+  {
+    // The secret now lives in secure memory (or was refused): wipe the
+    // request's copy. gRPC allocated the message mutable; only this handler
+    // reads it.
+    std::string* secret = const_cast<v1::RotateRequest*>(req)->mutable_next_secret_key();
+    sodium_memzero(secret->data(), secret->size());
+  }
   if (!next.ok()) return ToGrpc(InvalidArgument("next_secret_key: " + next.status().message()));
   auto after = ParseDigest(req->next_key_digest(), "next_key_digest");
   if (!after.ok()) return ToGrpc(after.status());
@@ -229,6 +237,21 @@ grpc::Status LedgerService::Rotate(grpc::ServerContext* ctx, const v1::RotateReq
   // 2. The rotate entry, signed with the new key, committed synced.
   auto se = ledger_.AppendRotation(self(), *next, *after, NowMs());
   if (!se.ok()) {
+    const Code code = se.status().code();
+    if (code == Code::kIOError || code == Code::kCorruption || code == Code::kInternal) {
+      // The commit failed: whether the rotate entry reached the disk is
+      // unknown. Keep the staged key: keiretsud settles it at its next start
+      // (promotes it if the rotation is stored, drops it if not).
+      spdlog::error(
+          "api: {} Rotate: the commit failed, outcome unknown; the new key stays "
+          "staged in {}: {}",
+          who->label, crypto::StagedKeyPath(options_.key_file), se.status().ToString());
+      return ToGrpc(Unavailable(
+          "the rotation's commit failed (" + se.status().message() +
+          "): whether it took effect is unknown; the new key is kept staged beside the key "
+          "file and keiretsud settles it when it next starts: restart keiretsud, then check "
+          "`keiretsu members`"));
+    }
     if (Status d = crypto::DiscardStagedKeyFile(options_.key_file); !d.ok())
       spdlog::error("api: Rotate: {}", d.ToString());
     spdlog::info("api: {} Rotate refused: {}", who->label, se.status().ToString());
