@@ -264,8 +264,22 @@ Result<Checkpoint> VerifyCheckpointV2(ByteView statement, const PublicKey& signe
                                       std::span<const Epoch> epochs,
                                       const KeyChainLookup& key_chain) {
   KEIRETSU_ASSIGN_OR_RETURN(Checkpoint c, ParseCheckpoint(statement));
-  if (c.version == kCheckpointVersion)
-    return VerifyCheckpoint(statement, signer, signature, genesis);
+  if (c.version == kCheckpointVersion) {
+    KEIRETSU_ASSIGN_OR_RETURN(Checkpoint v1,
+                              VerifyCheckpoint(statement, signer, signature, genesis));
+    // A version-1 statement is signed by the inception key. Once the
+    // verifier's chain shows that key retired, its signature proves nothing:
+    // a rotation is how a firm disowns a stolen key.
+    const std::vector<KeySpan> chain = key_chain(v1.signer);
+    if (chain.size() > 1)
+      return Unauthenticated("checkpoint is a version-1 statement signed by " + v1.signer.Short() +
+                             "'s inception key, which this verifier's key "
+                             "chain shows retired at seq " +
+                             std::to_string(chain[1].from_seq) +
+                             " (a rotation); only a version-2 statement signed by the key in "
+                             "force counts");
+    return v1;
+  }
   if (c.signer != signer)
     return InvalidArgument("checkpoint names signer " + c.signer.Short() +
                            " but is presented as signed by " + signer.Short());

@@ -397,6 +397,20 @@ TEST_F(CheckpointV2Test, AnEpochBeyondTheVerifiersChainIsRefused) {
   EXPECT_NE(r.status().message().find("does not reach"), std::string::npos) << r.status().message();
 }
 
+// A version-1 statement is signed by the inception key; once the
+// verifier's chain shows that key retired (firm0 rotated at seq 3), it
+// proves nothing, or a thief holding the old key could still sign views.
+TEST_F(CheckpointV2Test, AVersionOneStatementByARetiredInceptionKeyIsRefused) {
+  auto cp = MakeCheckpoint(heads, net.genesis, net.key(0), 1'790'000'000'777);
+  ASSERT_TRUE(cp.ok()) << cp.status().ToString();
+  ASSERT_TRUE(VerifyCheckpoint(cp->statement, cp->signer, cp->signature, net.genesis).ok());
+  auto r = VerifyV2(*cp);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnauthenticated);
+  EXPECT_NE(r.status().message().find("retired at seq 3"), std::string::npos)
+      << r.status().message();
+}
+
 TEST_F(CheckpointV2Test, ARetiredKeysSignatureIsRefused) {
   // firm0's head is seq 5, above its rotation at seq 3: net.key(0) is retired.
   Checkpoint c = Decoded(MakeV2(rotated));

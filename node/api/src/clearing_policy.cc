@@ -66,9 +66,15 @@ std::vector<EntryId> ProposalsToAutoAccept(
   return out;
 }
 
+std::mutex& ClearingVoteMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 Result<size_t> RunAutoAccept(node::Ledger& ledger, const node::Identity& identity, uint64_t now_ms,
                              const AutoAcceptPolicy& policy) {
   if (!policy.enabled) return size_t{0};
+  std::lock_guard vote_lock(ClearingVoteMutex());
   KEIRETSU_ASSIGN_OR_RETURN(protocol::ClearingResult decided, ledger.Clearing());
   if (decided.proposals.empty()) return size_t{0};
   KEIRETSU_ASSIGN_OR_RETURN(auto rows, ledger.ListAllBalances());

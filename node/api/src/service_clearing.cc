@@ -280,6 +280,9 @@ grpc::Status LedgerService::VoteClearing(grpc::ServerContext* ctx,
   auto replayed = Replay(w, resp);
   if (!replayed.ok() || *replayed) return ToGrpc(replayed.status());
   if (Status s = CheckActiveMember(); !s.ok()) return ToGrpc(s);
+  // From the reads below to the append: no other accept of this firm in
+  // between (another call, the auto-accept policy).
+  std::lock_guard vote_lock(ClearingVoteMutex());
   auto decided = ledger_.Clearing();
   if (!decided.ok()) return ToGrpc(decided.status());
   auto it = decided->proposals.find(*id);

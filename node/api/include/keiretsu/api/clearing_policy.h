@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,10 +42,16 @@ std::vector<EntryId> ProposalsToAutoAccept(
     const std::map<std::string, clearing::ObligationGraph>& owed, uint64_t now_ms,
     const AutoAcceptPolicy& policy);
 
-// Applies the policy once: appends an accept of `identity`'s firm, dated
-// `now_ms`, for every proposal ProposalsToAutoAccept returns. Returns how
-// many were accepted. Errors: the ledger's (storage, a write gate); the
-// accepts before the failing one stay written.
+// Serialises deciding and appending this process's clearing accepts:
+// VoteClearing and RunAutoAccept hold it from their reads (proposals,
+// balances) to their append, so two accepts never both pass the
+// within-owed check on the same reads and together set off more than is
+// owed. Never held while waiting for anything but the ledger.
+std::mutex& ClearingVoteMutex();
+
+// Applies the policy once (holding ClearingVoteMutex()): appends an accept of `identity`'s firm,
+// dated `now_ms`, for every proposal ProposalsToAutoAccept returns. Returns how many were accepted.
+// Errors: the ledger's (storage, a write gate); the accepts before the failing one stay written.
 Result<size_t> RunAutoAccept(node::Ledger& ledger, const node::Identity& identity, uint64_t now_ms,
                              const AutoAcceptPolicy& policy);
 
