@@ -186,6 +186,48 @@ TEST_F(ApiClearingTest, AFoundProposalEveryoneAcceptsCommitsAndKeepsNetPositions
   EXPECT_EQ(events[3].unit(), "hours");
 }
 
+// A proposal that expires through an entry that is no clearing entry (a
+// participant writing past the expiry) reaches Watch as an "outcome" event.
+TEST_F(ApiClearingTest, AnExpiryByAnotherEntryReachesWatchAsAnOutcome) {
+  grpc::ClientContext wctx;
+  wctx.AddMetadata("authorization", std::string("Bearer ") + kOperatorToken);
+  // Without the event the stream would wait forever: end it, and the test.
+  wctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = stub_->Watch(&wctx, v1::WatchRequest());
+  reader->WaitForInitialMetadata();
+
+  v1::ProposeClearingRequest q = Cycle(4);
+  q.set_expires_in_ms(60'000);
+  const std::string id = ProposeOk(q);
+  // Firm 1 has not voted and writes an obligation dated long after the
+  // expiry: it lapsed, so the proposal expired.
+  GovFirm& f = F(1);
+  const protocol::Entry late{net_.id(),         f.id,
+                             f.seq + 1,         f.head,
+                             1'900'000'000'000, protocol::Obligation{F(2).id, 1, "hours", "late"}};
+  auto se = protocol::SignEntryUnder(late, GovLedgerKey(f.key_index));
+  ASSERT_TRUE(se.ok()) << se.status().ToString();
+  f.seq = late.seq;
+  f.head = se->id;
+  Put(*se);
+  ASSERT_EQ(List("expired").clearings_size(), 1);
+
+  v1::ClearingEvent outcome;
+  v1::WatchEvent ev;
+  while (reader->Read(&ev)) {
+    if (ev.has_clearing() && ev.clearing().type() == "outcome") {
+      outcome = ev.clearing();
+      break;
+    }
+  }
+  wctx.TryCancel();
+  EXPECT_EQ(outcome.proposal_id(), id);
+  EXPECT_EQ(outcome.state(), "expired");
+  EXPECT_EQ(outcome.unit(), "hours");
+  EXPECT_EQ(outcome.firm().public_key(), F(0).id.Hex());
+  EXPECT_FALSE(ev.has_entry());
+}
+
 TEST_F(ApiClearingTest, ExplicitLegsProposeAndARejectionEndsIt) {
   const std::string id = ProposeOk(Cycle(4));
   OtherVotes(1, id, false);

@@ -16,6 +16,7 @@
 
 #include "keiretsu/api/server.h"
 #include "keiretsu/node/identity.h"
+#include "keiretsu/protocol/clearing_outcome.h"
 #include "keiretsu/v1/api.grpc.pb.h"
 #include "node/api/src/views.h"
 #include "node/api/src/watch_shares.h"
@@ -115,6 +116,16 @@ class LedgerService final : public v1::Ledger::Service {
   // not in `seen` (then updates it), each with `cursor`.
   grpc::Status SendEpochChanges(uint64_t cursor, std::vector<protocol::Epoch>& seen,
                                 const Sink<v1::WatchEvent>& write);
+  // The state of every clearing proposal this node holds (empty on error).
+  std::map<EntryId, protocol::ClearingState> ClearingStates() const;
+  // Sends an "outcome" clearing event for every proposal whose state is not
+  // the one in `seen` (a proposal new to `seen` only when it is not pending:
+  // its proposal event already said so), then updates `seen`; each with
+  // `cursor`. Only proposals `who` may see (a partner: those its firm takes
+  // part in).
+  grpc::Status SendClearingOutcomes(uint64_t cursor, const Principal& who,
+                                    std::map<EntryId, protocol::ClearingState>& seen,
+                                    const Sink<v1::WatchEvent>& write);
   grpc::Status DoExport(grpc::ServerContext* ctx, const v1::ExportRequest& req,
                         const Sink<v1::ExportChunk>& write);
   grpc::Status DoImport(grpc::ServerContext* ctx, const ChunkSource& read,

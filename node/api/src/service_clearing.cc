@@ -95,6 +95,46 @@ bool LedgerService::FillClearingEvent(const protocol::SignedEntry& entry,
   return true;
 }
 
+std::map<EntryId, protocol::ClearingState> LedgerService::ClearingStates() const {
+  std::map<EntryId, protocol::ClearingState> out;
+  if (auto decided = ledger_.Clearing(); decided.ok())
+    for (const auto& [id, o] : decided->proposals) out.emplace(id, o.state);
+  return out;
+}
+
+grpc::Status LedgerService::SendClearingOutcomes(uint64_t cursor, const Principal& who,
+                                                 std::map<EntryId, protocol::ClearingState>& seen,
+                                                 const Sink<v1::WatchEvent>& write) {
+  // An entry committed since the log was read may be what changed an
+  // outcome: it is sent first, and the outcome on the next pass.
+  if (ledger_.LastCursor() > cursor) return grpc::Status::OK;
+  auto decided = ledger_.Clearing();
+  if (!decided.ok()) return ToGrpc(decided.status());
+  std::map<EntryId, protocol::ClearingState> now;
+  for (const auto& [id, o] : decided->proposals) {
+    now.emplace(id, o.state);
+    auto was = seen.find(id);
+    const bool changed =
+        was == seen.end() ? o.state != protocol::ClearingState::kPending : was->second != o.state;
+    if (!changed) continue;
+    bool visible = !who.is_partner();
+    for (const protocol::ClearingHead& p : o.body.participants)
+      visible = visible || who.MaySee(p.firm, p.firm);
+    if (!visible) continue;
+    v1::WatchEvent ev;
+    ev.set_cursor(std::to_string(cursor));  // resuming from it skips and repeats nothing
+    v1::ClearingEvent* c = ev.mutable_clearing();
+    c->set_type("outcome");
+    GovernanceSnapshot::Of(ledger_).FillFirm(o.proposer, c->mutable_firm());
+    c->set_proposal_id(id.Hex());
+    c->set_unit(o.body.unit);
+    c->set_state(std::string(protocol::ClearingStateName(o.state)));
+    if (!write(ev)) return grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled");
+  }
+  seen = std::move(now);
+  return grpc::Status::OK;
+}
+
 grpc::Status LedgerService::FindClearing(grpc::ServerContext* ctx,
                                          const v1::FindClearingRequest* req,
                                          v1::FindClearingResponse* resp) {

@@ -76,6 +76,10 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
   // Epoch changes are sent live, like stops: the chain as it was when the
   // stream started is the baseline.
   std::vector<protocol::Epoch> epochs_seen = ledger_.Epochs();
+  // Likewise clearing outcomes: a proposal can commit, be rejected, expire
+  // or fall back to pending through entries that are no clearing entry (a
+  // participant writing past the expiry, a fork proof).
+  std::map<EntryId, protocol::ClearingState> clearings_seen = ClearingStates();
   for (;;) {
     if (ctx->IsCancelled()) return Cancelled();
     if (hub_->closed()) return grpc::Status::OK;  // server shutdown: a clean end
@@ -92,6 +96,8 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
       // Caught up: every entry that decided a new epoch was sent, so its
       // epoch event follows it.
       if (grpc::Status s = SendEpochChanges(cursor, epochs_seen, write); !s.ok()) return s;
+      if (grpc::Status s = SendClearingOutcomes(cursor, *who, clearings_seen, write); !s.ok())
+        return s;
       hub_->WaitForChange(cursor, stops_seen, kWatchPoll);
       continue;
     }
