@@ -6,6 +6,7 @@
 // and the keys fixed, so the output is the same on every run.
 //
 // Usage: make_entry_corpus OUT_DIR   (e.g. fuzz/corpus/entry)
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "fuzz_network.h"
 #include "keiretsu/protocol/entry.h"
+#include "keiretsu/protocol/governance.h"
 
 namespace keiretsu::fuzz {
 namespace {
@@ -124,6 +126,35 @@ int Main(const std::string& dir) {
   Write(dir, "raw-invalid-self-debt", i2.record);
   Write(dir, "raw-invalid-unit", bad_unit.record);
   Write(dir, "framed-invalid", Framed({&i3, &i1, &i2, &bad_unit, &i1}));
+
+  // Governance (PROTOCOL.md 19): firm 0 proposes admitting a fifth firm,
+  // firms 1 and 2 vote for it.
+  const Digest h0 = protocol::GenesisEpochHash(g.network_id());
+  const PublicKey newcomer = FuzzKey(kFuzzFirms).public_key();
+  const Digest newcomer_next = protocol::NextKeyDigest(FuzzKey(kFuzzFirms + 1).public_key());
+  auto p1 = s.Next(
+      0, protocol::Propose{
+             h0, 0, 3, protocol::AdmitAction{"fuzz-newcomer", newcomer, newcomer_next}, "welcome"});
+  auto vote1 = s.Next(1, protocol::Vote{h0, 0, p1.id});
+  auto vote2 = s.Next(2, protocol::Vote{h0, 0, p1.id});
+  Write(dir, "raw-propose", p1.record);
+  Write(dir, "raw-vote", vote1.record);
+  // Clearing (PROTOCOL.md 20): a 3-cycle among firms 0-2 on empty heads,
+  // proposed by firm 0, accepted by firm 1, rejected by firm 2.
+  std::vector<protocol::ClearingHead> heads;
+  for (int i = 0; i < 3; ++i) heads.push_back({s.pk(i), 0, EntryId{}});
+  std::sort(heads.begin(), heads.end(),
+            [](const auto& a, const auto& b) { return a.firm < b.firm; });
+  auto cp = s.Next(0, protocol::ClearingPropose{
+                          "hours", 1'790'000'900'000, heads, {{0, 1, 5}, {1, 2, 5}, {2, 0, 5}}});
+  auto ca = s.Next(1, protocol::ClearingVote{cp.id, protocol::ClearingDecision::kAccept});
+  auto cr = s.Next(2, protocol::ClearingVote{cp.id, protocol::ClearingDecision::kReject});
+  Write(dir, "raw-clearing-propose", cp.record);
+  Write(dir, "raw-clearing-vote", ca.record);
+  // Firm 1 leaves after its votes.
+  auto l1 = s.Next(1, protocol::Leave{"closing down"});
+  Write(dir, "raw-leave", l1.record);
+  Write(dir, "framed-governance", Framed({&cr, &vote2, &l1, &p1, &ca, &cp, &vote1, &vote2}));
 
   // An entry of another network signed by a member key.
   protocol::GenesisSpec other;
