@@ -35,16 +35,21 @@ if [ "$mode" = sanitize ]; then
   # Build just what the unit tests run, not the daemons and tools no unit
   # test runs: each test's own program (a test is named after it) and every
   # program of the build tree that a test's command names (keiretsu-audit,
-  # which the vectors tests drive).
+  # which the vectors tests drive; keiretsu-vectors-clearing, a test's
+  # command itself). The commands are read from the CTestTestfile.cmake
+  # files, since ctest reports none for a program not built yet.
   targets=$(cd "$dir" && ctest -N -L unit --show-only=json-v1 | python3 -c '
-import json, os, sys
+import glob, json, os, re, sys
 build = os.getcwd() + "/"
-for test in json.load(sys.stdin)["tests"]:
-    print(test["name"])
-    for arg in test.get("command") or []:
-        if arg.startswith(build):
-            print(os.path.basename(arg))
-' | sort -u | while read -r t; do ninja -t query "$t" >/dev/null 2>&1 && echo "$t"; done)
+unit = {test["name"] for test in json.load(sys.stdin)["tests"]}
+for name in unit:
+    print(name)
+for testfile in glob.glob(build + "**/CTestTestfile.cmake", recursive=True):
+    for m in re.finditer(r"^add_test\(\[=\[(.+?)\]=\] (.*)\)$", open(testfile).read(), re.M):
+        if m.group(1) in unit:
+            for arg in re.findall(r"\"([^\"]*)\"", m.group(2)):
+                if arg.startswith(build):
+                    print(os.path.basename(arg))' | sort -u | while read -r t; do ninja -t query "$t" >/dev/null 2>&1 && echo "$t"; done)
   [ -n "$targets" ] || { echo "test.sh: found no unit-test targets in $dir" >&2; exit 1; }
 else
   dir=build

@@ -288,7 +288,7 @@ class Scenario {
 // VerifyCheckpointV2's message (the vectors name the check).
 std::string VerdictOf(const Result<Checkpoint>& v) {
   if (v.ok()) return "valid";
-  const std::string& why = v.status().message();
+  const std::string why = v.status().message();  // a copy: status() may be a temporary
   const std::pair<const char*, const char*> kChecks[] = {
       {"does not match its own feed list", "digest"},
       {"presented as signed by", "signer-mismatch"},
