@@ -60,9 +60,11 @@ Result<std::string> WriteFirmDir(const BenchNetwork& net, const NodeLayout& layo
       std::string(kBenchToken) + "\"\nrole = \"operator\"\n";
   if (!layout.peer_listen.empty() || !layout.peers.empty()) config += "[peer]\n";
   if (!layout.peer_listen.empty()) config += "listen = \"" + layout.peer_listen + "\"\n";
+  if (!layout.require_peer_before_write) config += "require_peer_before_write = false\n";
   for (size_t i = 0; i < layout.peers.size(); ++i)
     config += "[[peer.peers]]\nfirm = \"" + net.names[static_cast<size_t>(layout.peers[i])] +
               "\"\naddress = \"" + layout.peer_addresses[i] + "\"\n";
+  if (layout.ops) config += "[ops]\nlisten = \"127.0.0.1:0\"\n";
   const std::string path = dir + "/keiretsud.toml";
   KEIRETSU_RETURN_IF_ERROR(WriteText(path, config));
   return path;

@@ -33,6 +33,10 @@ struct NodeLayout {
   std::string peer_listen;                  // host:port, empty: no peer listener
   std::vector<int> peers;                   // members to dial ...
   std::vector<std::string> peer_addresses;  // ... at these addresses
+  bool ops = false;                         // an operations listener (/metrics) on a free port
+  // The restore rule (PROTOCOL.md 13.2.8): writes wait for reports from a
+  // majority of the other members, which a sparsely peered node never gets.
+  bool require_peer_before_write = true;
 };
 
 // Writes <dir>/{genesis.toml, firm.key, keiretsud.toml} for `layout` and
