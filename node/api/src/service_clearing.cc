@@ -32,10 +32,40 @@ std::string Text(clearing::Amount a) {
   return clearing::AmountText(a);
 }
 
-// Every unit's obligation graph on this node's current balances.
+// Why `firm` cannot vote on a clearing proposal now, or "" when it can. A
+// firm that was removed, has left or whose feed stopped never writes a vote
+// that counts, so a set-off through it could only expire (PROTOCOL.md 20).
+std::string WhyCannotVote(const node::GovernanceState& g, const PublicKey& firm) {
+  for (const node::MemberView& m : g.members) {
+    if (m.id != firm) continue;
+    const std::string who = m.name.empty() ? firm.Short() : m.name;
+    if (m.removed) return who + " was removed in epoch " + std::to_string(m.removed_in_epoch);
+    if (m.left_seq != 0)
+      return who + " has left (its leave entry is seq " + std::to_string(m.left_seq) + ")";
+    if (m.stop_seq != 0)
+      return who + "'s feed stopped at seq " + std::to_string(m.stop_seq) +
+             " (a fork or an invalid entry)";
+    return "";
+  }
+  return firm.Short() + " is no member of the current epoch on this node";
+}
+
+// Every unit's obligation graph on this node's current balances, without
+// the debts of firms that cannot vote (WhyCannotVote): nothing through them
+// can be cleared.
 Result<std::map<std::string, clearing::ObligationGraph>> OwedGraphsOf(const node::Ledger& ledger) {
   auto rows = ledger.ListAllBalances();
   if (!rows.ok()) return rows.status();
+  const node::GovernanceState g = ledger.Governance();
+  std::map<PublicKey, bool> can_vote;
+  auto votes = [&](const PublicKey& firm) {
+    auto [it, added] = can_vote.try_emplace(firm, false);
+    if (added) it->second = WhyCannotVote(g, firm).empty();
+    return it->second;
+  };
+  std::erase_if(*rows, [&](const storage::BalanceRow& r) {
+    return !votes(r.firm) || !votes(r.counterparty);
+  });
   return OwedGraphs(*rows);
 }
 
@@ -222,6 +252,14 @@ grpc::Status LedgerService::ProposeClearing(grpc::ServerContext* ctx,
   if (Status s = CheckActiveMember(); !s.ok()) return ToGrpc(s);
 
   if (Status s = clearing::IsCirculation(set_off.legs); !s.ok()) return ToGrpc(s);
+  {
+    const node::GovernanceState g = ledger_.Governance();
+    for (const clearing::Leg& l : set_off.legs)
+      for (const PublicKey& f : {l.debtor, l.creditor})
+        if (std::string why = WhyCannotVote(g, f); !why.empty())
+          return ToGrpc(FailedPrecondition(
+              why + ": it cannot vote, so a set-off naming it could never commit"));
+  }
   const bool takes_part = std::any_of(set_off.legs.begin(), set_off.legs.end(), [&](const auto& l) {
     return l.debtor == self() || l.creditor == self();
   });
