@@ -68,7 +68,7 @@ bool LedgerService::IsEffective(const PublicKey& author, uint64_t seq) const {
 
 Status LedgerService::ToView(ByteView record, v1::EntryView* view) const {
   KEIRETSU_ASSIGN_OR_RETURN(auto se, DecodeStored(record, ledger_.genesis()));
-  FillEntryView(ledger_.genesis(), se, IsEffective(se.entry.author, se.entry.seq), view);
+  FillEntryView(FirmNames::Of(ledger_), se, IsEffective(se.entry.author, se.entry.seq), view);
   return Status::Ok();
 }
 
