@@ -218,20 +218,13 @@ grpc::Status LedgerService::ProposeClearing(grpc::ServerContext* ctx,
                                   " is above 30 days (" + std::to_string(kMaxExpiryMs) + ")"));
   const uint64_t expires_in = req->expires_in_ms() != 0 ? req->expires_in_ms() : kDefaultExpiryMs;
 
-  auto graphs = OwedGraphsOf(ledger_);
-  if (!graphs.ok()) return ToGrpc(graphs.status());
-  const clearing::ObligationGraph owed = GraphOf(*graphs, unit);
+  // The request's fingerprint covers what the caller asked for: the found
+  // index (not the legs it resolves to now, which change as entries
+  // arrive, so a retry is still recognised), or the legs by key.
   clearing::SetOff set_off{unit, {}};
-  std::string legs_text;  // the legs as resolved, for the request's fingerprint
+  std::string asked;
   if (req->found() != 0) {
-    auto solved = clearing::Solve(owed);
-    if (!solved.ok()) return ToGrpc(solved.status());
-    if (req->found() > solved->proposals.size())
-      return ToGrpc(FailedPrecondition("found " + std::to_string(req->found()) +
-                                       ": FindClearing finds " +
-                                       std::to_string(solved->proposals.size()) + " proposals in " +
-                                       unit + " on this node now"));
-    set_off.legs = solved->proposals[req->found() - 1].legs;
+    asked = "found:" + std::to_string(req->found());
   } else {
     for (int i = 0; i < req->legs_size(); ++i) {
       const v1::ClearingLegRequest& l = req->legs(i);
@@ -241,14 +234,27 @@ grpc::Status LedgerService::ProposeClearing(grpc::ServerContext* ctx,
       auto creditor = Firm(l.creditor(), at + ".creditor");
       if (!creditor.ok()) return ToGrpc(creditor.status());
       set_off.legs.push_back({*debtor, *creditor, l.amount()});
+      asked += debtor->Hex() + ">" + creditor->Hex() + ":" + Text(l.amount()) + ";";
     }
   }
-  for (const clearing::Leg& l : set_off.legs)
-    legs_text += l.debtor.Hex() + ">" + l.creditor.Hex() + ":" + Text(l.amount) + ";";
   WriteRequest w("ProposeClearing", req->request_id(),
-                 {unit, legs_text, std::to_string(req->expires_in_ms())});
+                 {unit, asked, std::to_string(req->expires_in_ms())});
   auto replayed = Replay(w, resp);
   if (!replayed.ok() || *replayed) return ToGrpc(replayed.status());
+
+  auto graphs = OwedGraphsOf(ledger_);
+  if (!graphs.ok()) return ToGrpc(graphs.status());
+  const clearing::ObligationGraph owed = GraphOf(*graphs, unit);
+  if (req->found() != 0) {
+    auto solved = clearing::Solve(owed);
+    if (!solved.ok()) return ToGrpc(solved.status());
+    if (req->found() > solved->proposals.size())
+      return ToGrpc(FailedPrecondition("found " + std::to_string(req->found()) +
+                                       ": FindClearing finds " +
+                                       std::to_string(solved->proposals.size()) + " proposals in " +
+                                       unit + " on this node now"));
+    set_off.legs = solved->proposals[req->found() - 1].legs;
+  }
   if (Status s = CheckActiveMember(); !s.ok()) return ToGrpc(s);
 
   if (Status s = clearing::IsCirculation(set_off.legs); !s.ok()) return ToGrpc(s);
