@@ -44,7 +44,12 @@ struct NodeLayout {
 Result<std::string> WriteFirmDir(const BenchNetwork& net, const NodeLayout& layout,
                                  const std::string& dir);
 
-// A loopback port free at the time of asking.
+// A loopback port for a node to listen on, reserved for this process until
+// it exits: outside the kernel's ephemeral range (so no connect() or
+// bind(0) of any process is handed it meanwhile), free at the time of
+// asking, and held under a lock file in /tmp/keiretsu-test-ports (the
+// multi-process tests' harness.py takes the same locks), so concurrent
+// runs never pick the same one. Thread-compatible (call from one thread).
 Result<int> FreeLoopbackPort();
 
 }  // namespace keiretsu::bench
