@@ -304,7 +304,9 @@ asio::awaitable<void> Session::WriteLoop() {
       continue;
     }
     Bytes out;
+    uint64_t messages = 0;
     while (!outq_.empty() && out.size() < kWriteCoalesceBytes) {
+      ++messages;
       Status s = channel_->Seal(outq_.front().plaintext, &out);
       if (outq_.front().have) --haves_queued_;
       outq_.pop_front();
@@ -320,6 +322,7 @@ asio::awaitable<void> Session::WriteLoop() {
       Close("write failed: " + ec.message());
       break;
     }
+    core_.CountWritten(firm_, messages, n);
   }
 }
 
