@@ -215,6 +215,7 @@ int Main(int argc, char** argv) {
       "api", [&] { return RunApi(env, limits, report["limits"]); },
       [&](Json& j) {
         report["api_writes"] = std::move(j["api_writes"]);
+        report["api_batch_writes"] = std::move(j["api_batch_writes"]);
         report["balance_queries"] = std::move(j["balance_queries"]);
       });
   run(

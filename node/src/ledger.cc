@@ -55,7 +55,13 @@ Ledger::Ledger(protocol::Genesis genesis, std::unique_ptr<storage::Store> store,
       zero_(protocol::EpochZeroOf(genesis_)),
       options_(options),
       store_(std::move(store)) {}
-Ledger::~Ledger() = default;
+Ledger::~Ledger() {
+  std::unique_lock lock(append_mu_);
+  committer_stop_ = true;
+  committer_wake_.notify_one();
+  lock.unlock();
+  if (committer_.joinable()) committer_.join();
+}
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(protocol::Genesis genesis,
                                              std::unique_ptr<storage::Store> store,
@@ -445,6 +451,18 @@ struct Ledger::QueuedAppend {
   bool done = false;
   bool lead = false;  // GUARDED_BY(append_mu_): commit the queue next
   std::condition_variable wake;
+  // Asynchronous appends (AppendAsync) own their key and options, and are
+  // completed by the committing thread: `complete` reports the result and
+  // deletes this. Empty for a synchronous Append (a waiting thread).
+  std::shared_ptr<const crypto::SigningKey> owned_key;
+  AppendOptions owned_options;
+  std::function<void(QueuedAppend&)> complete;
+  std::chrono::steady_clock::time_point start;
+
+  Result<Appended> TakeOutcome() {
+    if (!result->ok()) return result->status();
+    return Appended{std::move(*result).value(), replayed};
+  }
 };
 
 Result<protocol::SignedEntry> Ledger::Append(const crypto::SigningKey& key, protocol::Body body,
@@ -480,39 +498,136 @@ Result<Appended> Ledger::Append(const crypto::SigningKey& key, protocol::Body bo
 
 Result<Appended> Ledger::RunQueued(QueuedAppend& me) {
   const auto start = std::chrono::steady_clock::now();
-  auto outcome = [&me]() -> Result<Appended> {
-    if (!me.result->ok()) return me.result->status();
-    return Appended{std::move(*me.result).value(), me.replayed};
-  };
   std::unique_lock lock(append_mu_);
   append_queue_.push_back(&me);
   if (append_leader_) {
     // Woken only for this entry: when its group committed (done) or when
     // the previous leader hands the queue over (lead). No thundering herd.
     me.wake.wait(lock, [&] { return me.done || me.lead; });
-    if (me.done) {
-      metrics().ObserveWrite(SecondsSince(start), me.result->ok());
-      return outcome();
-    }
+  } else {
+    append_leader_ = true;
   }
-  append_leader_ = true;
+  if (!me.done) LeadGroup(lock);  // commits `me` with the rest of the queue
+  lock.unlock();
+  metrics().ObserveWrite(SecondsSince(start), me.result->ok());
+  return me.TakeOutcome();
+}
+
+void Ledger::LeadGroup(std::unique_lock<std::mutex>& lock) {
   std::vector<QueuedAppend*> group;
   group.swap(append_queue_);
   lock.unlock();
   CommitAppends(group);  // sets every result in the group
   lock.lock();
+  std::vector<QueuedAppend*> completed;
   for (QueuedAppend* q : group) {
     q->done = true;
-    if (q != &me) q->wake.notify_one();
+    if (q->complete)
+      completed.push_back(q);
+    else
+      q->wake.notify_one();
   }
   if (append_queue_.empty()) {
     append_leader_ = false;
-  } else {  // those who queued meanwhile form the next group, led by the first
+  } else if (!append_queue_.front()->complete) {
+    // Those who queued meanwhile form the next group, led by the first.
     append_queue_.front()->lead = true;
     append_queue_.front()->wake.notify_one();
+  } else {  // no thread waits at the front: the committer leads
+    committer_lead_ = true;
+    committer_wake_.notify_one();
   }
-  metrics().ObserveWrite(SecondsSince(start), me.result->ok());
-  return outcome();
+  if (completed.empty()) return;
+  // Outside the lock: a completion may queue more (AppendAsync).
+  lock.unlock();
+  for (QueuedAppend* q : completed) {
+    metrics().ObserveWrite(SecondsSince(q->start), q->result->ok());
+    // Out of q first: completing deletes q.
+    std::function<void(QueuedAppend&)> complete = std::move(q->complete);
+    complete(*q);
+  }
+  lock.lock();
+}
+
+void Ledger::CommitterLoop() {
+  std::unique_lock lock(append_mu_);
+  for (;;) {
+    committer_wake_.wait(lock, [&] { return committer_lead_ || committer_stop_; });
+    if (!committer_lead_) return;
+    committer_lead_ = false;
+    LeadGroup(lock);
+  }
+}
+
+void Ledger::QueueAsync(std::vector<QueuedAppend*> writes) {
+  std::lock_guard lock(append_mu_);
+  if (!committer_.joinable()) committer_ = std::thread([this] { CommitterLoop(); });
+  append_queue_.insert(append_queue_.end(), writes.begin(), writes.end());
+  if (!append_leader_) {
+    append_leader_ = true;
+    committer_lead_ = true;
+    committer_wake_.notify_one();
+  }
+}
+
+void Ledger::AppendAsync(std::shared_ptr<const crypto::SigningKey> key, protocol::Body body,
+                         uint64_t timestamp_ms, AppendOptions options, AppendDone done) {
+  auto* q = new QueuedAppend;
+  q->owned_key = std::move(key);
+  q->key = q->owned_key.get();
+  q->body = std::move(body);
+  q->timestamp_ms = timestamp_ms;
+  q->owned_options = std::move(options);
+  q->options = &q->owned_options;
+  q->start = std::chrono::steady_clock::now();
+  q->complete = [done = std::move(done)](QueuedAppend& self) {
+    Result<Appended> r = self.TakeOutcome();
+    delete &self;
+    done(std::move(r));
+  };
+  QueueAsync({q});
+}
+
+void Ledger::AppendBatchAsync(std::shared_ptr<const crypto::SigningKey> key,
+                              std::vector<AppendRequest> writes, uint64_t timestamp_ms,
+                              AppendBatchDone done) {
+  if (writes.empty()) {
+    done({});
+    return;
+  }
+  struct Batch {
+    std::vector<std::optional<Result<Appended>>> results;
+    size_t remaining = 0;  // only the committing thread touches it: one group
+    AppendBatchDone done;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->results.resize(writes.size());
+  batch->remaining = writes.size();
+  batch->done = std::move(done);
+  std::vector<QueuedAppend*> queued;
+  queued.reserve(writes.size());
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < writes.size(); ++i) {
+    auto* q = new QueuedAppend;
+    q->owned_key = key;
+    q->key = key.get();
+    q->body = std::move(writes[i].body);
+    q->timestamp_ms = timestamp_ms;
+    q->owned_options = std::move(writes[i].options);
+    q->options = &q->owned_options;
+    q->start = start;
+    q->complete = [batch, i](QueuedAppend& self) {
+      batch->results[i] = self.TakeOutcome();
+      delete &self;
+      if (--batch->remaining > 0) return;
+      std::vector<Result<Appended>> out;
+      out.reserve(batch->results.size());
+      for (auto& r : batch->results) out.push_back(std::move(*r));
+      batch->done(std::move(out));
+    };
+    queued.push_back(q);
+  }
+  QueueAsync(std::move(queued));
 }
 
 Result<std::optional<protocol::SignedEntry>> Ledger::FindRequest(const std::string& request_id,

@@ -108,6 +108,16 @@ std::vector<ApiAccessTest::Row> ApiAccessTest::Table() {
          v1::WriteResponse r;
          return t.stub().RecordRelease(c, q, &r);
        }},
+      {Method::kWriteBatch, OK, DENIED, DENIED,
+       [](ApiAccessTest& t, grpc::ClientContext* c) {
+         v1::WriteBatchRequest q;
+         v1::RecordReleaseRequest* rel = q.add_items()->mutable_release();
+         rel->set_debtor("firm1");
+         rel->set_amount(1);
+         rel->set_unit("hours");
+         v1::WriteBatchResponse r;
+         return t.stub().WriteBatch(c, q, &r);
+       }},
       {Method::kListPendingClaims, OK, OK, OK,
        [](ApiAccessTest& t, grpc::ClientContext* c) {
          v1::ListPendingClaimsResponse r;

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "test_network.h"
@@ -313,6 +315,82 @@ TEST_F(LedgerTest, AppendSignsChainsAndSyncs) {
 
 namespace keiretsu::node {
 namespace {
+
+// Synchronous and asynchronous appends meet in the same group commits (the
+// lead passes between waiting threads and the committer thread): every
+// completion is called once, every entry gets its own seq on one chain, and
+// a refused write of a batch fails only itself.
+TEST_F(LedgerTest, AsyncAndBatchAppendsShareGroupsWithSyncOnes) {
+  const std::shared_ptr<const crypto::SigningKey> key(&net.key(0), [](auto*) {});
+  constexpr int kThreads = 4, kEach = 30, kBatch = 5;
+  std::mutex mu;
+  std::condition_variable cv;
+  int pending = 0, ok = 0, refused = 0;
+  auto count = [&](bool good) {
+    std::lock_guard lock(mu);
+    (good ? ok : refused)++;
+    --pending;
+    cv.notify_all();
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        if (i % 3 == 0) {  // synchronous
+          auto r = ledger->Append(*key, Owe(net.pk(1), 1), static_cast<uint64_t>(i));
+          std::lock_guard lock(mu);
+          (r.ok() ? ok : refused)++;
+        } else if (i % 3 == 1) {  // asynchronous
+          {
+            std::lock_guard lock(mu);
+            ++pending;
+          }
+          ledger->AppendAsync(key, Owe(net.pk(2), 1), static_cast<uint64_t>(i), {},
+                              [&](Result<Appended> r) { count(r.ok()); });
+        } else {  // a batch whose middle write breaks a rule (zero amount)
+          std::vector<AppendRequest> writes;
+          for (int k = 0; k < kBatch; ++k)
+            writes.push_back({Owe(net.pk(1), k == kBatch / 2 ? 0 : 1), {}});
+          {
+            std::lock_guard lock(mu);
+            pending += kBatch;
+          }
+          ledger->AppendBatchAsync(key, std::move(writes), static_cast<uint64_t>(i),
+                                   [&](std::vector<Result<Appended>> rs) {
+                                     EXPECT_EQ(rs.size(), size_t{kBatch});
+                                     for (size_t k = 0; k < rs.size(); ++k) {
+                                       EXPECT_EQ(rs[k].ok(), k != kBatch / 2);
+                                       if (!rs[k].ok()) {
+                                         EXPECT_EQ(rs[k].status().code(), Code::kInvalidArgument);
+                                       }
+                                       count(rs[k].ok());
+                                     }
+                                   });
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return pending == 0; });
+  }
+  const int batches = kThreads * (kEach / 3);
+  EXPECT_EQ(refused, batches);
+  const uint64_t expected =
+      static_cast<uint64_t>(kThreads * (kEach / 3) * 2 + batches * (kBatch - 1));
+  EXPECT_EQ(static_cast<uint64_t>(ok), expected);
+  EXPECT_EQ(ledger->Feed(net.pk(0)).head_seq, expected);
+  auto records = ledger->ReadFeed(net.pk(0), 1, 10'000);
+  ASSERT_EQ(records->size(), expected);
+  EntryId prev;
+  for (uint64_t i = 0; i < expected; ++i) {
+    auto c = protocol::CheckRecord((*records)[i], net.genesis);
+    ASSERT_EQ(c.fault, protocol::Fault::kNone);
+    EXPECT_EQ(c.signed_entry->entry.prev, prev);
+    prev = c.signed_entry->id;
+  }
+  ExpectBalancesMatchRecompute();
+}
 
 TEST_F(LedgerTest, ConcurrentAppendsChainWithoutGapsOrForks) {
   constexpr int kThreads = 8, kEach = 40;

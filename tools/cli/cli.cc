@@ -94,6 +94,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddLocalCommands(app, ctx);
   AddReadCommands(app, ctx);
   AddWriteCommands(app, ctx);
+  AddLoadCommand(app, ctx);
   AddStreamCommands(app, ctx);
   AddAuditCommands(app, ctx);
   AddGraphCommands(app, ctx);

@@ -67,6 +67,7 @@ void AddLocalCommands(CLI::App& app, Context& ctx);  // keygen, pubkey, genesis,
 void AddReadCommands(CLI::App& app,
                      Context& ctx);  // status, balance, balances, pending, entries, entry
 void AddWriteCommands(CLI::App& app, Context& ctx);   // claim, accept, decline, owe, release
+void AddLoadCommand(CLI::App& app, Context& ctx);     // load FILE (WriteBatch)
 void AddStreamCommands(CLI::App& app, Context& ctx);  // watch, export, import
 void AddAuditCommands(CLI::App& app, Context& ctx);   // checkpoint, audit
 void AddGraphCommands(CLI::App& app, Context& ctx);   // graph

@@ -55,6 +55,7 @@ std::string_view MethodName(Method method) {
     case Method::kProposeClearing: return "ProposeClearing";
     case Method::kListClearings: return "ListClearings";
     case Method::kVoteClearing: return "VoteClearing";
+    case Method::kWriteBatch: return "WriteBatch";
   }
   return "unknown";
 }
@@ -85,6 +86,7 @@ bool RoleAllows(Role role, Method method) {
     case Method::kDecline:
     case Method::kRecordObligation:
     case Method::kRecordRelease:
+    case Method::kWriteBatch:
     case Method::kPropose:
     case Method::kVote:
     case Method::kLeave:

@@ -22,7 +22,7 @@ LedgerService::LedgerService(node::Ledger& ledger, std::shared_ptr<node::Identit
   InstallStrictHandlers();
 }
 
-Result<Principal> LedgerService::Authorize(grpc::ServerContext* ctx, Method method) const {
+Result<Principal> LedgerService::Authorize(grpc::ServerContextBase* ctx, Method method) const {
   std::optional<std::string_view> header;
   const auto& md = ctx->client_metadata();
   auto it = md.find("authorization");

@@ -1,14 +1,19 @@
-// Private: the keiretsu.v1.Ledger service implementation (grpc++ sync API).
-// Handlers run on gRPC's thread pool, concurrently; the ledger is
-// thread-safe, and answer_mu_ makes each answer's check-then-append atomic
-// (so two concurrent Accepts of one claim cannot both pass the check).
-// Other writes check nothing but the rules and run concurrently, so the
-// ledger can commit them together.
+// Private: the keiretsu.v1.Ledger service implementation. Reads, streams
+// and the governance and clearing writes use grpc++'s sync API: handlers
+// run on gRPC's thread pool, concurrently. The partner writes (Claim,
+// Accept, Decline, RecordObligation, RecordRelease, WriteBatch) use the
+// callback API over the ledger's AppendAsync: a write waiting for its group
+// commit holds no thread, so a thousand writers in flight need no thousand
+// threads. Answers to one claim run one after the other (AnswerQueue), so
+// two concurrent Accepts of one claim cannot both pass the check; other
+// writes check nothing but the rules, so the ledger commits them together.
 // Split by family: service_read.cc, service_write.cc, service_stream.cc,
 // service_governance.cc.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -37,16 +42,22 @@ class LedgerService final : public v1::Ledger::Service {
                           v1::Balance* resp) override;
   grpc::Status ListBalances(grpc::ServerContext* ctx, const v1::ListBalancesRequest* req,
                             v1::ListBalancesResponse* resp) override;
-  grpc::Status Claim(grpc::ServerContext* ctx, const v1::ClaimRequest* req,
-                     v1::WriteResponse* resp) override;
-  grpc::Status Accept(grpc::ServerContext* ctx, const v1::AcceptRequest* req,
-                      v1::WriteResponse* resp) override;
-  grpc::Status Decline(grpc::ServerContext* ctx, const v1::DeclineRequest* req,
-                       v1::WriteResponse* resp) override;
-  grpc::Status RecordObligation(grpc::ServerContext* ctx, const v1::RecordObligationRequest* req,
-                                v1::WriteResponse* resp) override;
-  grpc::Status RecordRelease(grpc::ServerContext* ctx, const v1::RecordReleaseRequest* req,
-                             v1::WriteResponse* resp) override;
+  // The partner writes over the callback API (service_write.cc): each calls
+  // `done` exactly once, possibly from the ledger's committer thread, with
+  // `resp` filled when OK. `req` and `resp` must live until then.
+  using Done = std::function<void(grpc::Status)>;
+  void Claim(grpc::ServerContextBase* ctx, const v1::ClaimRequest& req, v1::WriteResponse* resp,
+             Done done);
+  void Accept(grpc::ServerContextBase* ctx, const v1::AcceptRequest& req, v1::WriteResponse* resp,
+              Done done);
+  void Decline(grpc::ServerContextBase* ctx, const v1::DeclineRequest& req, v1::WriteResponse* resp,
+               Done done);
+  void RecordObligation(grpc::ServerContextBase* ctx, const v1::RecordObligationRequest& req,
+                        v1::WriteResponse* resp, Done done);
+  void RecordRelease(grpc::ServerContextBase* ctx, const v1::RecordReleaseRequest& req,
+                     v1::WriteResponse* resp, Done done);
+  void WriteBatch(grpc::ServerContextBase* ctx, const v1::WriteBatchRequest& req,
+                  v1::WriteBatchResponse* resp, Done done);
   grpc::Status ListPendingClaims(grpc::ServerContext* ctx, const v1::ListPendingClaimsRequest* req,
                                  v1::ListPendingClaimsResponse* resp) override;
   grpc::Status ListEntries(grpc::ServerContext* ctx, const v1::ListEntriesRequest* req,
@@ -132,7 +143,7 @@ class LedgerService final : public v1::Ledger::Service {
                         v1::ImportResponse* resp);
 
   // Authenticates the call and checks the role may call `method`.
-  Result<Principal> Authorize(grpc::ServerContext* ctx, Method method) const;
+  Result<Principal> Authorize(grpc::ServerContextBase* ctx, Method method) const;
   // Resolves a firm argument: INVALID_ARGUMENT when empty, NOT_FOUND when
   // no member (of the genesis or admitted since) has that name or key.
   Result<PublicKey> Firm(const std::string& value, std::string_view field) const;
@@ -165,9 +176,43 @@ class LedgerService final : public v1::Ledger::Service {
   Result<bool> Replay(const WriteRequest& req, v1::WriteResponse* resp) const;
   // The write path: answers a retry from its request id, checks the node
   // may write, appends `body` unless the call was abandoned meanwhile
-  // (DEADLINE_EXCEEDED / CANCELLED, nothing written), fills `resp`.
-  grpc::Status Write(grpc::ServerContext* ctx, const Principal& who, const WriteRequest& req,
+  // (DEADLINE_EXCEEDED / CANCELLED, nothing written), fills `resp`, then
+  // calls `done` (from the thread that committed the entry, or this one).
+  void WriteAsync(grpc::ServerContextBase* ctx, const Principal& who, const WriteRequest& req,
+                  protocol::Body body, v1::WriteResponse* resp, Done done);
+  // The same, waiting for the outcome (the sync handlers' writes).
+  grpc::Status Write(grpc::ServerContextBase* ctx, const Principal& who, const WriteRequest& req,
                      protocol::Body body, v1::WriteResponse* resp);
+  // The ledger's options for one write: its request id, and a check that
+  // the call is still wanted, which records why not in `abandoned`.
+  static node::AppendOptions AppendOptionsFor(grpc::ServerContextBase* ctx, const WriteRequest& req,
+                                              std::shared_ptr<std::atomic<int>> abandoned);
+  // What a write's call returns, from the ledger's outcome: the entry into
+  // `resp`, or the status (abandoned: `abandoned` >= 0, a grpc code).
+  grpc::Status WriteOutcome(const std::string& label, const std::string& request_id, int abandoned,
+                            const Result<node::Appended>& a, v1::WriteResponse* resp) const;
+  // OK when this node may write now (peers_->CheckWritable).
+  Status CheckWritable() const;
+  // What an item of a WriteBatch asks: its method's request and body, or
+  // the error that item gets.
+  Result<std::pair<WriteRequest, protocol::Body>> BatchItemWrite(const v1::BatchItem& item) const;
+
+  // Held while a write signs and commits with the key in force; a Rotate
+  // waits for every holder to finish and holds new writes back until the
+  // new key is adopted, so no write signs with a key being retired. Not a
+  // thread's lock: a write's hold ends on the thread that completes it.
+  using KeyHold = std::shared_ptr<void>;
+  // Runs `work` with a hold now, or, while a rotation runs, when it ends
+  // (on the rotating thread). Never blocks.
+  void WithKeyHold(std::function<void(KeyHold)> work);
+  // For Rotate: waits until no write holds the key and holds new ones back
+  // until the returned value is destroyed.
+  std::shared_ptr<void> BeginRotation();
+  // Answers to one claim run one at a time, in arrival order: `work` runs
+  // now when no answer of `claim_key` is in flight, else when the one
+  // before it calls its `next`. Never blocks.
+  using Next = std::function<void()>;
+  void InClaimOrder(const std::string& claim_key, std::function<void(Next)> work);
   // This node's firm (its id, which a rotation does not change) and the key
   // it signs with now.
   const PublicKey& self() const { return identity_->firm(); }
@@ -192,10 +237,13 @@ class LedgerService final : public v1::Ledger::Service {
   const AccessPolicy policy_;
   const ApiServerOptions options_;
   std::mutex answer_mu_;
-  // Writes hold it shared while they sign with the current key; a Rotate
-  // holds it exclusively from its check to the adoption of the new key, so
-  // no write signs with a key that is being retired.
-  std::shared_mutex key_mu_;
+  // By claim id: the answers waiting behind the one in flight.
+  std::map<std::string, std::deque<Next>> answers_;  // GUARDED_BY(answer_mu_)
+  std::mutex key_mu_;
+  std::condition_variable key_released_;
+  size_t key_holds_ = 0;                               // GUARDED_BY(key_mu_)
+  bool rotating_ = false;                              // GUARDED_BY(key_mu_)
+  std::vector<std::function<void()>> after_rotation_;  // GUARDED_BY(key_mu_)
   WatchShares watch_shares_;
 };
 

@@ -8,10 +8,15 @@
 // (grpc::Service::MarkMethodStreamed) with a handler that receives raw
 // bytes and parses them with proto::ParseStrict, which names the field
 // that is wrong. On the wire nothing changes: a unary or server-streaming
-// call is a stream with one request message.
+// call is a stream with one request message. The partner writes are
+// registered the same way as raw callback methods (MarkMethodRawCallback):
+// their handler parses the bytes strictly and completes the call when the
+// write's commit did, from whichever thread that is.
 #include <google/protobuf/descriptor.h>
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/method_handler.h>
+#include <grpcpp/support/server_callback.h>
 
 #include "keiretsu/proto/strict_parse.h"
 #include "node/api/src/service.h"
@@ -90,17 +95,53 @@ RawHandler* Unary(LedgerService* service, UnaryMethod<Req, Resp> method) {
       service);
 }
 
+template <class Req, class Resp>
+using AsyncMethod = void (LedgerService::*)(grpc::ServerContextBase*, const Req&, Resp*,
+                                            LedgerService::Done);
+
+// A unary callback method over raw bytes: parses the request strictly, runs
+// `method`, and finishes the call (serialising the response) when it calls
+// its `done`. The request and response live until then.
+template <class Req, class Resp>
+grpc::internal::MethodHandler* AsyncUnary(LedgerService* service, AsyncMethod<Req, Resp> method) {
+  return new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+      [service, method](grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                        grpc::ByteBuffer* response) -> grpc::ServerUnaryReactor* {
+        grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+        struct Call {
+          Req req;
+          Resp resp;
+        };
+        auto call = std::make_shared<Call>();
+        if (Status s = proto::ParseStrict(Flatten(*request), &call->req); !s.ok()) {
+          reactor->Finish(ToGrpc(Status(s.code(), "request " + s.message())));
+          return reactor;
+        }
+        (service->*method)(ctx, call->req, &call->resp, [reactor, call, response](grpc::Status s) {
+          bool own = false;
+          if (s.ok() && !grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+                             call->resp, response, &own)
+                             .ok())
+            s = grpc::Status(grpc::StatusCode::INTERNAL, "the response could not be serialised");
+          reactor->Finish(s);
+        });
+        return reactor;
+      });
+}
+
 }  // namespace
 
 void LedgerService::InstallStrictHandlers() {
   MarkMethodStreamed(IndexOf("GetStatus"), Unary(this, &LedgerService::GetStatus));
   MarkMethodStreamed(IndexOf("GetBalance"), Unary(this, &LedgerService::GetBalance));
   MarkMethodStreamed(IndexOf("ListBalances"), Unary(this, &LedgerService::ListBalances));
-  MarkMethodStreamed(IndexOf("Claim"), Unary(this, &LedgerService::Claim));
-  MarkMethodStreamed(IndexOf("Accept"), Unary(this, &LedgerService::Accept));
-  MarkMethodStreamed(IndexOf("Decline"), Unary(this, &LedgerService::Decline));
-  MarkMethodStreamed(IndexOf("RecordObligation"), Unary(this, &LedgerService::RecordObligation));
-  MarkMethodStreamed(IndexOf("RecordRelease"), Unary(this, &LedgerService::RecordRelease));
+  MarkMethodRawCallback(IndexOf("Claim"), AsyncUnary(this, &LedgerService::Claim));
+  MarkMethodRawCallback(IndexOf("Accept"), AsyncUnary(this, &LedgerService::Accept));
+  MarkMethodRawCallback(IndexOf("Decline"), AsyncUnary(this, &LedgerService::Decline));
+  MarkMethodRawCallback(IndexOf("RecordObligation"),
+                        AsyncUnary(this, &LedgerService::RecordObligation));
+  MarkMethodRawCallback(IndexOf("RecordRelease"), AsyncUnary(this, &LedgerService::RecordRelease));
+  MarkMethodRawCallback(IndexOf("WriteBatch"), AsyncUnary(this, &LedgerService::WriteBatch));
   MarkMethodStreamed(IndexOf("ListPendingClaims"), Unary(this, &LedgerService::ListPendingClaims));
   MarkMethodStreamed(IndexOf("ListEntries"), Unary(this, &LedgerService::ListEntries));
   MarkMethodStreamed(IndexOf("GetEntry"), Unary(this, &LedgerService::GetEntry));

@@ -193,7 +193,7 @@ grpc::Status LedgerService::Rotate(grpc::ServerContext* ctx, const v1::RotateReq
   if (!after.ok()) return ToGrpc(after.status());
   const PublicKey new_key = next->public_key();
   // No write signs while the key changes.
-  std::unique_lock key_lock(key_mu_);
+  const std::shared_ptr<void> rotation = BeginRotation();
   // A retry of a rotation that took effect: the chain already ends with it.
   const std::vector<protocol::KeySpan> chain = ledger_.KeyChain(self());
   if (chain.size() > 1 && chain.back().key == new_key && chain.back().next_key_digest == *after &&

@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -169,6 +170,12 @@ struct Appended {
   bool replayed = false;
 };
 
+// One write of AppendBatchAsync: a body and its options.
+struct AppendRequest {
+  protocol::Body body;
+  AppendOptions options;
+};
+
 class Ledger {
  public:
   // Opens the ledger over `store` (which must belong to genesis' network),
@@ -213,6 +220,27 @@ class Ledger {
   // whatever options.still_wanted returns.
   Result<Appended> Append(const crypto::SigningKey& key, protocol::Body body, uint64_t timestamp_ms,
                           const AppendOptions& options);
+
+  // Asynchronous Append: queues the entry for the next group commit and
+  // returns at once. `done` is called exactly once with what Append would
+  // have returned, after the group's synced commit, from the thread that
+  // committed it (the ledger's committer thread, or a synchronous Append
+  // leading that group), outside the ledger's locks: it must not block, and
+  // may call AppendAsync again. `key` is kept until then; options.still_-
+  // wanted is asked under the ledger's lock, from the committing thread.
+  // So a caller waiting for its commit holds no thread.
+  using AppendDone = std::function<void(Result<Appended>)>;
+  void AppendAsync(std::shared_ptr<const crypto::SigningKey> key, protocol::Body body,
+                   uint64_t timestamp_ms, AppendOptions options, AppendDone done);
+  // Many writes queued at once, so they land in one group: decided in
+  // order (each under the usual rules and its own request id, as Append
+  // would decide it) and committed in one synced batch. A refused write
+  // changes nothing and the others go on; a failed commit fails them all.
+  // `done` gets one result per write, in order, as AppendAsync's.
+  using AppendBatchDone = std::function<void(std::vector<Result<Appended>>)>;
+  void AppendBatchAsync(std::shared_ptr<const crypto::SigningKey> key,
+                        std::vector<AppendRequest> writes, uint64_t timestamp_ms,
+                        AppendBatchDone done);
 
   // Governance writes go through Append too (propose, vote, leave), with
   // these errors, each changing nothing: kPermissionDenied (the author is
@@ -352,6 +380,15 @@ class Ledger {
   void CommitAppends(const std::vector<QueuedAppend*>& group);
   // Queues `me` for the next group commit and waits for its result.
   Result<Appended> RunQueued(QueuedAppend& me);
+  // Queues asynchronous appends (all in one group) and makes sure a leader
+  // will commit them.
+  void QueueAsync(std::vector<QueuedAppend*> writes);
+  // Commits the queue as one group while this thread leads, completes the
+  // group's asynchronous appends and hands the lead on. `lock` holds
+  // append_mu_ on entry and exit.
+  void LeadGroup(std::unique_lock<std::mutex>& lock);
+  // The committer thread: leads groups whose front is asynchronous.
+  void CommitterLoop();
   // The firm `q` writes for, checked against governance as `round` sees it
   // (member, not removed or left, feed open, the body's governance rules).
   // REQUIRES: mu_ held.
@@ -425,6 +462,12 @@ class Ledger {
   std::mutex append_mu_;
   std::vector<QueuedAppend*> append_queue_;  // GUARDED_BY(append_mu_)
   bool append_leader_ = false;               // GUARDED_BY(append_mu_)
+  // The committer thread, started by the first AppendAsync; it leads when
+  // committer_lead_ is set (no synchronous caller is at the queue's front).
+  std::condition_variable committer_wake_;
+  bool committer_lead_ = false;  // GUARDED_BY(append_mu_)
+  bool committer_stop_ = false;  // GUARDED_BY(append_mu_)
+  std::thread committer_;        // started under append_mu_
 };
 
 }  // namespace keiretsu::node

@@ -62,8 +62,9 @@ enum class Method {
   kProposeClearing,
   kListClearings,
   kVoteClearing,
+  kWriteBatch,
 };
-inline constexpr int kMethodCount = static_cast<int>(Method::kVoteClearing) + 1;
+inline constexpr int kMethodCount = static_cast<int>(Method::kWriteBatch) + 1;
 std::string_view MethodName(Method method);  // "GetStatus", ...
 
 // True when `role` may call `method` at all (partners are further limited

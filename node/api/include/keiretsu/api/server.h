@@ -153,6 +153,8 @@ struct ApiServerOptions {
 // (larger limits are clamped to it).
 inline constexpr uint32_t kDefaultPageSize = 100;
 inline constexpr uint32_t kMaxPageSize = 1000;
+// The most items one WriteBatch takes; more are refused (INVALID_ARGUMENT).
+inline constexpr size_t kMaxBatchItems = 1000;
 
 class ApiServer {
  public:
