@@ -1,7 +1,8 @@
 // keiretsu-sim: runs the simulator (simulator.h) over a range of seeds.
 //
 //   keiretsu-sim [--seeds K] [--first-seed S] [--seed N] [--nodes n]
-//                [--degree d] [--writes w] [--no-faults] [--bug NAME]
+//                [--degree d] [--writes w] [--no-faults] [--burst-ms t]
+//                [--open-gate] [--bug NAME]
 //                [--expect-violation] [--verbose]
 //
 // --seeds defaults to $KEIRETSU_SIM_SEEDS, else 1000. Exit status 0 when
@@ -23,7 +24,8 @@ namespace {
 void Usage() {
   std::fprintf(stderr,
                "usage: keiretsu-sim [--seeds K] [--first-seed S] [--seed N] [--nodes n] "
-               "[--degree d] [--writes w] [--no-faults] [--bug skip-restore-gate] "
+               "[--degree d] [--writes w] [--no-faults] [--burst-ms t] [--open-gate] "
+               "[--bug skip-restore-gate] "
                "[--expect-violation] [--verbose]\n");
 }
 
@@ -56,6 +58,10 @@ int main(int argc, char** argv) {
       base.degree = std::stoi(value());
     } else if (a == "--writes") {
       base.writes = std::stoi(value());
+    } else if (a == "--burst-ms") {
+      base.burst_ms = std::stoll(value());
+    } else if (a == "--open-gate") {
+      base.open_gate_at_start = true;
     } else if (a == "--no-faults") {
       base.faults = false;
     } else if (a == "--bug") {
@@ -94,7 +100,7 @@ int main(int argc, char** argv) {
     if (base.verbose || seeds == 1)
       std::printf(
           "seed %llu: %s; faults: %s; %llu acked, %llu messages (%llu bytes, %llu records in "
-          "%llu batches), converged %lld ms after healing, %llu events, RSS +%lld KiB open / "
+          "%llu batches), converged %lld ms after the last write, %llu events, RSS +%lld KiB open / "
           "+%lld KiB end\n",
           static_cast<unsigned long long>(seed), r.ok ? "ok" : "VIOLATION", r.faults.c_str(),
           static_cast<unsigned long long>(r.acked), static_cast<unsigned long long>(r.messages),

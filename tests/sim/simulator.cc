@@ -294,7 +294,8 @@ void Simulation::OpenNode(Node& n, bool fresh) {
   n.RefreshFeeds();
   n.reports.clear();
   // Replication closes the gate at every start (peers are configured).
-  n.gate_closed = config_.bug != "skip-restore-gate" || n.generation == 1;
+  n.gate_closed = n.generation == 1 ? !config_.open_gate_at_start
+                                    : config_.bug != "skip-restore-gate";
   if (n.gate_closed) n.ledger->SetWriteGate("sim: learning this firm's own feed head from peers");
 }
 
@@ -690,7 +691,8 @@ SimResult Simulation::Run() {
     result_.rss_open_kb = RssKb() - rss_before;
     for (size_t li = 0; li < links_.size(); ++li)
       sched_.At(static_cast<int64_t>(Rand(500'000)), [this, li] { DialLoop(li); });
-    const int64_t active = config_.active_ms * 1000;
+    const int64_t active =
+        config_.faults ? config_.active_ms * 1000 : 1'000'000 + config_.burst_ms * 1000 + 1;
     for (int k = 0; k < config_.writes; ++k) {
       const int i = static_cast<int>(Rand(static_cast<uint64_t>(config_.nodes)));
       sched_.At(1'000'000 + static_cast<int64_t>(Rand(static_cast<uint64_t>(active - 1'000'000))),
@@ -714,7 +716,7 @@ SimResult Simulation::Run() {
     const int64_t healed_at = now_us();
     const int64_t limit = healed_at + config_.settle_ms * 1000;
     while (now_us() < limit) {
-      run_until(now_us() + 500'000);
+      run_until(now_us() + (config_.faults ? 500'000 : 50'000));
       if (Converged()) {
         result_.converged_ms = (now_us() - active) / 1000;  // from the end of writes
         break;

@@ -22,7 +22,13 @@ struct SimConfig {
   // snapshot, partitions, connection resets, and (with >= 4 nodes, on even
   // seeds) a byzantine member that forks its feed and sends garbage.
   bool faults = true;
-  int writes = 40;              // entries appended while faults happen
+  int writes = 40;  // entries appended (spread over the active phase, or the burst)
+  // Without faults: the writes come as a burst over this long from t = 1 s,
+  // and convergence is timed from its end.
+  int64_t burst_ms = 1'000;
+  // Nodes start with the write gate open (require_peer_before_write off),
+  // as in a new network; the gate still closes at every restart.
+  bool open_gate_at_start = false;
   int64_t active_ms = 30'000;   // the phase with faults and writes
   int64_t settle_ms = 240'000;  // after healing: the bound on convergence
   // Test-only bugs the invariants must catch: "skip-restore-gate" (a
