@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
     if (base.verbose || seeds == 1)
       std::printf(
           "seed %llu: %s; faults: %s; %llu acked, %llu messages (%llu bytes, %llu records in "
-          "%llu batches), converged %lld ms after the last write, %llu events, RSS +%lld KiB open / "
+          "%llu batches), converged %lld ms after the last write, %llu events, RSS +%lld KiB open "
+          "/ "
           "+%lld KiB end\n",
           static_cast<unsigned long long>(seed), r.ok ? "ok" : "VIOLATION", r.faults.c_str(),
           static_cast<unsigned long long>(r.acked), static_cast<unsigned long long>(r.messages),

@@ -294,8 +294,8 @@ void Simulation::OpenNode(Node& n, bool fresh) {
   n.RefreshFeeds();
   n.reports.clear();
   // Replication closes the gate at every start (peers are configured).
-  n.gate_closed = n.generation == 1 ? !config_.open_gate_at_start
-                                    : config_.bug != "skip-restore-gate";
+  n.gate_closed =
+      n.generation == 1 ? !config_.open_gate_at_start : config_.bug != "skip-restore-gate";
   if (n.gate_closed) n.ledger->SetWriteGate("sim: learning this firm's own feed head from peers");
 }
 
