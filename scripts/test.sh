@@ -29,6 +29,10 @@ if [ "$mode" = sanitize ]; then
   # 30 arrival orders per property test instead of 200: every code path is
   # still taken under the sanitizers; the normal build covers the breadth.
   export KEIRETSU_PROPERTY_SEEDS=30
+  # The governance order test: 4 histories x 8 orders instead of 12 x 20,
+  # and 100 quorum histories instead of 300 (it was the sanitizer run's
+  # longest test, 3 minutes).
+  export KEIRETSU_GOV_HISTORIES=4 KEIRETSU_GOV_ORDERS=8 KEIRETSU_GOV_QUORUM_HISTORIES=100
   # 200 power cuts instead of 2,000 (tests/faults/power_cut_test.cc).
   export KEIRETSU_POWER_CUTS=200
   # 50 simulator seeds instead of 1,000 (tests/sim).

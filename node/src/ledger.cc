@@ -133,6 +133,7 @@ Status Ledger::LoadGovernance() {
         auto f = feeds_.find(id);
         return f == feeds_.end() || f->second.stop_seq == 0;
       });
+  PublishNamesLocked();
   return Status::Ok();
 }
 
@@ -253,7 +254,10 @@ void Ledger::Adopt(Apply& round) {
   for (const auto& ref : round.dropped_pending()) unknown_kinds_.erase(ref);
   log_cursor_ = round.log_cursor();
   for (const auto& [author, g] : round.touched_gov()) gov_feeds_[author] = g;
-  history_ = round.history();
+  if (history_ != round.history()) {
+    history_ = round.history();
+    PublishNamesLocked();
+  }
   clearing_proposers_.insert(round.new_proposers().begin(), round.new_proposers().end());
   if (round.set_offs()) set_offs_ = *round.set_offs();
   // Admitted authors' kept records are no longer a non-member's.
@@ -853,6 +857,18 @@ std::optional<PublicKey> Ledger::FirmOfKey(const PublicKey& key) const {
     if (current == key) return m.id;
   }
   return std::nullopt;
+}
+
+std::shared_ptr<const Ledger::MemberNameMap> Ledger::MemberNames() const {
+  std::lock_guard lock(names_mu_);
+  return names_;
+}
+
+void Ledger::PublishNamesLocked() {
+  auto names = std::make_shared<MemberNameMap>();
+  for (const protocol::EpochMember& m : history_->current().members) names->emplace(m.id, m.name);
+  std::lock_guard lock(names_mu_);
+  names_ = std::move(names);
 }
 
 bool Ledger::IsActiveMember(const PublicKey& firm) const {

@@ -282,6 +282,59 @@ TEST_F(ApiClearingTest, ProposeNamingAnUnknownFirmIsRefused) {
   ExpectRefused(Propose(q), grpc::StatusCode::NOT_FOUND, "nobody", before);
 }
 
+// A firm that can no longer vote (removed, left) blocks every set-off
+// through it: FindClearing leaves its debts out, and a proposal naming it is
+// refused before anything is written.
+TEST_F(ApiClearingTest, ACycleThroughARemovedFirmIsNeitherFoundNorProposed) {
+  const Digest h0 = protocol::GenesisEpochHash(net_.id());
+  auto removal =
+      SignAs(net_, F(1), protocol::Propose{h0, 0, 2, protocol::RemoveAction{F(2).id, 1}, ""});
+  Put(removal);
+  Put(SignAs(net_, F(1), protocol::Vote{h0, 0, removal.id}));
+  Put(SignAs(net_, F(0), protocol::Vote{h0, 0, removal.id}));
+  ASSERT_FALSE(ledger_->IsActiveMember(F(2).id));
+
+  v1::FindClearingResponse found;
+  ASSERT_TRUE(stub_->FindClearing(Ctx(kAuditorToken).get(), {}, &found).ok());
+  for (const v1::UnitClearing& u : found.units()) {
+    EXPECT_EQ(u.proposals_size(), 0) << u.unit();
+    EXPECT_EQ(u.cleared(), "0") << u.unit();
+  }
+  const LedgerSnapshot before = Snap(*ledger_);
+  ExpectRefused(Propose(Cycle(4)), grpc::StatusCode::FAILED_PRECONDITION, "was removed", before);
+}
+
+TEST_F(ApiClearingTest, ACycleThroughAFirmThatLeftIsNeitherFoundNorProposed) {
+  Put(SignAs(net_, F(2), protocol::Leave{"closing down"}));
+  v1::FindClearingResponse found;
+  ASSERT_TRUE(stub_->FindClearing(Ctx(kAuditorToken).get(), {}, &found).ok());
+  for (const v1::UnitClearing& u : found.units()) EXPECT_EQ(u.proposals_size(), 0) << u.unit();
+  const LedgerSnapshot before = Snap(*ledger_);
+  ExpectRefused(Propose(Cycle(4)), grpc::StatusCode::FAILED_PRECONDITION, "has left", before);
+}
+
+// A request id stands for what was asked: a retry of "found 1" after the
+// graph changed (so found 1 now resolves to other legs) is answered with the
+// original entry, not refused as a reuse of the id for other content.
+TEST_F(ApiClearingTest, AFoundProposalRetriedAfterTheGraphChangedIsAnsweredFromItsRequestId) {
+  v1::ProposeClearingRequest q;
+  q.set_unit("hours");
+  q.set_found(1);
+  q.set_request_id("clear-hours-1");
+  v1::WriteResponse first;
+  ASSERT_TRUE(Propose(q, &first).ok());
+  // firm2 now owes firm1 4: firm1's edge to firm2 nets to 6, so found 1
+  // would set off 6 on each leg.
+  Put(SignAs(net_, F(1), protocol::Obligation{F(0).id, 4, "hours", ""}));
+  const LedgerSnapshot before = Snap(*ledger_);
+  v1::WriteResponse retry;
+  const grpc::Status s = Propose(q, &retry);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(retry.entry().id(), first.entry().id());
+  EXPECT_EQ(Snap(*ledger_), before);
+  ASSERT_EQ(List().clearings_size(), 1);
+}
+
 TEST_F(ApiClearingTest, ProposeOfLegsThatAreNoCirculationIsRefused) {
   const LedgerSnapshot before = Snap(*ledger_);
   v1::ProposeClearingRequest q = Cycle(4);

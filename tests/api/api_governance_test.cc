@@ -204,7 +204,8 @@ TEST_F(ApiGovernanceTest, ProposeVoteAndAdmitAcrossTheApi) {
 }
 
 // Entries by and naming a firm admitted after the genesis read back through
-// every entry view (they once failed to decode against genesis membership).
+// every entry view (they once failed to decode against genesis membership),
+// and views name it as they name founders (they once showed its short key).
 TEST_F(ApiGovernanceTest, EntriesOfAnAdmittedFirmReadBack) {
   v1::WriteResponse prop;
   ASSERT_TRUE(CallPropose(AdmitFirm4(), &prop).ok());
@@ -223,6 +224,8 @@ TEST_F(ApiGovernanceTest, EntriesOfAnAdmittedFirmReadBack) {
   grpc::Status s = stub_->GetEntry(Ctx(kOperatorToken).get(), get, &view);
   ASSERT_TRUE(s.ok()) << Describe(s);
   EXPECT_EQ(view.author(), firm4.id.Hex());
+  EXPECT_EQ(view.author_name(), "firm4");  // named as an admitted member, not by its key
+  EXPECT_EQ(view.counterparty_name(), "firm1");
   EXPECT_EQ(view.kind(), "claim");
   EXPECT_EQ(view.amount(), 7u);
 
@@ -239,6 +242,16 @@ TEST_F(ApiGovernanceTest, EntriesOfAnAdmittedFirmReadBack) {
   ASSERT_TRUE(s.ok()) << Describe(s);
   ASSERT_EQ(pending.claims_size(), 1);
   EXPECT_EQ(pending.claims(0).id(), claim.id.Hex());
+  EXPECT_EQ(pending.claims(0).author_name(), "firm4");
+
+  // Balances name it too.
+  Put(SignAs(net_, firm4, protocol::Obligation{F(0).id, 3, "hours", ""}));
+  v1::ListBalancesResponse balances;
+  s = stub_->ListBalances(Ctx(kOperatorToken).get(), {}, &balances);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  ASSERT_EQ(balances.balances_size(), 1);
+  EXPECT_EQ(balances.balances(0).counterparty().public_key(), firm4.id.Hex());
+  EXPECT_EQ(balances.balances(0).counterparty().name(), "firm4");
 }
 
 TEST_F(ApiGovernanceTest, ProposeWithARequestIdIsAnsweredOnceAndReplayed) {

@@ -1,13 +1,16 @@
-// keiretsud and key rotation (docs/API.md "Rotation"): after a Rotate the
-// key file holds the new key and the firm is named by firm_id; a rotation
-// interrupted between its commit and the key file's rename is finished at
-// the next start; a staged key of a rotation never committed is dropped; a
-// retired key is refused.
+// keiretsud on a version-2 network. Key rotation (docs/API.md "Rotation"):
+// after a Rotate the key file holds the new key and the firm is named by
+// firm_id; a rotation interrupted between its commit and the key file's
+// rename is finished at the next start; a staged key of a rotation never
+// committed is dropped; a retired key is refused. Firms admitted since the
+// genesis: partner tokens and peers may name them once the data directory's
+// ledger knows them.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <sodium.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "firm_dir.h"
 #include "gov_network.h"
@@ -99,9 +102,74 @@ class DaemonRotationTest : public ::testing::Test {
     return k->public_key();
   }
 
+  // Admits firm4 (key 4, next key 104) into the data directory's ledger:
+  // proposed and voted by founders 2 and 3 (threshold 2 of 3).
+  void AdmitFirm4Offline() {
+    auto ledger = testing::OpenGovLedger(net, dir.Sub("data"));
+    const testing::GovFirm firm4 = testing::GovFirm::Of("firm4", 4, 104);
+    const Digest h0 = protocol::GenesisEpochHash(net.id());
+    auto prop = testing::SignAs(
+        net, net.founders[1],
+        protocol::Propose{h0, 0, 3,
+                          protocol::AdmitAction{firm4.name, firm4.id, firm4.inception_next()}, ""});
+    std::vector<Bytes> records{prop.record};
+    records.push_back(testing::SignAs(net, net.founders[1], protocol::Vote{h0, 0, prop.id}).record);
+    records.push_back(testing::SignAs(net, net.founders[2], protocol::Vote{h0, 0, prop.id}).record);
+    ledger->Ingest(records, true);
+    ASSERT_TRUE(ledger->IsActiveMember(firm4.id));
+  }
+  // The config with a partner token for `partner` and `partner` as a peer.
+  void WriteConfigNaming(const std::string& partner) {
+    WriteConfig("");
+    std::ofstream(dir.Sub("keiretsud.toml"), std::ios::app)
+        << "[[api.tokens]]\ntoken = \"partner-token-0123456789\"\nrole = \"partner\"\nfirm = \""
+        << partner << "\"\n[peer]\n[[peer.peers]]\nfirm = \"" << partner
+        << "\"\naddress = \"127.0.0.1:9\"\n";
+  }
+
   testing::GovNet net = testing::MakeGovNet(3, 2);
   testing::TempDir dir;
 };
+
+TEST_F(DaemonRotationTest, TokensAndPeersMayNameAFirmAdmittedSinceTheGenesis) {
+  AdmitFirm4Offline();
+  WriteConfigNaming("Firm4");  // names match in any case, as founders' do
+  auto d = Start();
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  auto stub = Stub(**d);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", "Bearer partner-token-0123456789");
+  v1::GetBalanceRequest q;
+  q.set_firm("firm2");
+  q.set_counterparty("firm3");
+  q.set_unit("hours");
+  v1::Balance r;
+  const grpc::Status s = stub->GetBalance(&ctx, q, &r);
+  // The partner token is firm4's: it may not read a balance between others.
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_NE(s.error_message().find("firm4"), std::string::npos) << s.error_message();
+  (*d)->Stop(std::chrono::seconds(1));
+}
+
+TEST_F(DaemonRotationTest, ANewDataDirectoryKnowsTheFoundersOnlyAndIsNotCreated) {
+  WriteConfigNaming("firm4");
+  auto d = Start();
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), Code::kInvalidArgument) << d.status().ToString();
+  EXPECT_NE(d.status().message().find("unknown firm 'firm4'"), std::string::npos)
+      << d.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("data")));
+}
+
+TEST_F(DaemonRotationTest, AFirmNoLedgerKnowsIsRefused) {
+  AdmitFirm4Offline();
+  WriteConfigNaming("kobe");
+  auto d = Start();
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), Code::kInvalidArgument) << d.status().ToString();
+  EXPECT_NE(d.status().message().find("unknown firm 'kobe'"), std::string::npos)
+      << d.status().ToString();
+}
 
 TEST_F(DaemonRotationTest, RotateThroughTheApiThenRestartWithTheFirmId) {
   {

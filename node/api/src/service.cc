@@ -4,20 +4,10 @@
 #include <cctype>
 #include <chrono>
 
+#include "keiretsu/common/text.h"
 #include "keiretsu/protocol/checkpoint.h"
 
 namespace keiretsu::api {
-
-namespace {
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-}  // namespace
 
 LedgerService::LedgerService(node::Ledger& ledger, std::shared_ptr<node::Identity> identity,
                              std::shared_ptr<WatchHub> hub, const PeerStatusSource* peers,
@@ -68,7 +58,7 @@ bool LedgerService::IsEffective(const PublicKey& author, uint64_t seq) const {
 
 Status LedgerService::ToView(ByteView record, v1::EntryView* view) const {
   KEIRETSU_ASSIGN_OR_RETURN(auto se, DecodeStored(record, ledger_.genesis()));
-  FillEntryView(ledger_.genesis(), se, IsEffective(se.entry.author, se.entry.seq), view);
+  FillEntryView(FirmNames::Of(ledger_), se, IsEffective(se.entry.author, se.entry.seq), view);
   return Status::Ok();
 }
 

@@ -138,7 +138,7 @@ class LedgerService final : public v1::Ledger::Service {
   Result<PublicKey> Firm(const std::string& value, std::string_view field) const;
   // The firm argument, or this node's firm when empty.
   Result<PublicKey> FirmOrSelf(const std::string& value, std::string_view field) const;
-  std::string NameOf(const PublicKey& key) const { return FirmName(ledger_.genesis(), key); }
+  std::string NameOf(const PublicKey& key) const { return FirmNames::Of(ledger_).NameOf(key); }
   bool IsEffective(const PublicKey& author, uint64_t seq) const;
   Status ToView(ByteView record, v1::EntryView* view) const;
   // This node's clock in unix milliseconds (options_.now_unix_ms when set).

@@ -32,10 +32,40 @@ std::string Text(clearing::Amount a) {
   return clearing::AmountText(a);
 }
 
-// Every unit's obligation graph on this node's current balances.
+// Why `firm` cannot vote on a clearing proposal now, or "" when it can. A
+// firm that was removed, has left or whose feed stopped never writes a vote
+// that counts, so a set-off through it could only expire (PROTOCOL.md 20).
+std::string WhyCannotVote(const node::GovernanceState& g, const PublicKey& firm) {
+  for (const node::MemberView& m : g.members) {
+    if (m.id != firm) continue;
+    const std::string who = m.name.empty() ? firm.Short() : m.name;
+    if (m.removed) return who + " was removed in epoch " + std::to_string(m.removed_in_epoch);
+    if (m.left_seq != 0)
+      return who + " has left (its leave entry is seq " + std::to_string(m.left_seq) + ")";
+    if (m.stop_seq != 0)
+      return who + "'s feed stopped at seq " + std::to_string(m.stop_seq) +
+             " (a fork or an invalid entry)";
+    return "";
+  }
+  return firm.Short() + " is no member of the current epoch on this node";
+}
+
+// Every unit's obligation graph on this node's current balances, without
+// the debts of firms that cannot vote (WhyCannotVote): nothing through them
+// can be cleared.
 Result<std::map<std::string, clearing::ObligationGraph>> OwedGraphsOf(const node::Ledger& ledger) {
   auto rows = ledger.ListAllBalances();
   if (!rows.ok()) return rows.status();
+  const node::GovernanceState g = ledger.Governance();
+  std::map<PublicKey, bool> can_vote;
+  auto votes = [&](const PublicKey& firm) {
+    auto [it, added] = can_vote.try_emplace(firm, false);
+    if (added) it->second = WhyCannotVote(g, firm).empty();
+    return it->second;
+  };
+  std::erase_if(*rows, [&](const storage::BalanceRow& r) {
+    return !votes(r.firm) || !votes(r.counterparty);
+  });
   return OwedGraphs(*rows);
 }
 
@@ -188,20 +218,13 @@ grpc::Status LedgerService::ProposeClearing(grpc::ServerContext* ctx,
                                   " is above 30 days (" + std::to_string(kMaxExpiryMs) + ")"));
   const uint64_t expires_in = req->expires_in_ms() != 0 ? req->expires_in_ms() : kDefaultExpiryMs;
 
-  auto graphs = OwedGraphsOf(ledger_);
-  if (!graphs.ok()) return ToGrpc(graphs.status());
-  const clearing::ObligationGraph owed = GraphOf(*graphs, unit);
+  // The request's fingerprint covers what the caller asked for: the found
+  // index (not the legs it resolves to now, which change as entries
+  // arrive, so a retry is still recognised), or the legs by key.
   clearing::SetOff set_off{unit, {}};
-  std::string legs_text;  // the legs as resolved, for the request's fingerprint
+  std::string asked;
   if (req->found() != 0) {
-    auto solved = clearing::Solve(owed);
-    if (!solved.ok()) return ToGrpc(solved.status());
-    if (req->found() > solved->proposals.size())
-      return ToGrpc(FailedPrecondition("found " + std::to_string(req->found()) +
-                                       ": FindClearing finds " +
-                                       std::to_string(solved->proposals.size()) + " proposals in " +
-                                       unit + " on this node now"));
-    set_off.legs = solved->proposals[req->found() - 1].legs;
+    asked = "found:" + std::to_string(req->found());
   } else {
     for (int i = 0; i < req->legs_size(); ++i) {
       const v1::ClearingLegRequest& l = req->legs(i);
@@ -211,17 +234,38 @@ grpc::Status LedgerService::ProposeClearing(grpc::ServerContext* ctx,
       auto creditor = Firm(l.creditor(), at + ".creditor");
       if (!creditor.ok()) return ToGrpc(creditor.status());
       set_off.legs.push_back({*debtor, *creditor, l.amount()});
+      asked += debtor->Hex() + ">" + creditor->Hex() + ":" + Text(l.amount()) + ";";
     }
   }
-  for (const clearing::Leg& l : set_off.legs)
-    legs_text += l.debtor.Hex() + ">" + l.creditor.Hex() + ":" + Text(l.amount) + ";";
   WriteRequest w("ProposeClearing", req->request_id(),
-                 {unit, legs_text, std::to_string(req->expires_in_ms())});
+                 {unit, asked, std::to_string(req->expires_in_ms())});
   auto replayed = Replay(w, resp);
   if (!replayed.ok() || *replayed) return ToGrpc(replayed.status());
+
+  auto graphs = OwedGraphsOf(ledger_);
+  if (!graphs.ok()) return ToGrpc(graphs.status());
+  const clearing::ObligationGraph owed = GraphOf(*graphs, unit);
+  if (req->found() != 0) {
+    auto solved = clearing::Solve(owed);
+    if (!solved.ok()) return ToGrpc(solved.status());
+    if (req->found() > solved->proposals.size())
+      return ToGrpc(FailedPrecondition("found " + std::to_string(req->found()) +
+                                       ": FindClearing finds " +
+                                       std::to_string(solved->proposals.size()) + " proposals in " +
+                                       unit + " on this node now"));
+    set_off.legs = solved->proposals[req->found() - 1].legs;
+  }
   if (Status s = CheckActiveMember(); !s.ok()) return ToGrpc(s);
 
   if (Status s = clearing::IsCirculation(set_off.legs); !s.ok()) return ToGrpc(s);
+  {
+    const node::GovernanceState g = ledger_.Governance();
+    for (const clearing::Leg& l : set_off.legs)
+      for (const PublicKey& f : {l.debtor, l.creditor})
+        if (std::string why = WhyCannotVote(g, f); !why.empty())
+          return ToGrpc(FailedPrecondition(
+              why + ": it cannot vote, so a set-off naming it could never commit"));
+  }
   const bool takes_part = std::any_of(set_off.legs.begin(), set_off.legs.end(), [&](const auto& l) {
     return l.debtor == self() || l.creditor == self();
   });

@@ -202,7 +202,7 @@ grpc::Status LedgerService::Rotate(grpc::ServerContext* ctx, const v1::RotateReq
     if (!rotations.empty()) {
       auto se = DecodeStored(rotations.back(), ledger_.genesis());
       if (!se.ok()) return ToGrpc(se.status());
-      FillEntryView(ledger_.genesis(), *se, IsEffective(self(), se->entry.seq),
+      FillEntryView(FirmNames::Of(ledger_), *se, IsEffective(self(), se->entry.seq),
                     resp->mutable_entry());
       resp->set_replayed(true);
       return grpc::Status::OK;
@@ -270,7 +270,7 @@ grpc::Status LedgerService::Rotate(grpc::ServerContext* ctx, const v1::RotateReq
   }
   spdlog::warn("api: {} rotated this firm's key to {} at seq {}", who->label, new_key.Short(),
                se->entry.seq);
-  FillEntryView(ledger_.genesis(), *se, /*effective=*/true, resp->mutable_entry());
+  FillEntryView(FirmNames::Of(ledger_), *se, /*effective=*/true, resp->mutable_entry());
   return grpc::Status::OK;
 }
 

@@ -14,8 +14,8 @@ std::string_view StopReasonName(storage::StopReason r) {
   return "";
 }
 
-Status PartnerMayNotSee(const protocol::Genesis& g, const Principal& who, std::string_view what) {
-  std::string f = FirmName(g, who.firm);
+Status PartnerMayNotSee(const FirmNames& names, const Principal& who, std::string_view what) {
+  std::string f = names.NameOf(who.firm);
   return PermissionDenied("a partner token for " + f + " may only read " + std::string(what) + " " +
                           f + " is a party to");
 }
@@ -26,14 +26,15 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext* ctx, const v1::GetSta
   auto who = Authorize(ctx, Method::kGetStatus);
   if (!who.ok()) return ToGrpc(who.status());
   const protocol::Genesis& g = ledger_.genesis();
-  FillFirm(g, self(), resp->mutable_firm());
+  const FirmNames names = FirmNames::Of(ledger_);
+  names.Fill(self(), resp->mutable_firm());
   resp->set_network_id(g.network_id().Hex());
   resp->set_network_name(g.network_name());
   resp->set_state_digest(ledger_.StateDigest().Hex());
   uint32_t forks = 0;
   for (const auto& [author, st] : ledger_.Feeds()) {
     v1::FeedHead* h = resp->add_feeds();
-    FillFirm(g, author, h->mutable_firm());
+    names.Fill(author, h->mutable_firm());
     h->set_head_seq(st.head_seq);
     h->set_head_id(st.head_id.Hex());
     h->set_effective_seq(st.effective_seq());
@@ -49,7 +50,7 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext* ctx, const v1::GetSta
   if (peers_ != nullptr && !who->is_partner()) {
     for (const PeerInfo& p : peers_->Peers()) {
       v1::PeerStatus* ps = resp->add_peers();
-      FillFirm(g, p.firm, ps->mutable_firm());
+      names.Fill(p.firm, ps->mutable_firm());
       ps->set_address(p.address);
       ps->set_connected(p.connected);
       ps->set_last_seen_unix_ms(p.last_seen_unix_ms);
@@ -65,7 +66,7 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext* ctx, const v1::GetSta
   resp->set_version(options_.version);
   for (const node::UpgradeNeeded& u : ledger_.UpgradesNeeded()) {
     v1::UpgradeNeeded* out = resp->add_upgrade_needed();
-    FillFirm(g, u.author, out->mutable_author());
+    names.Fill(u.author, out->mutable_author());
     out->set_seq(u.seq);
     out->set_kind(u.kind_tag);
     out->set_entry_id(u.id.Hex());
@@ -88,11 +89,12 @@ grpc::Status LedgerService::GetBalance(grpc::ServerContext* ctx, const v1::GetBa
   if (!protocol::IsValidName(req->unit(), protocol::kMaxUnitBytes))
     return ToGrpc(InvalidArgument("unit must be 1-16 characters of A-Z a-z 0-9 . _ -"));
   if (!who->MaySee(*firm, *other))
-    return ToGrpc(PartnerMayNotSee(ledger_.genesis(), *who, "balances"));
+    return ToGrpc(PartnerMayNotSee(FirmNames::Of(ledger_), *who, "balances"));
   auto net = ledger_.GetBalance(*firm, *other, req->unit());
   if (!net.ok()) return ToGrpc(net.status());
-  FillFirm(ledger_.genesis(), *firm, resp->mutable_firm());
-  FillFirm(ledger_.genesis(), *other, resp->mutable_counterparty());
+  const FirmNames names = FirmNames::Of(ledger_);
+  names.Fill(*firm, resp->mutable_firm());
+  names.Fill(*other, resp->mutable_counterparty());
   resp->set_unit(req->unit());
   resp->set_net(protocol::AmountToString(*net));
   return grpc::Status::OK;
@@ -107,11 +109,12 @@ grpc::Status LedgerService::ListBalances(grpc::ServerContext* ctx,
   if (!firm.ok()) return ToGrpc(firm.status());
   auto rows = ledger_.ListBalances(*firm);
   if (!rows.ok()) return ToGrpc(rows.status());
+  const FirmNames names = FirmNames::Of(ledger_);
   for (const node::BalanceRow& r : *rows) {
     if (!who->MaySee(r.firm, r.counterparty)) continue;  // partners: their pairs only
     v1::Balance* b = resp->add_balances();
-    FillFirm(ledger_.genesis(), r.firm, b->mutable_firm());
-    FillFirm(ledger_.genesis(), r.counterparty, b->mutable_counterparty());
+    names.Fill(r.firm, b->mutable_firm());
+    names.Fill(r.counterparty, b->mutable_counterparty());
     b->set_unit(r.unit);
     b->set_net(protocol::AmountToString(r.net));
   }
@@ -127,6 +130,7 @@ grpc::Status LedgerService::ListPendingClaims(grpc::ServerContext* ctx,
   if (!debtor.ok()) return ToGrpc(debtor.status());
   auto records = ledger_.ListOpenClaims(*debtor);
   if (!records.ok()) return ToGrpc(records.status());
+  const FirmNames names = FirmNames::Of(ledger_);
   for (const Bytes& rec : *records) {
     // Bounds the reply; a debtor with more open claims answers some first.
     if (resp->claims_size() >= static_cast<int>(kMaxPageSize)) break;
@@ -134,8 +138,7 @@ grpc::Status LedgerService::ListPendingClaims(grpc::ServerContext* ctx,
     auto se = DecodeStored(rec, ledger_.genesis());
     if (!se.ok()) return ToGrpc(se.status());
     if (!who->MaySee(se->entry.author, *debtor)) continue;
-    FillEntryView(ledger_.genesis(), *se, IsEffective(se->entry.author, se->entry.seq),
-                  resp->add_claims());
+    FillEntryView(names, *se, IsEffective(se->entry.author, se->entry.seq), resp->add_claims());
   }
   return grpc::Status::OK;
 }
@@ -160,6 +163,7 @@ grpc::Status LedgerService::ListEntries(grpc::ServerContext* ctx, const v1::List
   const bool filter = who->is_partner() && who->firm != *author;
   const size_t scan_budget = filter ? 10 * kMaxPageSize : limit;
   const node::FeedState st = ledger_.Feed(*author);
+  const FirmNames names = FirmNames::Of(ledger_);
   size_t scanned = 0;
   while (static_cast<size_t>(resp->entries_size()) < limit && next <= st.head_seq &&
          scanned < scan_budget) {
@@ -175,8 +179,7 @@ grpc::Status LedgerService::ListEntries(grpc::ServerContext* ctx, const v1::List
       next = se->entry.seq + 1;
       ++scanned;
       if (who->MaySee(*author, protocol::Counterparty(se->entry.body)))
-        FillEntryView(ledger_.genesis(), *se, se->entry.seq <= st.effective_seq(),
-                      resp->add_entries());
+        FillEntryView(names, *se, se->entry.seq <= st.effective_seq(), resp->add_entries());
       if (static_cast<size_t>(resp->entries_size()) >= limit || scanned >= scan_budget) break;
     }
   }
@@ -197,8 +200,8 @@ grpc::Status LedgerService::GetEntry(grpc::ServerContext* ctx, const v1::GetEntr
   auto se = DecodeStored(**rec, ledger_.genesis());
   if (!se.ok()) return ToGrpc(se.status());
   if (!who->MaySee(se->entry.author, protocol::Counterparty(se->entry.body)))
-    return ToGrpc(PartnerMayNotSee(ledger_.genesis(), *who, "entries"));
-  FillEntryView(ledger_.genesis(), *se, IsEffective(se->entry.author, se->entry.seq), resp);
+    return ToGrpc(PartnerMayNotSee(FirmNames::Of(ledger_), *who, "entries"));
+  FillEntryView(FirmNames::Of(ledger_), *se, IsEffective(se->entry.author, se->entry.seq), resp);
   return grpc::Status::OK;
 }
 

@@ -28,9 +28,8 @@ grpc::Status Cancelled() {
   return grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled");
 }
 
-void FillFeedStopped(const protocol::Genesis& g, const storage::Evidence& e, v1::FeedStopped* out) {
-  out->mutable_firm()->set_public_key(e.author.Hex());
-  out->mutable_firm()->set_name(FirmName(g, e.author));
+void FillFeedStopped(const FirmNames& names, const storage::Evidence& e, v1::FeedStopped* out) {
+  names.Fill(e.author, out->mutable_firm());
   out->set_seq(e.seq);
   const bool fork = e.kind == storage::StopReason::kFork;
   out->set_reason(fork ? "fork" : "invalid-entry");
@@ -86,7 +85,7 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
     for (const storage::Evidence& e : hub_->StopsAfter(stops_seen)) {
       v1::WatchEvent ev;
       ev.set_cursor(std::to_string(cursor));  // resuming from it skips and repeats nothing
-      FillFeedStopped(g, e, ev.mutable_feed_stopped());
+      FillFeedStopped(FirmNames::Of(ledger_), e, ev.mutable_feed_stopped());
       if (!write(ev)) return Cancelled();
     }
     stops_seen = hub_->stops();
@@ -101,6 +100,7 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
       hub_->WaitForChange(cursor, stops_seen, kWatchPoll);
       continue;
     }
+    const FirmNames names = FirmNames::Of(ledger_);
     for (const node::AppliedEntry& a : *batch) {
       cursor = a.cursor;
       auto se = DecodeStored(a.record, g);
@@ -112,10 +112,10 @@ grpc::Status LedgerService::DoWatch(grpc::ServerContext* ctx, const v1::WatchReq
       // docs/PROTOCOL.md "Forks") is shown with effective=false and no
       // balance change: replays describe the ledger as it stands.
       bool effective = IsEffective(se->entry.author, se->entry.seq);
-      FillEntryView(g, *se, effective, ev.mutable_entry());
+      FillEntryView(names, *se, effective, ev.mutable_entry());
       if (effective) {
         v1::BalanceChange change;
-        if (FillBalanceChange(g, se->entry, &change)) *ev.add_changes() = std::move(change);
+        if (FillBalanceChange(names, se->entry, &change)) *ev.add_changes() = std::move(change);
         v1::GovernanceEvent gov;
         if (FillGovernanceEvent(*se, &gov)) *ev.mutable_governance() = std::move(gov);
         v1::ClearingEvent clr;

@@ -65,7 +65,7 @@ Result<bool> LedgerService::Replay(const WriteRequest& req, v1::WriteResponse* r
   }
   if (!*found) return false;
   const protocol::SignedEntry& se = **found;
-  FillEntryView(ledger_.genesis(), se, IsEffective(se.entry.author, se.entry.seq),
+  FillEntryView(FirmNames::Of(ledger_), se, IsEffective(se.entry.author, se.entry.seq),
                 resp->mutable_entry());
   resp->set_replayed(true);
   return true;
@@ -131,7 +131,7 @@ grpc::Status LedgerService::Write(grpc::ServerContext* ctx, const Principal& who
   spdlog::debug("api: {} wrote {} {} seq {} counterparty {}{}", who.label,
                 protocol::KindName(protocol::KindOf(e.body)), se.id.Short(), e.seq,
                 NameOf(protocol::Counterparty(e.body)), a->replayed ? " (replayed)" : "");
-  FillEntryView(ledger_.genesis(), se, /*effective=*/true, resp->mutable_entry());
+  FillEntryView(FirmNames::Of(ledger_), se, /*effective=*/true, resp->mutable_entry());
   resp->set_replayed(a->replayed);
   return grpc::Status::OK;
 }

@@ -31,14 +31,14 @@ grpc::Status ToGrpc(const Status& status) {
   return grpc::Status(GrpcCode(status.code()), status.message());
 }
 
-std::string FirmName(const protocol::Genesis& genesis, const PublicKey& key) {
-  const protocol::Member* m = genesis.FindByKey(key);
-  return m != nullptr ? m->name : key.Short();
+std::string FirmNames::NameOf(const PublicKey& key) const {
+  auto it = names_->find(key);
+  return it != names_->end() ? it->second : key.Short();
 }
 
-void FillFirm(const protocol::Genesis& genesis, const PublicKey& key, v1::Firm* out) {
+void FirmNames::Fill(const PublicKey& key, v1::Firm* out) const {
   out->set_public_key(key.Hex());
-  if (const protocol::Member* m = genesis.FindByKey(key)) out->set_name(m->name);
+  if (auto it = names_->find(key); it != names_->end()) out->set_name(it->second);
 }
 
 Result<protocol::SignedEntry> DecodeStored(ByteView record, const protocol::Genesis& genesis) {
@@ -51,19 +51,19 @@ Result<protocol::SignedEntry> DecodeStored(ByteView record, const protocol::Gene
   return std::move(*check.signed_entry);
 }
 
-void FillEntryView(const protocol::Genesis& genesis, const protocol::SignedEntry& se,
-                   bool effective, v1::EntryView* out) {
+void FillEntryView(const FirmNames& names, const protocol::SignedEntry& se, bool effective,
+                   v1::EntryView* out) {
   const protocol::Entry& e = se.entry;
   out->set_id(se.id.Hex());
   out->set_author(e.author.Hex());
-  out->set_author_name(FirmName(genesis, e.author));
+  out->set_author_name(names.NameOf(e.author));
   out->set_seq(e.seq);
   out->set_prev(e.prev.Hex());
   out->set_timestamp_ms(e.timestamp_ms);
   out->set_kind(std::string(protocol::KindName(protocol::KindOf(e.body))));
   const PublicKey& other = protocol::Counterparty(e.body);
   out->set_counterparty(other.Hex());
-  out->set_counterparty_name(FirmName(genesis, other));
+  out->set_counterparty_name(names.NameOf(other));
   protocol::BodySummary f = protocol::SummaryOf(e.body);
   out->set_amount(f.amount);
   out->set_unit(std::string(f.unit));
@@ -73,12 +73,12 @@ void FillEntryView(const protocol::Genesis& genesis, const protocol::SignedEntry
   out->set_record(se.record.data(), se.record.size());
 }
 
-bool FillBalanceChange(const protocol::Genesis& genesis, const protocol::Entry& entry,
+bool FillBalanceChange(const FirmNames& names, const protocol::Entry& entry,
                        v1::BalanceChange* out) {
   auto change = protocol::EffectOf(entry);
   if (!change) return false;
-  FillFirm(genesis, change->debtor, out->mutable_debtor());
-  FillFirm(genesis, change->creditor, out->mutable_creditor());
+  names.Fill(change->debtor, out->mutable_debtor());
+  names.Fill(change->creditor, out->mutable_creditor());
   out->set_unit(change->unit);
   out->set_delta(protocol::AmountToString(change->delta));
   return true;

@@ -5,10 +5,12 @@
 
 #include <grpcpp/support/status.h>
 
+#include <map>
 #include <string>
 #include <string_view>
 
 #include "keiretsu/common/status.h"
+#include "keiretsu/node/ledger.h"
 #include "keiretsu/protocol/balance.h"
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/genesis.h"
@@ -21,9 +23,23 @@ namespace keiretsu::api {
 grpc::Status ToGrpc(const Status& status);
 grpc::StatusCode GrpcCode(Code code);
 
-// A member's genesis name, or the key's short hex if it has none.
-std::string FirmName(const protocol::Genesis& genesis, const PublicKey& key);
-void FillFirm(const protocol::Genesis& genesis, const PublicKey& key, keiretsu::v1::Firm* out);
+// The names of the network's members, founders and admitted firms alike,
+// by id: what views show beside a key. A value: take one per call (or per
+// batch of a stream), so a firm admitted meanwhile is named in the next.
+class FirmNames {
+ public:
+  explicit FirmNames(std::shared_ptr<const node::Ledger::MemberNameMap> names)
+      : names_(std::move(names)) {}
+  static FirmNames Of(const node::Ledger& ledger) { return FirmNames(ledger.MemberNames()); }
+
+  // The member's name, or the key's short hex for a firm that is none.
+  std::string NameOf(const PublicKey& key) const;
+  // Sets `out`'s key, and its name when the firm is a member.
+  void Fill(const PublicKey& key, keiretsu::v1::Firm* out) const;
+
+ private:
+  std::shared_ptr<const node::Ledger::MemberNameMap> names_;  // never null
+};
 
 // Decodes a record this node stored (verified when it arrived, so the
 // signature is not checked again, nor membership: its author or
@@ -31,11 +47,11 @@ void FillFirm(const protocol::Genesis& genesis, const PublicKey& key, keiretsu::
 // kCorruption.
 Result<protocol::SignedEntry> DecodeStored(ByteView record, const protocol::Genesis& genesis);
 
-void FillEntryView(const protocol::Genesis& genesis, const protocol::SignedEntry& entry,
-                   bool effective, keiretsu::v1::EntryView* out);
+void FillEntryView(const FirmNames& names, const protocol::SignedEntry& entry, bool effective,
+                   keiretsu::v1::EntryView* out);
 
 // The balance change an entry causes, if any.
-bool FillBalanceChange(const protocol::Genesis& genesis, const protocol::Entry& entry,
+bool FillBalanceChange(const FirmNames& names, const protocol::Entry& entry,
                        keiretsu::v1::BalanceChange* out);
 
 // ListEntries page tokens: opaque to clients, but checked here. A token

@@ -5,11 +5,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "keiretsu/api/clearing_policy.h"
+#include "keiretsu/common/text.h"
 #include "keiretsu/crypto/key_file.h"
 #include "keiretsu/protocol/entry.h"
 #include "keiretsu/protocol/genesis.h"
@@ -32,32 +34,43 @@ Result<std::string> ReadPem(const Config& c, std::string_view key, const std::st
   return ss.str();
 }
 
-// The firm a token or peer names, checked against the genesis.
-Result<PublicKey> MemberNamed(const Config& c, const protocol::Genesis& g, const std::string& where,
+// The firm a token or peer names, by name (any case) or id: a founder, or
+// with `ledger` a firm admitted since, as this node's ledger knows it.
+Result<PublicKey> MemberNamed(const Config& c, const protocol::Genesis& g,
+                              const node::Ledger* ledger, const std::string& where,
                               const std::string& firm) {
   auto key = g.ResolveFirm(firm);
-  if (!key.ok())
-    return c.Error(where,
-                   "unknown firm '" + firm + "': not a member of network " + g.network_name());
-  return *key;
+  if (key.ok()) return *key;
+  if (ledger != nullptr) {
+    const auto id = PublicKey::FromHex(firm);
+    for (const auto& [member, name] : *ledger->MemberNames())
+      if ((id && member == *id) || EqualsIgnoringCase(name, firm)) return member;
+  }
+  return c.Error(where,
+                 "unknown firm '" + firm + "': not a member of network " + g.network_name() +
+                     (ledger != nullptr ? " (founders and the firms admitted since that "
+                                          "this node's ledger holds)"
+                                        : " (a new data directory knows the founders only)"));
 }
 
-Result<std::vector<api::TokenSpec>> Tokens(const Config& c, const protocol::Genesis& g) {
+Result<std::vector<api::TokenSpec>> Tokens(const Config& c, const protocol::Genesis& g,
+                                           const node::Ledger* ledger) {
   std::vector<api::TokenSpec> out;
   for (const TokenConfig& t : c.api.tokens) {
     api::TokenSpec spec{t.token, t.role, std::nullopt, t.where};
     if (t.role == api::Role::kPartner) {
-      KEIRETSU_ASSIGN_OR_RETURN(spec.firm, MemberNamed(c, g, t.where + ".firm", t.firm));
+      KEIRETSU_ASSIGN_OR_RETURN(spec.firm, MemberNamed(c, g, ledger, t.where + ".firm", t.firm));
     }
     out.push_back(std::move(spec));
   }
   return out;
 }
 
-Status CheckPeers(const Config& c, const protocol::Genesis& g, const PublicKey& self) {
+Status CheckPeers(const Config& c, const protocol::Genesis& g, const node::Ledger* ledger,
+                  const PublicKey& self) {
   std::set<PublicKey> seen;
   for (const PeerConfig& p : c.peer.peers) {
-    KEIRETSU_ASSIGN_OR_RETURN(PublicKey k, MemberNamed(c, g, p.where + ".firm", p.firm));
+    KEIRETSU_ASSIGN_OR_RETURN(PublicKey k, MemberNamed(c, g, ledger, p.where + ".firm", p.firm));
     if (k == self) return c.Error(p.where + ".firm", "names this node's own firm");
     if (!seen.insert(k).second)
       return c.Error(p.where + ".firm", "names a firm listed as a peer before");
@@ -138,11 +151,12 @@ void LogDiskSpace(const Config& c) {
                  storage::FormatBytes(space->total_bytes), reserve);
 }
 
-Result<net::ReplicatorOptions> ReplicationOptions(const Config& c, const protocol::Genesis& g) {
+Result<net::ReplicatorOptions> ReplicationOptions(const Config& c, const protocol::Genesis& g,
+                                                  const node::Ledger& ledger) {
   net::ReplicatorOptions o;
   o.listen = c.peer.listen;
   for (const PeerConfig& p : c.peer.peers) {
-    KEIRETSU_ASSIGN_OR_RETURN(PublicKey k, MemberNamed(c, g, p.where + ".firm", p.firm));
+    KEIRETSU_ASSIGN_OR_RETURN(PublicKey k, MemberNamed(c, g, &ledger, p.where + ".firm", p.firm));
     o.peers.push_back(net::PeerConfig{k, p.address});
   }
   o.require_peer_before_write = c.peer.require_peer_before_write;
@@ -273,8 +287,14 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   opts.max_connections_per_source = static_cast<size_t>(config.api.max_connections_per_source);
   opts.version = version;
   opts.key_file = config.key_file;  // Rotate keeps the new key there
-  KEIRETSU_ASSIGN_OR_RETURN(opts.tokens, Tokens(config, genesis));
-  KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, self));
+  // Tokens and peers name founders or firms admitted since. A new data
+  // directory knows the founders only: check now, before anything is
+  // created; an existing one is checked against its ledger once open.
+  const bool fresh = !std::filesystem::exists(config.data_dir);
+  if (fresh) {
+    KEIRETSU_RETURN_IF_ERROR(Tokens(config, genesis, nullptr).status());
+    KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, nullptr, self));
+  }
   KEIRETSU_ASSIGN_OR_RETURN(opts.tls, Tls(config));
 
   if (config.ops.enabled) KEIRETSU_RETURN_IF_ERROR(ReadOpsToken(config).status());
@@ -295,6 +315,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   KEIRETSU_ASSIGN_OR_RETURN(auto ledger, node::Ledger::Open(genesis, std::move(store), lo));
   spdlog::info("data directory {}: {} feeds, state digest {}", config.data_dir,
                ledger->Feeds().size(), ledger->StateDigest().Hex());
+  KEIRETSU_ASSIGN_OR_RETURN(opts.tokens, Tokens(config, genesis, ledger.get()));
   if (resolve_by_key) {
     std::optional<PublicKey> owner = ledger->FirmOfKey(key.public_key());
     if (!owner)
@@ -305,11 +326,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
                                 "key in force (a firm admitted since, or one that rotated its "
                                 "key, names its id in firm_id)");
     self = *owner;
-    KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, self));
     const protocol::Member* listed = genesis.FindByKey(self);
     spdlog::info("firm {} ({}), whose key in force the key file holds",
                  listed != nullptr ? listed->name : "admitted since the genesis", self.Hex());
   }
+  KEIRETSU_RETURN_IF_ERROR(CheckPeers(config, genesis, ledger.get(), self));
   KEIRETSU_ASSIGN_OR_RETURN(key, KeyInForce(config, *ledger, self, std::move(key)));
 
   std::unique_ptr<Daemon> d(new Daemon());
@@ -320,7 +341,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, const std::s
   d->hub_ = std::make_shared<api::WatchHub>();
   // Before anything can write: every commit wakes the Watch streams. The
   // replication module will hang off this listener too.
-  KEIRETSU_ASSIGN_OR_RETURN(auto rep_opts, ReplicationOptions(config, genesis));
+  KEIRETSU_ASSIGN_OR_RETURN(auto rep_opts, ReplicationOptions(config, genesis, *d->ledger_));
   rep_opts.metrics = d->metrics_.get();
   const bool replicate = !rep_opts.listen.empty() || !rep_opts.peers.empty();
   if (replicate) {

@@ -290,6 +290,11 @@ class Ledger {
   // `firm`'s key chain as applied here (inception key first); empty when
   // it is not a member.
   std::vector<protocol::KeySpan> KeyChain(const PublicKey& firm) const;
+  // Every member of any epoch (founders and admitted firms, removed ones
+  // too) by id, with its name: what views show beside a key. A snapshot,
+  // replaced when the epoch chain changes; never waits for a commit.
+  using MemberNameMap = std::map<PublicKey, std::string>;
+  std::shared_ptr<const MemberNameMap> MemberNames() const;
   // Whether `firm` is an active member of the current epoch (admitted, not
   // removed; a firm that left stays one until removed).
   bool IsActiveMember(const PublicKey& firm) const;
@@ -400,6 +405,11 @@ class Ledger {
   // computed from them by protocol::ComputeEpochs.
   std::map<PublicKey, GovFeed> gov_feeds_;                 // GUARDED_BY(mu_)
   std::shared_ptr<const protocol::EpochHistory> history_;  // GUARDED_BY(mu_)
+  // history_'s member names, for readers that must not wait on mu_ (which
+  // commits hold): set with history_ (PublishNamesLocked).
+  void PublishNamesLocked();
+  mutable std::mutex names_mu_;
+  std::shared_ptr<const MemberNameMap> names_;  // GUARDED_BY(names_mu_)
   // Clearing (docs/PROTOCOL.md 20.5): the authors with a clearing proposal
   // in their effective prefix (a superset: it only grows until the next
   // load), and the committed set-offs whose legs the stored balances
