@@ -42,6 +42,26 @@ int64_t RssKb() {
   return got == 2 ? resident * 4 : 0;
 }
 
+// The firms' keys from fixed seeds (index in two bytes: up to 65,536 firms).
+testing::TestNetwork MakeSimNetwork(int firms) {
+  protocol::GenesisSpec spec;
+  spec.network_name = "sim-keiretsu";
+  spec.created_unix = 1'790'000'000;
+  spec.admission_quorum = 1;
+  std::vector<crypto::SigningKey> keys;
+  for (int i = 0; i < firms; ++i) {
+    std::array<uint8_t, 32> seed{};
+    seed[0] = static_cast<uint8_t>(i & 0xff);
+    seed[1] = static_cast<uint8_t>(i >> 8);
+    seed[2] = 0x53;  // 'S'
+    keys.push_back(crypto::SigningKey::FromSeed(seed));
+    spec.members.push_back({"firm" + std::to_string(i), keys.back().public_key()});
+  }
+  auto g = protocol::Genesis::Create(spec);
+  if (!g.ok()) throw std::runtime_error(g.status().ToString());
+  return testing::TestNetwork{std::move(keys), std::move(g).value()};
+}
+
 class Violation : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -164,7 +184,7 @@ class Simulation {
       : config_(c),
         rng_(c.seed * 0x9E3779B97F4A7C15ull + 1),
         clock_(sched_),
-        net_(testing::MakeNetwork(c.nodes, "sim-keiretsu")),
+        net_(MakeSimNetwork(c.nodes)),
         timing_{net::kIdleTimeout, net::kPingInterval, net::kAntiEntropyInterval} {}
 
   SimResult Run();
