@@ -103,6 +103,19 @@ def scenarios_table(r):
               f"of the debt in {fmt(c['proposals'])} proposal(s), {fmt(c['legs'])} legs; second method "
               f"{c['second_method_seconds'] * 1000:.1f} ms (CPU {c['second_method_cpu_seconds'] * 1000:.1f} ms) | "
               f"{c['cleared_share_of_optimum']:.4f} of the second method's optimum | {goal_cell(c)} |")
+    if "many_nodes" in r:
+        n = r["many_nodes"]
+        g, p, c = n["graph"], n["propagation"], n["convergence"]
+        b, mem = n["gossip"]["burst"], n["memory"]
+        print(f"| 9. Many nodes: {g['nodes']} keiretsud, {g['links']} links (degree "
+              f"{g['degree_min']}-{g['degree_max']}, diameter {g['diameter_hops']}) | "
+              f"single write to the farthest node p50 {p['farthest_node_ms']['p50']:.1f} ms, "
+              f"p99 {p['farthest_node_ms']['p99']:.1f} ms; burst of {fmt(c['entries'])} entries "
+              f"everywhere in {c['all_arrived_ms']:.0f} ms, one digest at {c['digests_equal_ms']:.0f} ms; "
+              f"{b['entry_copies_sent_per_entry']:.1f} copies, {b['messages_per_entry']:.1f} messages, "
+              f"{fmt(b['bytes_per_entry'])} B sent per entry; RSS {mem['rss_mib']['p50']:.0f} MiB/node | "
+              f"redundancy {b['redundancy']:.2f}; burst CPU {c['cpu_fraction_of_machine']:.2f} of the "
+              f"machine; RSS {mem['rss_total_fraction_of_machine_memory']:.3f} of memory | {goal_cell(n)} |")
     if r.get("errors"):
         print("\nScenarios that could not run: " + "; ".join(f"{k}: {v}" for k, v in r["errors"].items()))
 

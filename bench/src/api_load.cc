@@ -22,10 +22,9 @@ struct Shared {
 // Runs `body(client, index, measuring)` on `clients` threads; `measuring()`
 // tells whether a call starting now counts. Returns the merged result.
 template <typename Body>
-LoadResult Run(const std::string& address, int clients, std::chrono::milliseconds warmup,
-               std::chrono::milliseconds measure, Body body) {
-  std::vector<std::unique_ptr<ApiClient>> conns;
-  for (int i = 0; i < clients; ++i) conns.push_back(std::make_unique<ApiClient>(address, i));
+LoadResult RunOn(ClientPool& conns, std::chrono::milliseconds warmup,
+                 std::chrono::milliseconds measure, Body body) {
+  const int clients = static_cast<int>(conns.size());
   Shared shared;
   std::atomic<int> phase{0};  // 0 warm-up, 1 measuring, 2 stop
   std::vector<std::thread> pool;
@@ -53,6 +52,13 @@ LoadResult Run(const std::string& address, int clients, std::chrono::millisecond
   return std::move(shared.result);
 }
 
+template <typename Body>
+LoadResult Run(const std::string& address, int clients, std::chrono::milliseconds warmup,
+               std::chrono::milliseconds measure, Body body) {
+  ClientPool conns = Connect(address, clients);
+  return RunOn(conns, warmup, measure, body);
+}
+
 void Record(LoadResult& mine, const grpc::Status& s, Clock::time_point start, bool counted) {
   if (!counted) return;
   if (s.ok()) {
@@ -64,6 +70,17 @@ void Record(LoadResult& mine, const grpc::Status& s, Clock::time_point start, bo
     if (mine.first_error.empty())
       mine.first_error =
           std::to_string(static_cast<int>(s.error_code())) + ": " + s.error_message();
+  }
+}
+
+void Closed(const Call& call, ApiClient& client, int index, std::atomic<int>& phase,
+            LoadResult& mine) {
+  for (uint64_t n = 0;; ++n) {
+    const int at_start = phase.load();
+    if (at_start == 2) break;
+    const auto start = Clock::now();
+    grpc::Status s = call(client, index, n);
+    Record(mine, s, start, at_start == 1);
   }
 }
 
@@ -96,18 +113,26 @@ double PercentileOf(const std::vector<double>& sorted, double p) {
   return sorted[static_cast<size_t>(rank + 0.5)];
 }
 
+ClientPool Connect(const std::string& address, int clients) {
+  ClientPool conns;
+  for (int i = 0; i < clients; ++i) conns.push_back(std::make_unique<ApiClient>(address, i));
+  return conns;
+}
+
 LoadResult ClosedLoop(const std::string& address, int clients, std::chrono::milliseconds warmup,
                       std::chrono::milliseconds measure, const Call& call) {
   return Run(address, clients, warmup, measure,
              [&](ApiClient& client, int index, std::atomic<int>& phase, LoadResult& mine) {
-               for (uint64_t n = 0;; ++n) {
-                 const int at_start = phase.load();
-                 if (at_start == 2) break;
-                 const auto start = Clock::now();
-                 grpc::Status s = call(client, index, n);
-                 Record(mine, s, start, at_start == 1);
-               }
+               Closed(call, client, index, phase, mine);
              });
+}
+
+LoadResult ClosedLoop(ClientPool& pool, std::chrono::milliseconds warmup,
+                      std::chrono::milliseconds measure, const Call& call) {
+  return RunOn(pool, warmup, measure,
+               [&](ApiClient& client, int index, std::atomic<int>& phase, LoadResult& mine) {
+                 Closed(call, client, index, phase, mine);
+               });
 }
 
 LoadResult OpenLoop(const std::string& address, int clients, double rate,

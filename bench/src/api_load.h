@@ -48,6 +48,14 @@ using Call = std::function<grpc::Status(ApiClient& client, int index, uint64_t n
 LoadResult ClosedLoop(const std::string& address, int clients, std::chrono::milliseconds warmup,
                       std::chrono::milliseconds measure, const Call& call);
 
+// The same over connections made once by the caller (one thread each), so
+// several loads can share them: what is compared then differs only in the
+// call, not in connection set-up or count.
+using ClientPool = std::vector<std::unique_ptr<ApiClient>>;
+ClientPool Connect(const std::string& address, int clients);
+LoadResult ClosedLoop(ClientPool& pool, std::chrono::milliseconds warmup,
+                      std::chrono::milliseconds measure, const Call& call);
+
 // `clients` threads together issue `rate` calls per second, each on its
 // schedule (a late call goes at once; none are skipped), for `warmup` and
 // then `measure`.

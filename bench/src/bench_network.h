@@ -33,6 +33,10 @@ struct NodeLayout {
   std::string peer_listen;                  // host:port, empty: no peer listener
   std::vector<int> peers;                   // members to dial ...
   std::vector<std::string> peer_addresses;  // ... at these addresses
+  bool ops = false;                         // an operations listener (/metrics) on a free port
+  // The restore rule (PROTOCOL.md 13.2.8): writes wait for reports from a
+  // majority of the other members, which a sparsely peered node never gets.
+  bool require_peer_before_write = true;
 };
 
 // Writes <dir>/{genesis.toml, firm.key, keiretsud.toml} for `layout` and
@@ -40,7 +44,12 @@ struct NodeLayout {
 Result<std::string> WriteFirmDir(const BenchNetwork& net, const NodeLayout& layout,
                                  const std::string& dir);
 
-// A loopback port free at the time of asking.
+// A loopback port for a node to listen on, reserved for this process until
+// it exits: outside the kernel's ephemeral range (so no connect() or
+// bind(0) of any process is handed it meanwhile), free at the time of
+// asking, and held under a lock file in /tmp/keiretsu-test-ports (the
+// multi-process tests' harness.py takes the same locks), so concurrent
+// runs never pick the same one. Thread-compatible (call from one thread).
 Result<int> FreeLoopbackPort();
 
 }  // namespace keiretsu::bench

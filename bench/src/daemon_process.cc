@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -18,6 +19,31 @@ namespace keiretsu::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Pids of running daemons, for the signal handler (async-signal-safe:
+// a fixed array of lock-free atomics; 0 marks a free slot).
+constexpr size_t kMaxDaemons = 1024;
+std::atomic<pid_t> g_daemons[kMaxDaemons];
+
+void Register(pid_t pid) {
+  for (auto& slot : g_daemons) {
+    pid_t free = 0;
+    if (slot.compare_exchange_strong(free, pid)) return;
+  }
+}
+void Unregister(pid_t pid) {
+  for (auto& slot : g_daemons) {
+    pid_t mine = pid;
+    if (slot.compare_exchange_strong(mine, 0)) return;
+  }
+}
+extern "C" void KillDaemonsAndExit(int sig) {
+  for (auto& slot : g_daemons)
+    if (const pid_t pid = slot.load(); pid > 0) ::kill(pid, SIGKILL);
+  for (auto& slot : g_daemons)
+    if (const pid_t pid = slot.load(); pid > 0) ::waitpid(pid, nullptr, 0);
+  ::_exit(128 + sig);
+}
 
 // Spawns argv with stdout to `out_fd` and stderr to `err_fd`.
 Result<pid_t> Spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
@@ -35,12 +61,16 @@ Result<pid_t> Spawn(const std::vector<std::string>& argv, int out_fd, int err_fd
   return pid;
 }
 
-// VmHWM of a running process, in bytes; 0 if unreadable.
-uint64_t PeakRssOf(pid_t pid) {
+// A "Vm...:  123 kB" line of a running process's status, in bytes; 0 if
+// unreadable.
+uint64_t StatusBytes(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "  123 kB"
+    if (line.rfind(field, 0) == 0) return std::stoull(line.substr(field.size())) * 1024;
   return 0;
+}
+uint64_t PeakRssOf(pid_t pid) {
+  return StatusBytes(pid, "VmHWM:");
 }
 
 std::string ReadFile(const std::string& path) {
@@ -51,6 +81,14 @@ std::string ReadFile(const std::string& path) {
 }
 
 }  // namespace
+
+void KillDaemonsOnSignal() {
+  struct sigaction sa {};
+  sa.sa_handler = KillDaemonsAndExit;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
 
 std::string TailOf(const std::string& path, int lines) {
   std::ifstream in(path);
@@ -72,6 +110,7 @@ Result<DaemonProcess> DaemonProcess::Start(const std::string& binary, const std:
   auto pid = Spawn({binary, "--config", config}, fd, fd);
   ::close(fd);
   if (!pid.ok()) return pid.status();
+  Register(*pid);
   DaemonProcess proc(*pid, log_path, "");
   const std::string marker = "keiretsud ready: api=";
   const auto deadline = Clock::now() + timeout;
@@ -79,11 +118,18 @@ Result<DaemonProcess> DaemonProcess::Start(const std::string& binary, const std:
     const std::string log = ReadFile(log_path);
     if (auto at = log.find(marker); at != std::string::npos) {
       const size_t from = at + marker.size();
-      proc.api_address_ = log.substr(from, log.find_first_of(" \n", from) - from);
+      const size_t end = log.find_first_of(" \n", from);
+      proc.api_address_ = log.substr(from, end - from);
+      const std::string ops = " ops=";
+      if (end != std::string::npos && log.compare(end, ops.size(), ops) == 0) {
+        const size_t ops_from = end + ops.size();
+        proc.ops_address_ = log.substr(ops_from, log.find_first_of(" \n", ops_from) - ops_from);
+      }
       return proc;
     }
     int status = 0;
     if (::waitpid(proc.pid_, &status, WNOHANG) == proc.pid_) {
+      Unregister(proc.pid_);
       proc.pid_ = -1;
       return Internal("keiretsud (" + config + ") exited before it was ready:" + TailOf(log_path));
     }
@@ -96,7 +142,8 @@ Result<DaemonProcess> DaemonProcess::Start(const std::string& binary, const std:
 DaemonProcess::DaemonProcess(DaemonProcess&& other) noexcept
     : pid_(other.pid_),
       log_path_(std::move(other.log_path_)),
-      api_address_(std::move(other.api_address_)) {
+      api_address_(std::move(other.api_address_)),
+      ops_address_(std::move(other.ops_address_)) {
   other.pid_ = -1;
 }
 
@@ -104,11 +151,16 @@ DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
+    Unregister(pid_);
   }
 }
 
 uint64_t DaemonProcess::PeakRssBytes() const {
   return PeakRssOf(pid_);
+}
+
+uint64_t DaemonProcess::RssBytes() const {
+  return StatusBytes(pid_, "VmRSS:");
 }
 
 double DaemonProcess::CpuSeconds() const {
@@ -136,6 +188,7 @@ Status DaemonProcess::Stop(std::chrono::seconds timeout) {
   while (Clock::now() < deadline) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      Unregister(pid_);
       pid_ = -1;
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
       return Internal("keiretsud exited abnormally after SIGTERM:" + TailOf(log_path_));

@@ -27,9 +27,14 @@ class DaemonProcess {
   ~DaemonProcess();  // SIGKILL if still running (a failed run must not leak nodes)
 
   const std::string& api_address() const { return api_address_; }
+  // The operations listener's address (/metrics), empty when the config
+  // has no [ops] section.
+  const std::string& ops_address() const { return ops_address_; }
   pid_t pid() const { return pid_; }
   // Peak resident set size so far (VmHWM), in bytes; 0 if unreadable.
   uint64_t PeakRssBytes() const;
+  // Resident set size now (VmRSS), in bytes; 0 if unreadable.
+  uint64_t RssBytes() const;
   // CPU time (user + system) used so far, in seconds; 0 if unreadable.
   double CpuSeconds() const;
   // SIGTERM, then waits; errors when it does not exit 0 in `timeout`.
@@ -41,7 +46,13 @@ class DaemonProcess {
   pid_t pid_ = -1;
   std::string log_path_;
   std::string api_address_;
+  std::string ops_address_;
 };
+
+// From the first call on, SIGINT and SIGTERM to this process SIGKILL every
+// keiretsud it started that is still running, then end it (exit status
+// 128 + the signal): an interrupted benchmark leaves no node behind.
+void KillDaemonsOnSignal();
 
 struct ToolRun {
   int exit_code = -1;

@@ -18,6 +18,7 @@
 #include <iostream>
 #include <thread>
 
+#include "bench/src/daemon_process.h"
 #include "bench/src/scenario.h"
 
 namespace keiretsu::bench {
@@ -107,12 +108,29 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--clearing-edges", env.clearing_edges, "Obligations in the clearing graph")
       ->capture_default_str();
-  app.add_option("--only", only, "Run only these scenarios: catchup api propagation large clearing")
-      ->check(CLI::IsMember({"catchup", "api", "propagation", "large", "clearing"}));
+  app.add_option("--many-nodes", env.many_nodes, "Nodes in the many-nodes scenario")
+      ->capture_default_str()
+      ->check(CLI::Range(3, 500));
+  app.add_option("--many-degree", env.many_degree, "Average peer links per node (many)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 16));
+  app.add_option("--many-seed", env.many_seed, "Seed of the random chords of the peer graph (many)")
+      ->capture_default_str();
+  app.add_option("--many-writes", env.many_probes,
+                 "Single writes timed to every node (many); rotated over 5 origins")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--many-burst", env.many_burst, "Entries each node writes at once (many)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--only", only,
+                 "Run only these scenarios: catchup api propagation large clearing many")
+      ->check(CLI::IsMember({"catchup", "api", "propagation", "large", "clearing", "many"}));
   app.add_flag("--quick", quick,
                "A short smoke run (10k/50k entries, 3 s loads): checks the suite, not the machine");
   app.add_flag("--keep", keep, "Keep the work directory (node logs, data, the export)");
   CLI11_PARSE(app, argc, argv);
+  KillDaemonsOnSignal();
   if (sodium_init() < 0) {
     std::fprintf(stderr, "keiretsu-bench: libsodium failed to initialise\n");
     return 1;
@@ -165,7 +183,9 @@ int Main(int argc, char** argv) {
       {"catchup_entries", env.catchup_entries},   {"large_entries", env.large_entries},
       {"firms_with_entries", env.writers},        {"load_seconds", load_s},
       {"propagation_rate", env.propagation_rate}, {"clearing_firms", env.clearing_firms},
-      {"clearing_edges", env.clearing_edges}};
+      {"clearing_edges", env.clearing_edges},     {"many_nodes", env.many_nodes},
+      {"many_degree", env.many_degree},           {"many_seed", env.many_seed},
+      {"many_writes", env.many_probes},           {"many_burst", env.many_burst}};
   Limits limits;
   if (runs_nodes) {
     Progress("measuring the machine's limits");
@@ -205,6 +225,9 @@ int Main(int argc, char** argv) {
       [&](Json& j) {
         for (auto& [k, v] : j.items()) report[k] = std::move(v);
       });
+  run(
+      "many", [&] { return RunManyNodes(env); },
+      [&](Json& j) { report["many_nodes"] = std::move(j); });
   run(
       "clearing", [&] { return RunClearing(env); },
       [&](Json& j) { report["clearing"] = std::move(j); });

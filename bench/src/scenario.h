@@ -30,6 +30,11 @@ struct BenchEnv {
   double propagation_rate = 1000;  // entries/s written at A during propagation
   int clearing_firms = 1000;       // the clearing scenario's generated graph
   int clearing_edges = 20000;
+  int many_nodes = 20;  // the many-nodes scenario: firms, each its own keiretsud
+  int many_degree = 4;  // average peer links per node (ring + random chords)
+  uint64_t many_seed = 1;
+  int many_probes = 200;  // single writes timed to every node
+  int many_burst = 20;    // entries each node writes at once
 };
 
 // Logs a progress line to stderr ("[bench  12.3s] ...").
@@ -46,6 +51,10 @@ Result<Json> RunPropagation(const BenchEnv& env);
 // 6 and 7: a node holding a large ledger: its memory, its export audited,
 // its size on disk after compaction.
 Result<Json> RunLargeLedger(const BenchEnv& env, const Limits& limits);
+
+// 9. Many real nodes, sparsely peered: propagation to the farthest node,
+// convergence after a burst at every node, gossip amplification, memory.
+Result<Json> RunManyNodes(const BenchEnv& env);
 
 // 8. The clearing solver on a generated obligation graph (no node runs).
 Result<Json> RunClearing(const BenchEnv& env);

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "bench/src/api_load.h"
+#include "bench/src/balance_queries.h"
 #include "bench/src/bench_network.h"
 #include "bench/src/daemon_process.h"
 #include "bench/src/node_status.h"
@@ -13,19 +14,7 @@ namespace {
 
 constexpr int kClients = 32;
 constexpr auto kWarmup = std::chrono::milliseconds(1000);
-
-Json LatencyJson(const LoadResult& r) {
-  Json j;
-  j["calls"] = r.calls;
-  j["errors"] = r.errors;
-  if (!r.first_error.empty()) j["first_error"] = r.first_error;
-  j["seconds"] = r.seconds;
-  j["per_s"] = r.rate();
-  j["p50_ms"] = r.Percentile(50);
-  j["p99_ms"] = r.Percentile(99);
-  j["max_ms"] = r.latencies_ms.empty() ? 0.0 : r.latencies_ms.back();
-  return j;
-}
+constexpr int kBalancePairs = 4;
 
 }  // namespace
 
@@ -67,35 +56,12 @@ Result<Json> RunApi(const BenchEnv& env, const Limits& limits, Json& limits_json
   if (after.entries < writes.calls)
     return Internal("the node holds fewer entries than were acknowledged");
 
-  // 5. Balance queries against the empty call, alternated so drift in the
-  // machine's state hits both alike; the best round of each counts.
+  // 5. Balance queries against the empty call (balance_queries.h).
   Progress("balance queries and empty calls: " + std::to_string(kClients) + " clients");
-  const auto half = env.load_seconds / 2;
-  LoadResult best_empty, best_balance;
-  for (int round = 0; round < 2; ++round) {
-    LoadResult empty =
-        ClosedLoop(node.api_address(), kClients, kWarmup, half, [](ApiClient& c, int, uint64_t) {
-          grpc::health::v1::HealthCheckRequest req;
-          grpc::health::v1::HealthCheckResponse resp;
-          auto ctx = Context();
-          return c.health->Check(ctx.get(), req, &resp);
-        });
-    LoadResult balance = ClosedLoop(
-        node.api_address(), kClients, kWarmup, half, [&](ApiClient& c, int index, uint64_t n) {
-          keiretsu::v1::GetBalanceRequest req;
-          req.set_firm(net.names[0]);
-          req.set_counterparty(
-              net.names[1 + (static_cast<size_t>(index) + n) % (net.names.size() - 1)]);
-          req.set_unit("hours");
-          keiretsu::v1::Balance resp;
-          auto ctx = Context();
-          return c.ledger->GetBalance(ctx.get(), req, &resp);
-        });
-    if (empty.errors > 0) return Internal("health checks failed: " + empty.first_error);
-    if (balance.errors > 0) return Internal("GetBalance failed: " + balance.first_error);
-    if (empty.rate() > best_empty.rate()) best_empty = std::move(empty);
-    if (balance.rate() > best_balance.rate()) best_balance = std::move(balance);
-  }
+  KEIRETSU_ASSIGN_OR_RETURN(
+      BalanceQueries bq,
+      MeasureBalanceQueries(node.api_address(), net, kClients, kBalancePairs, env.load_seconds));
+  const LoadResult& best_empty = bq.best_empty;
   KEIRETSU_RETURN_IF_ERROR(node.Stop());
 
   limits_json["grpc_empty_unary_per_s"] = best_empty.rate();
@@ -115,13 +81,7 @@ Result<Json> RunApi(const BenchEnv& env, const Limits& limits, Json& limits_json
       write_cpu * 1e6 / static_cast<double>(std::max<uint64_t>(1, writes.calls));
   w["goals"] = Json::array(
       {Goal("entries_per_s >= 10000", write_rate >= 10000), Goal("p99_ms < 10", write_p99 < 10)});
-  const double ratio = best_balance.rate() / best_empty.rate();
-  Json& b = out["balance_queries"];
-  b["clients"] = kClients;
-  b["get_balance"] = LatencyJson(best_balance);
-  b["empty_call"] = LatencyJson(best_empty);
-  b["ratio_to_empty_call"] = ratio;
-  b["goals"] = Json::array({Goal("ratio_to_empty_call >= 0.8", ratio >= 0.8)});
+  out["balance_queries"] = std::move(bq.json);
   return out;
 }
 

@@ -72,6 +72,10 @@ Result<Bytes> Ledger::Apply::EntryAt(const PublicKey& author, uint64_t seq) {
 
 Result<std::map<EntryId, Bytes>> Ledger::Apply::PendingAt(const PublicKey& author, uint64_t seq) {
   std::map<EntryId, Bytes> out;
+  // Nothing is kept anywhere (the usual case while a feed catches up in
+  // order): no read. The count is the store's, kept with every commit and
+  // recounted whenever the ledger reloads from the store.
+  if (ledger_.pending_count_ == 0 && new_pending_.empty()) return out;
   KEIRETSU_ASSIGN_OR_RETURN(auto stored, ledger_.store_->PendingAt(author, seq));
   for (auto& rec : stored) {
     auto id = protocol::IdOfRecord(rec);
@@ -278,7 +282,7 @@ IngestResult Ledger::Apply::Extend(const RecordCheck& check, FeedState& st) {
              },
              se.entry.body);
   batch_.AppendLog(++log_cursor_, se.id);
-  batch_.SetFeedState(se.entry.author, st);
+  heads_to_write_.insert(se.entry.author);
   applied_.push_back(AppliedEntry{log_cursor_, se.id, se.entry.author, se.entry.seq, se.record});
   // Nothing above a leave ever counts (19.6): what is kept there goes.
   if (g.left_seq != 0) {
@@ -423,7 +427,7 @@ IngestResult Ledger::Apply::Fork(const PublicKey& author, uint64_t seq, ByteView
     return IngestResult{Outcome::kRejected, s, r.id, author, seq};
   }
   st.stop_reason = storage::StopReason::kFork;
-  batch_.SetFeedState(author, st);
+  heads_to_write_.insert(author);
   stopped_.push_back(storage::Evidence{author, seq, storage::StopReason::kFork,
                                        Bytes(a.begin(), a.end()), Bytes(b.begin(), b.end()), ""});
   batch_.PutEvidence(stopped_.back());
@@ -436,7 +440,7 @@ IngestResult Ledger::Apply::EndFeed(const SignedEntry& se, const Status& why) {
   if (!s.ok()) return Fail(se, s);
   FeedState& st = State(author);
   st.stop_reason = storage::StopReason::kInvalidEntry;
-  batch_.SetFeedState(author, st);
+  heads_to_write_.insert(author);
   stopped_.push_back(storage::Evidence{
       author, se.entry.seq, storage::StopReason::kInvalidEntry, se.record, {}, why.message()});
   batch_.PutEvidence(stopped_.back());
@@ -549,6 +553,12 @@ void Ledger::Apply::Settle() {
     }
   }
   SettleClearing();
+  WriteHeads();
+}
+
+void Ledger::Apply::WriteHeads() {
+  for (const PublicKey& author : heads_to_write_) batch_.SetFeedState(author, State(author));
+  heads_to_write_.clear();
 }
 
 void Ledger::Apply::SettleClearing() {

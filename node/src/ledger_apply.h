@@ -41,7 +41,9 @@ class Ledger::Apply {
   // materialised effects follow the new counted prefixes and members, and
   // releases the kept records of newly admitted members; repeats until the
   // chain no longer changes. Call once after the last Take, before commit.
-  // Ends with the clearing outcomes (SettleClearing).
+  // Ends with the clearing outcomes (SettleClearing), then writes the
+  // final state of every feed the round changed (once per feed, not once
+  // per entry: only the last value of a head counts).
   void Settle();
   // The committed set-offs after this round, when it computed them (any
   // clearing entry counts); the batch moves balances from the ledger's
@@ -102,6 +104,8 @@ class Ledger::Apply {
   // counted prefixes as this round sees them and moves the balances from
   // the ledger's committed set-offs to the new ones.
   void SettleClearing();
+  // Puts the state of every feed in heads_to_write_ into the batch.
+  void WriteHeads();
   Result<Bytes> EntryAt(const PublicKey& author, uint64_t seq);
   Result<std::map<EntryId, Bytes>> PendingAt(const PublicKey& author, uint64_t seq);
 
@@ -128,6 +132,8 @@ class Ledger::Apply {
   bool membership_changed_ = false;
   storage::Batch batch_;
   std::map<PublicKey, FeedState> touched_;
+  // Feeds whose state this round changed; written by WriteHeads.
+  std::set<PublicKey> heads_to_write_;
   std::map<FeedSeq, Bytes> new_entries_;
   std::map<PendingId, Bytes> new_pending_;
   std::set<PendingId> dropped_pending_;

@@ -3,6 +3,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <cstring>
+#include <map>
 
 #include "storage/src/codec.h"
 #include "storage/src/rocksdb_impl.h"
@@ -22,6 +23,10 @@ struct Op {
 
 struct Batch::Rep {
   std::vector<Op> ops;
+  // Balance changes, summed per key: one merge operand per balance a
+  // batch touches rather than one per entry (the merge adds, so the sum
+  // is the same; each operand is a memtable insert).
+  std::map<std::string, Amount128> debts;
   void Put(Cf cf, std::string k, std::string v) {
     ops.push_back({cf, false, false, std::move(k), std::move(v)});
   }
@@ -32,7 +37,7 @@ Batch::~Batch() = default;
 Batch::Batch(Batch&&) noexcept = default;
 Batch& Batch::operator=(Batch&&) noexcept = default;
 size_t Batch::size() const {
-  return rep_->ops.size();
+  return rep_->ops.size() + rep_->debts.size();
 }
 
 void Batch::PutEntry(const PublicKey& author, uint64_t seq, const EntryId& id, ByteView record) {
@@ -43,10 +48,8 @@ void Batch::SetFeedState(const PublicKey& author, const FeedState& state) {
   rep_->Put(kHeads, codec::AuthorPrefix(author), codec::EncodeFeedState(state));
 }
 void Batch::AddDebt(const protocol::DebtChange& c) {
-  rep_->ops.push_back({kBalances, false, true, codec::BalanceKey(c.creditor, c.debtor, c.unit),
-                       codec::EncodeAmount(c.delta)});
-  rep_->ops.push_back({kBalances, false, true, codec::BalanceKey(c.debtor, c.creditor, c.unit),
-                       codec::EncodeAmount(-c.delta)});
+  rep_->debts[codec::BalanceKey(c.creditor, c.debtor, c.unit)] += c.delta;
+  rep_->debts[codec::BalanceKey(c.debtor, c.creditor, c.unit)] -= c.delta;
 }
 void Batch::PutPending(const PublicKey& author, uint64_t seq, const EntryId& id, ByteView record) {
   rep_->Put(kPending, codec::PendingKey(author, seq, id), std::string(AsChars(record)));
@@ -96,6 +99,10 @@ Status Store::Commit(Batch& batch, bool sync) {
           rocksdb::Status b = op.is_delete  ? wb.Delete(h, op.key)
                               : op.is_merge ? wb.Merge(h, op.key, op.value)
                                             : wb.Put(h, op.key, op.value);
+          if (!b.ok()) return b;
+        }
+        for (const auto& [key, delta] : batch.rep_->debts) {
+          rocksdb::Status b = wb.Merge(cfs[kBalances], key, codec::EncodeAmount(delta));
           if (!b.ok()) return b;
         }
         return db.Write(wo, &wb);

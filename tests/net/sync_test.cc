@@ -115,6 +115,10 @@ TEST_F(SyncTest, LineConvergesAndRelaysThroughTheMiddle) {
     EXPECT_GT(p->entries_sent, 0u);
     EXPECT_GT(p->entries_received, 0u);
     EXPECT_EQ(p->invalid_received, 0u);
+    // Transport counters: at least one message per batch, and every entry
+    // sent carries at least its 64-byte signature.
+    EXPECT_GT(p->messages_sent, 0u);
+    EXPECT_GT(p->bytes_sent, p->entries_sent * 64);
   }
   ASSERT_TRUE(WaitFor([&] { return N(1).Peer(0)->synced && N(1).Peer(2)->synced; }));
   for (auto* n : All()) testing::ExpectBalancesMatchRecompute(n->ledger());

@@ -91,6 +91,8 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   void NotifyChanged(const std::vector<PublicKey>& authors);
   void Seen(const PublicKey& firm) override;
   void CountSent(const PublicKey& firm, uint64_t n) override;
+  // One write of `messages` sealed transport messages, `bytes` on the wire.
+  void CountWritten(const PublicKey& firm, uint64_t messages, uint64_t bytes);
   void CountReceived(const PublicKey& firm, uint64_t n) override;
   // `count` invalid items from `firm`. True when the firm crossed the
   // threshold: the caller drops it (it is banned for misbehaviour_backoff).
@@ -136,6 +138,7 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
     std::shared_ptr<Session> session;
     bool outbound = false;
     uint64_t last_seen_ms = 0, sent = 0, received = 0, invalid = 0, strikes = 0;
+    uint64_t messages_sent = 0, bytes_sent = 0;
     ReportedMap reported;
     bool have_received = false;
     Clock::time_point banned_until{}, next_dial{};

@@ -453,6 +453,12 @@ void Replicator::Core::CountSent(const PublicKey& firm, uint64_t n) {
   std::lock_guard lock(mu_);
   FirmLocked(firm).sent += n;
 }
+void Replicator::Core::CountWritten(const PublicKey& firm, uint64_t messages, uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  Firm& f = FirmLocked(firm);
+  f.messages_sent += messages;
+  f.bytes_sent += bytes;
+}
 void Replicator::Core::CountReceived(const PublicKey& firm, uint64_t n) {
   std::lock_guard lock(mu_);
   FirmLocked(firm).received += n;
@@ -576,6 +582,8 @@ std::vector<PeerStatus> Replicator::Core::Peers() const {
     p.last_seen_unix_ms = f->last_seen_ms;
     p.entries_sent = f->sent;
     p.entries_received = f->received;
+    p.messages_sent = f->messages_sent;
+    p.bytes_sent = f->bytes_sent;
     p.invalid_received = f->invalid;
     p.have_received = p.connected && f->have_received;
     p.behind = f->have_received ? PeerModel::Behind(f->reported, *feeds) : 0;

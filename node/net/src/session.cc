@@ -314,9 +314,11 @@ asio::awaitable<void> Session::WriteLoop() {
       continue;
     }
     Bytes out;
+    uint64_t messages = 0;
     while (out.size() < kWriteCoalesceBytes) {
       auto next = sync_->PopOutgoing();
       if (!next) break;
+      ++messages;
       Status s = channel_->Seal(next->plaintext, &out);
       if (!s.ok()) {
         Close("cannot encrypt: " + s.message());
@@ -330,6 +332,7 @@ asio::awaitable<void> Session::WriteLoop() {
       Close("write failed: " + ec.message());
       break;
     }
+    core_.CountWritten(firm_, messages, n);
   }
 }
 

@@ -96,7 +96,11 @@ struct PeerStatus {
   uint64_t last_seen_unix_ms = 0;  // last message received (0: never)
   uint64_t entries_sent = 0;       // records sent to it during this run
   uint64_t entries_received = 0;   // records from it that this ledger applied
-  uint64_t invalid_received = 0;   // refused records and protocol violations
+  // Transport messages (any kind, after the handshake) sent to it during
+  // this run, and their bytes on the wire (frames: header, ciphertext, tag).
+  uint64_t messages_sent = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t invalid_received = 0;  // refused records and protocol violations
   // Entries it reported (last Have) that this node lacks; 0 before a Have.
   uint64_t behind = 0;
   // Entries this node holds that it had not reported holding at its last
