@@ -35,6 +35,8 @@ if [ "$mode" = sanitize ]; then
   export KEIRETSU_GOV_HISTORIES=4 KEIRETSU_GOV_ORDERS=8 KEIRETSU_GOV_QUORUM_HISTORIES=100
   # 200 power cuts instead of 2,000 (tests/faults/power_cut_test.cc).
   export KEIRETSU_POWER_CUTS=200
+  # 50 simulator seeds instead of 1,000 (tests/sim).
+  export KEIRETSU_SIM_SEEDS=50
   labels=(-L unit)  # multi-process tests run in the normal build only
   # Build just what the unit tests run, not the daemons and tools no unit
   # test runs: each test's own program (a test is named after it) and every

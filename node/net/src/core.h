@@ -2,7 +2,8 @@
 // ledger, a snapshot cache of its feed states, the peer registry (one
 // session per firm), per-firm statistics and bans, the write gate, the
 // io_context and the ingest thread. Sessions call it from their strands;
-// every method is thread-safe.
+// every method is thread-safe. A session's protocol logic (PeerSync) sees
+// it only through the narrow interfaces of sync_host.h.
 #pragma once
 
 #include <asio.hpp>
@@ -19,12 +20,13 @@
 #include <vector>
 
 #include "keiretsu/net/replicator.h"
+#include "node/net/src/clock.h"
 #include "node/net/src/peer_model.h"
+#include "node/net/src/sync_host.h"
 
 namespace keiretsu::net {
 
 class Session;
-using Clock = std::chrono::steady_clock;
 
 // "host:port" -> (host without brackets, port). nullopt if malformed.
 std::optional<std::pair<std::string, std::string>> SplitHostPort(const std::string& address);
@@ -40,10 +42,11 @@ size_t GateQuorum(size_t members);
 // IPv6 /64 prefix ("2001:db8:1:2::/64"); IPv4-mapped IPv6 counts as IPv4.
 std::string SourceOf(const asio::ip::address& address);
 
-class Replicator::Core {
+class Replicator::Core final : public SyncLedger, public PeerRegistry, public WriteGateKeeper {
  public:
-  Core(node::Ledger& ledger, std::shared_ptr<node::Identity> identity, ReplicatorOptions options);
-  ~Core();
+  Core(node::Ledger& ledger, std::shared_ptr<node::Identity> identity, ReplicatorOptions options,
+       const NetClock& clock = RealClock());
+  ~Core() override;
 
   Status Start();
   void Stop();
@@ -57,15 +60,19 @@ class Replicator::Core {
   // This node's firm (its feed's id) and the key it authenticates with
   // now: each handshake takes the key in force when it starts.
   const std::shared_ptr<node::Identity> identity;
-  const PublicKey& self() const { return identity->firm(); }
+  const PublicKey& self() const override { return identity->firm(); }
   const protocol::Genesis& genesis;
   const ReplicatorOptions options;
 
+  const NetClock& clock() const { return clock_; }
   asio::io_context& io() { return io_; }
   asio::thread_pool& ingest_pool() { return ingest_; }
-  std::shared_ptr<const FeedMap> Feeds() const;
-  void RefreshFeeds();
-  std::string Name(const PublicKey& firm) const { return FirmName(genesis, firm); }
+  std::shared_ptr<const FeedMap> Feeds() const override;
+  void RefreshFeeds() override;
+  std::string Name(const PublicKey& firm) const override { return FirmName(genesis, firm); }
+  bool KnowsMember(const PublicKey& firm) const override { return !ledger.KeyChain(firm).empty(); }
+  bool IsActiveMember(const PublicKey& firm) const override { return ledger.IsActiveMember(firm); }
+  uint32_t ListenPort() const override { return port(); }
   // Remembers `s` so Stop() can close it; false (do not run it) once stopping.
   bool Track(const std::shared_ptr<Session>& s);
 
@@ -82,25 +89,25 @@ class Replicator::Core {
   bool TakeHelloFallback(const PublicKey& firm);
   // Our feeds of `authors` changed: every session looks again.
   void NotifyChanged(const std::vector<PublicKey>& authors);
-  void Seen(const PublicKey& firm);
-  void CountSent(const PublicKey& firm, uint64_t n);
+  void Seen(const PublicKey& firm) override;
+  void CountSent(const PublicKey& firm, uint64_t n) override;
   // One write of `messages` sealed transport messages, `bytes` on the wire.
   void CountWritten(const PublicKey& firm, uint64_t messages, uint64_t bytes);
-  void CountReceived(const PublicKey& firm, uint64_t n);
+  void CountReceived(const PublicKey& firm, uint64_t n) override;
   // `count` invalid items from `firm`. True when the firm crossed the
   // threshold: the caller drops it (it is banned for misbehaviour_backoff).
-  bool Misbehaved(const PublicKey& firm, uint64_t count, const std::string& what);
-  void HaveReceived(const PublicKey& firm, const ReportedMap& reported);
+  bool Misbehaved(const PublicKey& firm, uint64_t count, const std::string& what) override;
+  void HaveReceived(const PublicKey& firm, const ReportedMap& reported) override;
   // The restore rule: records how far `firm` holds this node's own feed
   // (`own` nullopt: none of it), from its latest complete Have, and opens
   // the write gate once a strict majority of the other members have
   // reported and this node holds its own feed at least as far as every
   // report. Called again after ingests (the node may have caught up).
-  void CheckGate(const PublicKey& firm, const std::optional<ReportedFeed>& own);
+  void CheckGate(const PublicKey& firm, const std::optional<ReportedFeed>& own) override;
   // `firm`, connected inbound from `host`, announced its peer listener on
   // `port`: unless it is configured, it is dialled back there (now if it has
   // no session, else when the session ends).
-  void LearnListenPort(const PublicKey& firm, const std::string& host, uint32_t port);
+  void LearnListenPort(const PublicKey& firm, const std::string& host, uint32_t port) override;
   bool stopping() const { return stopping_.load(); }
 
   // Inbound handshake slots (limits.h kMaxHandshakes, per source
@@ -149,6 +156,7 @@ class Replicator::Core {
   void Wake(Firm& f);
   std::string GateReasonLocked() const;
 
+  const NetClock& clock_;
   // Declared before every member that holds its objects (sockets, timers,
   // handlers), so it is destroyed after them.
   asio::io_context io_;

@@ -1,5 +1,7 @@
 #include "node/net/src/peer_model.h"
 
+#include "node/net/src/sync_host.h"
+
 #include <algorithm>
 
 #include "keiretsu/net/limits.h"
@@ -180,6 +182,24 @@ bool PeerModel::Ack(uint64_t n) {
     return false;
   while (!in_flight_.empty() && in_flight_.front().batch <= n) in_flight_.pop_front();
   return true;
+}
+
+RestoreGateDecision DecideRestoreGate(
+    const std::map<PublicKey, std::optional<ReportedFeed>>& reports, size_t quorum,
+    const node::FeedState& mine) {
+  RestoreGateDecision d;
+  d.enough_reports = reports.size() >= quorum;
+  bool reached = true;
+  for (const auto& [reporter, report] : reports) {
+    if (!report) continue;
+    d.highest = std::max(d.highest, report->head);
+    if (report->stop != 0)
+      reached = reached && mine.stop_seq != 0;  // wait for the proof that stops our feed
+    else
+      reached = reached && (mine.stop_seq != 0 || mine.head_seq >= report->head);
+  }
+  d.open = d.enough_reports && reached;
+  return d;
 }
 
 uint64_t PeerModel::Behind(const ReportedMap& reported, const FeedMap& ours) {

@@ -17,12 +17,6 @@ namespace {
 
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-uint64_t NowUnixMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 void LogException(std::exception_ptr e) {
   if (!e) return;
   try {
@@ -107,11 +101,13 @@ Replicator::Core::Running::~Running() {
 
 // --- Core
 
-Replicator::Core::Core(node::Ledger& l, std::shared_ptr<node::Identity> id, ReplicatorOptions o)
+Replicator::Core::Core(node::Ledger& l, std::shared_ptr<node::Identity> id, ReplicatorOptions o,
+                       const NetClock& clock)
     : ledger(l),
       identity(std::move(id)),
       genesis(l.genesis()),
       options(std::move(o)),
+      clock_(clock),
       accept_strand_(asio::make_strand(io_)),
       rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()),
       gate_quorum_(GateQuorum(genesis.members().size())) {
@@ -297,7 +293,7 @@ asio::awaitable<void> Replicator::Core::DialLoop(Firm* f) {
       if (f->session) {
         wait = std::chrono::hours(1);  // woken when it ends
       } else {
-        const auto at = std::max(f->next_dial, f->banned_until), now = Clock::now();
+        const auto at = std::max(f->next_dial, f->banned_until), now = clock_.Now();
         wait = at > now ? at - now : Clock::duration::zero();
       }
       address = f->configured ? f->address : f->learned;
@@ -316,7 +312,7 @@ asio::awaitable<void> Replicator::Core::DialLoop(Firm* f) {
     // our last message) is a failure: without this a refused dialler (a
     // removed member, say) redials at the minimum delay forever.
     f->failures = s->established() && s->peer_answered() ? 0 : f->failures + 1;
-    f->next_dial = Clock::now() + RedialDelay(std::max(1u, f->failures), options.redial_min,
+    f->next_dial = clock_.Now() + RedialDelay(std::max(1u, f->failures), options.redial_min,
                                               options.redial_max, r);
   }
 }
@@ -356,7 +352,7 @@ bool Replicator::Core::Register(const std::shared_ptr<Session>& s, std::string* 
       return false;
     }
     Firm& f = FirmLocked(s->firm());
-    if (Clock::now() < f.banned_until) {
+    if (clock_.Now() < f.banned_until) {
       *why = "firm " + f.name + " is backed off for misbehaviour";
       spdlog::info("refused peer {} from {}: backed off for misbehaviour", f.name,
                    s->remote_address());
@@ -382,7 +378,7 @@ bool Replicator::Core::Register(const std::shared_ptr<Session>& s, std::string* 
     f.outbound = s->outbound();
     if (!f.configured) f.address = f.learned.empty() ? s->remote_address() : f.learned;
     f.have_received = false;
-    f.last_seen_ms = NowUnixMs();
+    f.last_seen_ms = clock_.UnixMs();
     f.last_error.clear();
     spdlog::info("peer {} connected ({} {})", f.name, s->outbound() ? "dialled" : "accepted from",
                  s->remote_address());
@@ -451,7 +447,7 @@ void Replicator::Core::OnApplied(const std::vector<node::AppliedEntry>& applied)
 
 void Replicator::Core::Seen(const PublicKey& firm) {
   std::lock_guard lock(mu_);
-  FirmLocked(firm).last_seen_ms = NowUnixMs();
+  FirmLocked(firm).last_seen_ms = clock_.UnixMs();
 }
 void Replicator::Core::CountSent(const PublicKey& firm, uint64_t n) {
   std::lock_guard lock(mu_);
@@ -476,9 +472,9 @@ bool Replicator::Core::Misbehaved(const PublicKey& firm, uint64_t count, const s
   spdlog::warn("peer {} sent invalid data ({} in total): {}", f.name, f.invalid, what);
   if (f.strikes < options.invalid_threshold) return false;
   f.strikes = 0;
-  f.banned_until = Clock::now() + options.misbehaviour_backoff;
+  f.banned_until = clock_.Now() + options.misbehaviour_backoff;
   f.banned_until_unix_ms =
-      NowUnixMs() + static_cast<uint64_t>(options.misbehaviour_backoff.count());
+      clock_.UnixMs() + static_cast<uint64_t>(options.misbehaviour_backoff.count());
   spdlog::warn("peer {} dropped for misbehaviour; refused for {} ms", f.name,
                options.misbehaviour_backoff.count());
   return true;
@@ -547,17 +543,9 @@ void Replicator::Core::CheckGate(const PublicKey& firm, const std::optional<Repo
     return;
   }
   const node::FeedState mine = ledger.Feed(self());
-  uint64_t highest = 0;
-  bool reached = true;
-  for (const auto& [reporter, report] : own_reports_) {
-    if (!report) continue;
-    highest = std::max(highest, report->head);
-    if (report->stop != 0)
-      reached = reached && mine.stop_seq != 0;  // wait for the proof that stops our feed
-    else
-      reached = reached && (mine.stop_seq != 0 || mine.head_seq >= report->head);
-  }
-  if (!reached) {
+  const RestoreGateDecision d = DecideRestoreGate(own_reports_, gate_quorum_, mine);
+  const uint64_t highest = d.highest;
+  if (!d.open) {
     if (!f.gate_logged) {
       f.gate_logged = true;
       spdlog::warn(
@@ -582,7 +570,7 @@ std::vector<PeerStatus> Replicator::Core::Peers() const {
   auto feeds = Feeds();
   std::lock_guard lock(mu_);
   std::vector<PeerStatus> out;
-  const auto now = Clock::now();
+  const auto now = clock_.Now();
   for (const auto& [k, f] : firms_) {
     PeerStatus p;
     p.firm = f->firm;

@@ -28,20 +28,6 @@ constexpr size_t kHandshakeBufferBytes = 2 * (kFrameHeaderBytes + kHandshakeMaxF
 constexpr size_t kReadBufferBytes = 2 * (kFrameHeaderBytes + kMaxFrameBytes);
 constexpr size_t kWriteCoalesceBytes = 256 * 1024;
 
-PublicKey KeyFrom(const std::string& bytes) {
-  Hash32 h{};
-  std::memcpy(h.data(), bytes.data(), std::min(bytes.size(), h.size()));
-  return PublicKey{h};
-}
-EntryId IdFrom(const std::string& bytes) {
-  Hash32 h{};
-  std::memcpy(h.data(), bytes.data(), std::min(bytes.size(), h.size()));
-  return EntryId{h};
-}
-std::string Str(ByteView b) {
-  return std::string(AsChars(b));
-}
-
 }  // namespace
 
 Session::Session(Replicator::Core& core, asio::ip::tcp::socket socket, bool outbound,
@@ -55,8 +41,7 @@ Session::Session(Replicator::Core& core, asio::ip::tcp::socket socket, bool outb
       wake_(socket_.get_executor()),
       closed_signal_(socket_.get_executor()),
       tick_(socket_.get_executor()),
-      rbuf_(kHandshakeBufferBytes),
-      model_(core.ledger) {}
+      rbuf_(kHandshakeBufferBytes) {}
 
 Session::~Session() {
   ReleaseSlot();
@@ -135,6 +120,32 @@ void Session::Violation(const std::string& what) {
   Close("protocol violation: " + what);
 }
 
+void Session::AfterSync() {
+  if (closed_ || !sync_) return;
+  if (sync_->closed()) {
+    Close(sync_->close_reason());
+    return;
+  }
+  if (sync_->has_outgoing()) wake_.cancel();
+  auto job = sync_->TakeIngestJob(StoreWritable(core_.ledger));
+  if (!job) return;
+  auto shared = std::make_shared<IngestJob>(std::move(*job));
+  asio::post(core_.ingest_pool(), [self = shared_from_this(), shared] {
+    IngestOutcome out = RunIngest(self->core_.ledger, *shared);
+    self->core_.RefreshFeeds();
+    if (!out.changed.empty()) self->core_.NotifyChanged(out.changed);
+    asio::post(self->executor(), [self, shared, out = std::move(out)]() mutable {
+      self->OnIngested(std::move(*shared), std::move(out));
+    });
+  });
+}
+
+void Session::OnIngested(IngestJob job, IngestOutcome out) {
+  if (closed_) return;
+  sync_->OnIngested(std::move(job), out);
+  AfterSync();
+}
+
 asio::awaitable<void> Session::Run() {
   auto self = shared_from_this();
   Replicator::Core::Running running(core_);
@@ -162,14 +173,18 @@ asio::awaitable<void> Session::Run() {
     co_return;
   }
   established_ = true;
-  last_recv_ = last_ping_ = last_have_ = Clock::now();
+  sync_ = std::make_unique<PeerSync>(
+      core_.ledger, core_, core_, core_,
+      SyncTiming{o.idle_timeout, o.ping_interval, o.anti_entropy_interval}, firm_, outbound_,
+      remote_host_, std::move(peer_kinds_));
   auto log_error = [](std::exception_ptr e) {
     if (e) spdlog::error("peer session coroutine failed with an exception");
   };
   asio::co_spawn(executor(), ReadLoop(), log_error);
   asio::co_spawn(executor(), WriteLoop(), log_error);
   asio::co_spawn(executor(), TickLoop(), log_error);
-  SendHave();
+  sync_->Start(core_.clock().Now());
+  AfterSync();
   if (!closed_) {
     closed_signal_.expires_at(Clock::time_point::max());
     co_await closed_signal_.async_wait(use_nothrow);
@@ -257,7 +272,7 @@ asio::awaitable<Status> Session::Handshake() {
   firm_ = hs->remote();
   if (!outbound_) initiator_ = firm_;
   // Never send the peer a kind it does not speak (PROTOCOL.md 13.2 §3).
-  model_.SetPeerKinds(hs->remote_hello().kinds);
+  peer_kinds_ = hs->remote_hello().kinds;
   rbuf_.resize(kReadBufferBytes);  // keeps whatever followed the last handshake message
   auto ciphers = hs->Split();
   if (!ciphers.ok()) co_return ciphers.status();
@@ -278,19 +293,14 @@ asio::awaitable<void> Session::ReadLoop() {
         Violation(frame.status().message());
       break;
     }
-    last_recv_ = Clock::now();
-    core_.Seen(firm_);
     auto plain = channel_->Open(*frame);
     if (!plain.ok()) {
+      core_.Seen(firm_);
       Violation("transport message refused: " + plain.status().message());
       break;
     }
-    auto msg = DecodePeerMessage(*plain);
-    if (!msg.ok()) {
-      Violation(msg.status().message());
-      break;
-    }
-    Handle(*msg);
+    sync_->OnMessage(*plain, core_.clock().Now());
+    AfterSync();
   }
 }
 
@@ -298,24 +308,24 @@ asio::awaitable<void> Session::WriteLoop() {
   auto self = shared_from_this();
   Replicator::Core::Running running(core_);
   while (!closed_) {
-    if (outq_.empty()) {
+    if (!sync_->has_outgoing()) {
       wake_.expires_at(Clock::time_point::max());
       co_await wake_.async_wait(use_nothrow);
       continue;
     }
     Bytes out;
     uint64_t messages = 0;
-    while (!outq_.empty() && out.size() < kWriteCoalesceBytes) {
+    while (out.size() < kWriteCoalesceBytes) {
+      auto next = sync_->PopOutgoing();
+      if (!next) break;
       ++messages;
-      Status s = channel_->Seal(outq_.front().plaintext, &out);
-      if (outq_.front().have) --haves_queued_;
-      outq_.pop_front();
+      Status s = channel_->Seal(next->plaintext, &out);
       if (!s.ok()) {
         Close("cannot encrypt: " + s.message());
         co_return;
       }
     }
-    write_started_ = Clock::now();
+    write_started_ = core_.clock().Now();
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out), use_nothrow);
     write_started_ = Clock::time_point{};
     if (ec) {
@@ -330,156 +340,20 @@ asio::awaitable<void> Session::TickLoop() {
   auto self = shared_from_this();
   Replicator::Core::Running running(core_);
   const auto& o = core_.options;
-  auto period = std::min({o.anti_entropy_interval, o.ping_interval, o.idle_timeout}) / 4;
-  period = std::clamp(period, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+  const auto period =
+      PeerSync::TickPeriod(SyncTiming{o.idle_timeout, o.ping_interval, o.anti_entropy_interval});
   while (!closed_) {
     tick_.expires_after(period);
     co_await tick_.async_wait(use_nothrow);
     if (closed_) break;
-    const auto now = Clock::now();
-    if (now - last_recv_ > o.idle_timeout) {
-      Close(
-          "idle: nothing received for " +
-          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(o.idle_timeout).count()) +
-          " s");
-      break;
-    }
-    if (write_started_ != Clock::time_point{} && now - write_started_ > o.write_timeout) {
+    const auto now = core_.clock().Now();
+    if (write_started_ != TimePoint{} && now - write_started_ > o.write_timeout) {
       Close("peer stopped reading (write stalled)");
       break;
     }
-    if (now - last_ping_ >= o.ping_interval) {
-      v1::PeerMessage m;
-      m.mutable_ping()->set_nonce(++ping_nonce_);
-      Queue(m);
-      last_ping_ = now;
-    }
-    if (!core_.ledger.IsActiveMember(firm_)) {  // removed by governance (19.9)
-      Close("firm " + core_.Name(firm_) + " is no longer an active member of the network");
-      break;
-    }
-    if (now - last_have_ >= o.anti_entropy_interval) SendHave();
-    MaybeStartIngest();  // resumes an ingest paused by a full disk
+    sync_->OnTick(now);
+    AfterSync();  // also resumes an ingest paused by a full disk
   }
-}
-
-void Session::Queue(const v1::PeerMessage& m, bool have) {
-  if (closed_) return;
-  if (outq_.size() >= kMaxQueuedMessages) {
-    Close("send queue full: peer is not reading");
-    return;
-  }
-  auto bytes = EncodePeerMessage(m);
-  if (!bytes.ok()) {
-    Close(bytes.status().message());
-    return;
-  }
-  outq_.push_back(Outgoing{std::move(bytes).value(), have});
-  if (have) ++haves_queued_;
-  wake_.cancel();
-}
-
-void Session::SendHave() {
-  last_have_ = Clock::now();
-  if (haves_queued_ > 0 || closed_) return;  // the queued one is fresh enough
-  core_.RefreshFeeds();
-  auto feeds = core_.Feeds();
-  v1::PeerMessage m;
-  auto* have = m.mutable_have();
-  const uint32_t listen_port = core_.port();
-  have->set_listen_port(listen_port);
-  size_t left = feeds->size();
-  for (const auto& [author, st] : *feeds) {
-    auto* f = have->add_feeds();
-    f->set_author(Str(author.View()));
-    f->set_head_seq(st.head_seq);
-    f->set_head_id(Str(st.head_id.View()));
-    f->set_stop_seq(st.stop_seq);
-    f->set_effective_id(Str(st.effective_id.View()));
-    --left;
-    if (static_cast<size_t>(have->feeds_size()) == kMaxHaveFeeds && left > 0) {
-      Queue(m, true);
-      m.Clear();
-      have = m.mutable_have();
-      have->set_listen_port(listen_port);
-    }
-  }
-  have->set_last(true);
-  Queue(m, true);
-}
-
-void Session::Handle(v1::PeerMessage& m) {
-  switch (m.msg_case()) {
-    case v1::PeerMessage::kHave: OnHavePart(m.have()); break;
-    case v1::PeerMessage::kEntries: {
-      Received r;
-      r.batch = m.entries().batch();
-      for (auto& se : *m.mutable_entries()->mutable_entries()) {
-        r.records.emplace_back(se.record().begin(), se.record().end());
-        r.from_feed.push_back(true);
-      }
-      OnBatch(std::move(r));
-      break;
-    }
-    case v1::PeerMessage::kEvidence: {
-      Received r;
-      r.batch = m.evidence().batch();
-      for (const auto& ev : m.evidence().items()) {
-        r.records.emplace_back(ev.first().begin(), ev.first().end());
-        r.from_feed.push_back(false);
-        if (!ev.second().empty()) {
-          r.records.emplace_back(ev.second().begin(), ev.second().end());
-          r.from_feed.push_back(false);
-        }
-      }
-      OnBatch(std::move(r));
-      break;
-    }
-    case v1::PeerMessage::kAck:
-      if (!model_.Ack(m.ack().batch())) {
-        Violation("Ack of batch " + std::to_string(m.ack().batch()) + ", not in flight");
-        return;
-      }
-      Pump();
-      break;
-    case v1::PeerMessage::kPing: {
-      v1::PeerMessage pong;
-      pong.mutable_pong()->set_nonce(m.ping().nonce());
-      Queue(pong);
-      break;
-    }
-    case v1::PeerMessage::kPong:
-    case v1::PeerMessage::MSG_NOT_SET: break;  // DecodePeerMessage refuses NOT_SET
-  }
-}
-
-void Session::OnHavePart(const v1::Have& have) {
-  uint64_t strangers = 0;
-  for (const auto& f : have.feeds()) {
-    PublicKey author = KeyFrom(f.author());
-    if (core_.ledger.KeyChain(author).empty()) {  // not a member of any epoch
-      ++strangers;
-      continue;
-    }
-    have_accum_[author] =
-        ReportedFeed{f.head_seq(), IdFrom(f.head_id()), f.stop_seq(), IdFrom(f.effective_id())};
-  }
-  if (strangers > 0 && core_.Misbehaved(firm_, strangers, "Have lists feeds of non-members")) {
-    Close("misbehaving peer");
-    return;
-  }
-  if (!have.last()) return;
-  if (!outbound_ && have.listen_port() != 0)
-    core_.LearnListenPort(firm_, remote_host_, have.listen_port());
-  core_.RefreshFeeds();
-  model_.OnHave(have_accum_, *core_.Feeds());
-  core_.HaveReceived(firm_, have_accum_);
-  auto own = have_accum_.find(core_.self());
-  core_.CheckGate(
-      firm_, own == have_accum_.end() ? std::nullopt : std::optional<ReportedFeed>(own->second));
-  have_accum_.clear();
-  MaybeLogSynced();
-  Pump();
 }
 
 void Session::Notify(const std::vector<PublicKey>& authors) {
@@ -497,43 +371,9 @@ void Session::DrainNotify() {
     authors.swap(notify_authors_);
     notify_posted_ = false;
   }
-  for (const PublicKey& a : authors) model_.Touch(a);
-  Pump();
-}
-
-void Session::Pump() {
-  if (closed_ || !established_ || !model_.have_received()) return;
-  std::shared_ptr<const FeedMap> feeds = core_.Feeds();
-  // Room is kept in the queue for control messages (Have, Ack, Ping, Pong).
-  while (model_.in_flight() < kMaxInFlightBatches && outq_.size() + 8 < kMaxQueuedMessages) {
-    auto b = model_.Next(*feeds, next_batch_);
-    if (!b) break;
-    v1::PeerMessage m;
-    uint64_t n = 0;
-    if (b->evidence) {
-      auto* eb = m.mutable_evidence();
-      eb->set_batch(next_batch_);
-      for (const storage::Evidence& ev : b->items) {
-        auto* item = eb->add_items();
-        item->set_kind(ev.kind == storage::StopReason::kFork ? v1::Evidence::KIND_FORK
-                                                             : v1::Evidence::KIND_INVALID_ENTRY);
-        item->set_author(Str(ev.author.View()));
-        item->set_seq(ev.seq);
-        item->set_first(Str(ev.first));
-        item->set_second(Str(ev.second));
-        item->set_reason(ev.reason.substr(0, 1024));
-        n += ev.second.empty() ? 1 : 2;
-      }
-    } else {
-      auto* e = m.mutable_entries();
-      e->set_batch(next_batch_);
-      for (const Bytes& r : b->records) e->add_entries()->set_record(Str(r));
-      n = b->records.size();
-    }
-    ++next_batch_;
-    Queue(m);
-    core_.CountSent(firm_, n);
-  }
+  if (closed_ || !sync_) return;
+  sync_->OnNotify(authors);
+  AfterSync();
 }
 
 }  // namespace keiretsu::net

@@ -1,10 +1,12 @@
 // Session: one peer link, from TCP connect/accept through the handshake to
-// the end of the connection (docs/replication.md). All of its state lives on
-// its own strand; four coroutines share it: Run (handshake, then waits for
-// the end), ReadLoop (frames -> messages), WriteLoop (queued messages ->
-// encrypted frames), TickLoop (keepalive, idle and write timeouts,
-// anti-entropy). Received batches are ingested on the Replicator's ingest
-// thread, never on the strand, and the session resumes when they are done.
+// the end of the connection (docs/replication.md): the I/O around a
+// PeerSync (peer_sync.h), which holds the protocol logic after the
+// handshake. All of its state lives on its own strand; four coroutines
+// share it: Run (handshake, then waits for the end), ReadLoop (frames ->
+// PeerSync), WriteLoop (PeerSync's messages -> encrypted frames), TickLoop
+// (PeerSync's ticks, the write timeout). Ingest jobs run on the
+// Replicator's ingest thread, never on the strand, and the session resumes
+// when they are done.
 //
 // Thread-safety: CloseAsync and Notify may be called from any thread;
 // everything else runs on the strand. firm()/initiator() are fixed once
@@ -21,7 +23,7 @@
 
 #include "keiretsu/net/peer_handshake.h"
 #include "node/net/src/core.h"
-#include "node/net/src/peer_model.h"
+#include "node/net/src/peer_sync.h"
 #include "node/net/src/wire.h"
 
 namespace keiretsu::net {
@@ -49,7 +51,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // responder that refuses us, say because this firm is not a member, closes
   // after our last handshake message, when established() is already true).
   // Read only after Run() has finished.
-  bool peer_answered() const { return model_.have_received(); }
+  bool peer_answered() const { return sync_ && sync_->have_received(); }
   bool outbound() const { return outbound_; }
   const PublicKey& firm() const { return firm_; }
   // Outbound: the peer closed the connection after our hello, before
@@ -59,17 +61,6 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& remote_address() const { return remote_address_; }
 
  private:
-  struct Outgoing {
-    Bytes plaintext;
-    bool have = false;
-  };
-  struct Received {
-    std::vector<Bytes> records;
-    std::vector<bool> from_feed;  // an Entries record (vs. an evidence record)
-    uint64_t batch = 0;
-  };
-  struct IngestOutcome;
-
   Session(Replicator::Core& core, asio::ip::tcp::socket socket, bool outbound,
           const PublicKey& firm, std::string address);
 
@@ -85,17 +76,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close(const std::string& reason);
   void Violation(const std::string& what);
-  void Handle(v1::PeerMessage& m);
-  void OnHavePart(const v1::Have& have);
-  void OnBatch(Received r);
-  void Queue(const v1::PeerMessage& m, bool have = false);
-  void SendHave();
-  void Pump();
   void DrainNotify();
-  void MaybeStartIngest();
-  static IngestOutcome RunIngest(Replicator::Core& core, const Received& job);
-  void OnIngested(IngestOutcome out);
-  void MaybeLogSynced();
+  // After every call into sync_: close if it decided so, wake the writer,
+  // start an ingest job if one is due.
+  void AfterSync();
+  void OnIngested(IngestJob job, IngestOutcome out);
 
   Replicator::Core& core_;
   asio::ip::tcp::socket socket_;
@@ -116,19 +101,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Bytes rbuf_;
   size_t rbegin_ = 0, rend_ = 0;
-  std::deque<Outgoing> outq_;
-  size_t haves_queued_ = 0;
-  Clock::time_point last_recv_, last_ping_, last_have_, write_started_{};
-  uint64_t ping_nonce_ = 0;
-
-  PeerModel model_;
-  ReportedMap have_accum_;
-  uint64_t next_batch_ = 1;        // our next outgoing batch number
-  uint64_t last_recv_batch_ = 0;   // the peer's last batch received
-  uint64_t last_acked_batch_ = 0;  // the peer's last batch we acked
-  std::deque<Received> ingest_queue_;
-  bool ingesting_ = false;
-  bool synced_logged_ = false;
+  TimePoint write_started_{};
+  protocol::KindSet peer_kinds_;    // from the handshake's hello
+  std::unique_ptr<PeerSync> sync_;  // after the handshake
 
   std::mutex notify_mu_;
   std::set<PublicKey> notify_authors_;  // GUARDED_BY(notify_mu_); bounded by members

@@ -1,0 +1,30 @@
+// NetClock: where the net code reads the time. The daemon uses RealClock
+// (std::chrono::steady_clock and the system clock); a simulator injects its
+// own, so sessions, bans and redials run on simulated time. Timers stay the
+// driver's business: the Asio code waits on asio::steady_timer (the same
+// clock as RealClock), a simulator schedules events at NetClock times.
+//
+// Thread-safety: Now() and UnixMs() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace keiretsu::net {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+class NetClock {
+ public:
+  virtual ~NetClock() = default;
+  // Monotonic time, for timeouts, intervals and backoffs.
+  virtual TimePoint Now() const = 0;
+  // Wall-clock milliseconds since the Unix epoch, for status reports.
+  virtual uint64_t UnixMs() const = 0;
+};
+
+// The real clocks; a process-wide instance that is never destroyed.
+const NetClock& RealClock();
+
+}  // namespace keiretsu::net

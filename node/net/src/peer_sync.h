@@ -1,0 +1,158 @@
+// PeerSync: one peer session's protocol after the handshake, as a sans-I/O
+// state machine (docs/replication.md "Sync"). Messages and time go in,
+// messages to send, ingest jobs and a close decision come out; it owns no
+// socket, timer or thread. The Asio Session drives it over a Noise channel;
+// the simulator (tests/sim) drives it over simulated links.
+//
+// What it decides: the Have exchange (sending ours, collecting the peer's
+// parts), pushing Entries/Evidence batches under flow control (PeerModel),
+// sequencing received batches into ingest jobs and acknowledging them once
+// ingested, answering pings, and, given "now", keepalive pings, the idle
+// timeout, the anti-entropy Have and closing when the peer is no longer a
+// member. Misbehaviour is reported to the PeerRegistry, the peer's reports
+// of our own feed to the WriteGateKeeper.
+//
+// The driver's loop: call Start once, then OnMessage for each received
+// plaintext, OnTick every TickPeriod(), OnNotify when our feeds changed;
+// after each call send what PopOutgoing yields, start TakeIngestJob's job
+// (RunIngest, off the session's thread in the daemon) and feed its outcome
+// to OnIngested; stop when closed().
+//
+// Thread-safety: none; one driver thread (a strand) at a time. RunIngest is
+// a free function the driver may run on another thread.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "keiretsu/node/ledger.h"
+#include "node/net/src/clock.h"
+#include "node/net/src/peer_model.h"
+#include "node/net/src/sync_host.h"
+
+namespace keiretsu::v1 {
+class PeerMessage;
+class Have;
+}  // namespace keiretsu::v1
+
+namespace keiretsu::net {
+
+struct SyncTiming {
+  std::chrono::milliseconds idle_timeout, ping_interval, anti_entropy_interval;
+};
+
+// Received records to commit: every batch received since the last job.
+struct IngestJob {
+  std::vector<Bytes> records;
+  std::vector<bool> from_feed;  // an Entries record (vs. an evidence record)
+  uint64_t batch = 0;           // the last batch it covers
+};
+
+struct IngestOutcome {
+  uint64_t batch = 0;
+  uint64_t applied = 0, invalid = 0;
+  uint64_t over_local_bounds = 0;  // refused by this node's own limits
+  std::string first_invalid;
+  std::vector<std::pair<PublicKey, uint64_t>> holds;  // the peer holds author's feed to seq
+  std::vector<PublicKey> changed;                     // our feeds it changed
+  Status failure;                                     // a local storage failure
+  // The store refused the commit for want of disk space: nothing was
+  // applied; the job goes back to the queue, unacknowledged.
+  bool paused = false;
+};
+
+// Commits `job` to `ledger` (not synced: an Ack means committed), dropping
+// first the records the ledger already holds. Reads and writes the store:
+// the daemon runs it on its ingest thread, never on a session's strand.
+IngestOutcome RunIngest(node::Ledger& ledger, const IngestJob& job);
+// False while the store refuses writes for want of disk space.
+bool StoreWritable(node::Ledger& ledger);
+
+class PeerSync {
+ public:
+  struct Outgoing {
+    Bytes plaintext;  // an encoded PeerMessage
+    bool have = false;
+  };
+
+  // `ledger` is read for the records to send (PeerModel); it and the three
+  // interfaces must outlive this. `firm` is the authenticated peer;
+  // `remote_host` its address when it dialled us (else empty).
+  PeerSync(const node::Ledger& ledger, SyncLedger& view, PeerRegistry& peers, WriteGateKeeper& gate,
+           SyncTiming timing, const PublicKey& firm, bool outbound, std::string remote_host,
+           protocol::KindSet peer_kinds);
+  ~PeerSync();
+  PeerSync(const PeerSync&) = delete;
+  PeerSync& operator=(const PeerSync&) = delete;
+
+  // The handshake is done: sends our first Have.
+  void Start(TimePoint now);
+  // One received message plaintext (decoded and checked here).
+  void OnMessage(ByteView plaintext, TimePoint now);
+  // Periodic: idle timeout, ping, membership, anti-entropy Have.
+  void OnTick(TimePoint now);
+  // Our feeds of `authors` changed (a commit): push them.
+  void OnNotify(const std::set<PublicKey>& authors);
+  // The next ingest job, when one should start now (none running, something
+  // received, the store writable).
+  std::optional<IngestJob> TakeIngestJob(bool store_writable);
+  // The outcome of the job TakeIngestJob gave (the job handed back).
+  void OnIngested(IngestJob job, const IngestOutcome& out);
+  // A transport-level fault the driver found (an undecryptable frame):
+  // reported as misbehaviour, and the session closes.
+  void Violation(const std::string& what);
+  void Close(const std::string& reason);
+
+  std::optional<Outgoing> PopOutgoing();
+  bool has_outgoing() const { return !outq_.empty(); }
+  bool closed() const { return closed_; }
+  const std::string& close_reason() const { return close_reason_; }
+  bool have_received() const { return model_.have_received(); }
+  bool ingesting() const { return ingesting_; }
+  const PeerModel& model() const { return model_; }
+
+  // How often OnTick should run for `timing`.
+  static std::chrono::milliseconds TickPeriod(const SyncTiming& timing);
+
+ private:
+  void Handle(v1::PeerMessage& m);
+  void OnHavePart(const v1::Have& have);
+  void OnBatch(IngestJob r);
+  void Queue(const v1::PeerMessage& m, bool have = false);
+  void SendHave(TimePoint now);
+  void Pump();
+  void CheckGate();
+  void MaybeLogSynced();
+
+  const node::Ledger& ledger_;
+  SyncLedger& view_;
+  PeerRegistry& peers_;
+  WriteGateKeeper& gate_;
+  const SyncTiming timing_;
+  const PublicKey firm_;
+  const bool outbound_;
+  const std::string remote_host_;
+  bool started_ = false, closed_ = false;
+  std::string close_reason_;
+
+  std::deque<Outgoing> outq_;
+  size_t haves_queued_ = 0;
+  TimePoint last_recv_{}, last_ping_{}, last_have_{};
+  uint64_t ping_nonce_ = 0;
+
+  PeerModel model_;
+  ReportedMap have_accum_;
+  uint64_t next_batch_ = 1;        // our next outgoing batch number
+  uint64_t last_recv_batch_ = 0;   // the peer's last batch received
+  uint64_t last_acked_batch_ = 0;  // the peer's last batch we acked
+  std::deque<IngestJob> ingest_queue_;
+  bool ingesting_ = false;
+  bool synced_logged_ = false;
+};
+
+}  // namespace keiretsu::net
