@@ -124,6 +124,27 @@ TEST_F(SyncTest, LineConvergesAndRelaysThroughTheMiddle) {
   for (auto* n : All()) testing::ExpectBalancesMatchRecompute(n->ledger());
 }
 
+// Gossip sends an entry over each link once, never back to the peer that
+// sent it: the push a commit triggers waits until the session has recorded
+// what its peer holds (the echo doubled the traffic on every link).
+TEST_F(SyncTest, AnEntryIsNeverSentBackToThePeerThatSentIt) {
+  Make(3);
+  N(0).Start();
+  N(2).Start();
+  N(1).Start(WithPeers({0, 2}));  // 0 - 1 - 2
+  Write(0, 60, 7u);
+  ExpectConverged(60);
+  // One entry from the far end, relayed by node 1 to node 0 on the same
+  // session (and send queue) as any echo of firm 0's entries would be: once
+  // it arrived, every such echo would have been sent before it.
+  Write(2, 1, 8u);
+  ASSERT_TRUE(WaitFor([&] { return N(0).ledger().Feed(net.pk(2)).head_seq == 1; }, 30s));
+  EXPECT_EQ(N(0).Peer(1)->entries_sent, 60u);
+  EXPECT_EQ(N(1).Peer(2)->entries_sent, 60u);
+  EXPECT_EQ(N(1).Peer(0)->entries_sent, 1u) << "firm 0's entries went back to node 0";
+  EXPECT_EQ(N(2).Peer(1)->entries_sent, 1u);
+}
+
 TEST_F(SyncTest, RingOfFiveWithConcurrentWritersConverges) {
   Make(5);
   for (int i = 0; i < 5; ++i) N(i).Start();

@@ -114,8 +114,19 @@ void PeerSync::OnTick(TimePoint now) {
 }
 
 void PeerSync::OnNotify(const std::set<PublicKey>& authors) {
+  if (ingesting_) {
+    notify_after_ingest_.insert(authors.begin(), authors.end());
+    return;
+  }
   for (const PublicKey& a : authors) model_.Touch(a);
   Pump();
+}
+
+void PeerSync::FlushNotifyAfterIngest() {
+  if (notify_after_ingest_.empty()) return;
+  std::set<PublicKey> authors;
+  authors.swap(notify_after_ingest_);
+  OnNotify(authors);
 }
 
 void PeerSync::Queue(const v1::PeerMessage& m, bool have) {
@@ -307,6 +318,7 @@ void PeerSync::OnIngested(IngestJob job, const IngestOutcome& out) {
   if (closed_) return;
   if (out.paused) {
     ingest_queue_.push_front(std::move(job));
+    FlushNotifyAfterIngest();
     return;
   }
   if (!out.failure.ok()) {
@@ -317,6 +329,7 @@ void PeerSync::OnIngested(IngestJob job, const IngestOutcome& out) {
   }
   peers_.CountReceived(firm_, out.applied);
   for (const auto& [author, seq] : out.holds) model_.PeerHolds(author, seq);
+  FlushNotifyAfterIngest();
   if (out.over_local_bounds > 0)
     spdlog::debug("peer {}: {} record(s) over this node's local bounds were not kept",
                   view_.Name(firm_), out.over_local_bounds);

@@ -96,7 +96,10 @@ class PeerSync {
   void OnMessage(ByteView plaintext, TimePoint now);
   // Periodic: idle timeout, ping, membership, anti-entropy Have.
   void OnTick(TimePoint now);
-  // Our feeds of `authors` changed (a commit): push them.
+  // Our feeds of `authors` changed (a commit): push them. While an ingest
+  // of this peer's records runs, the push waits for its outcome: the commit
+  // may be that ingest's, and the entries must first be recorded as held by
+  // the peer that sent them, or they would be pushed straight back to it.
   void OnNotify(const std::set<PublicKey>& authors);
   // The next ingest job, when one should start now (none running, something
   // received, the store writable).
@@ -152,6 +155,8 @@ class PeerSync {
   uint64_t last_acked_batch_ = 0;  // the peer's last batch we acked
   std::deque<IngestJob> ingest_queue_;
   bool ingesting_ = false;
+  std::set<PublicKey> notify_after_ingest_;  // OnNotify's authors while ingesting_
+  void FlushNotifyAfterIngest();
   bool synced_logged_ = false;
 };
 
