@@ -603,8 +603,11 @@ void Simulation::ScheduleFaults() {
         });
         // Restored once a strict majority of the others hold its feed's head
         // (the restore rule's premise); checked every 100 ms.
+        // The function holds itself weakly (a strong self-reference would
+        // never be freed); each scheduled retry holds it.
         auto attempt = std::make_shared<std::function<void()>>();
-        *attempt = [this, n, snapshot, attempt, down] {
+        std::weak_ptr<std::function<void()>> weak_attempt = attempt;
+        *attempt = [this, n, snapshot, weak_attempt, down] {
           if (healed_) return;
           const PublicKey& self = net_.pk(n->index());
           const uint64_t head = n->ledger->Feed(self).head_seq;
@@ -613,7 +616,7 @@ void Simulation::ScheduleFaults() {
             if (other.get() != n && other->ledger && other->ledger->Feed(self).head_seq >= head)
               ++holders;
           if (!n->up || holders < quorum()) {
-            sched_.After(100'000, *attempt);
+            if (auto again = weak_attempt.lock()) sched_.After(100'000, [again] { (*again)(); });
             return;
           }
           StopNode(*n, "stopped for a restore from an old snapshot");
@@ -624,7 +627,7 @@ void Simulation::ScheduleFaults() {
                 std::to_string(snapshot->size()) + " records)");
           });
         };
-        sched_.At(at, *attempt);
+        sched_.At(at, [attempt] { (*attempt)(); });
         break;
       }
     }
