@@ -229,6 +229,13 @@ class LedgerService final : public v1::Ledger::Service {
   // The stored claim `claim_hex` after checking it may be answered by this
   // firm now. REQUIRES: answer_mu_ held.
   Result<protocol::SignedEntry> AnswerableClaim(const std::string& claim_hex) const;
+  // Accept and Decline: in the claim's answer order, a retry of `req` is
+  // answered from its request id, else the claim is checked and the body
+  // `answer` makes of it is written; `done` then the next answer run.
+  void AnswerClaim(grpc::ServerContextBase* ctx, const Principal& who, const std::string& claim_hex,
+                   WriteRequest req,
+                   std::function<protocol::Body(const protocol::SignedEntry& claim)> answer,
+                   v1::WriteResponse* resp, Done done);
 
   node::Ledger& ledger_;
   const std::shared_ptr<node::Identity> identity_;

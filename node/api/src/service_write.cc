@@ -279,52 +279,56 @@ void LedgerService::Claim(grpc::ServerContextBase* ctx, const v1::ClaimRequest& 
              std::move(done));
 }
 
+void LedgerService::AnswerClaim(grpc::ServerContextBase* ctx, const Principal& who,
+                                const std::string& claim_hex, WriteRequest req,
+                                std::function<protocol::Body(const protocol::SignedEntry&)> answer,
+                                v1::WriteResponse* resp, Done done) {
+  // From the check to the commit, no other answer of this claim: the answer
+  // index only sees committed entries, so two concurrent accepts must not
+  // both pass the check.
+  InClaimOrder(ClaimKey(claim_hex),
+               [this, ctx, who, claim_hex, req = std::move(req), answer = std::move(answer), resp,
+                done = std::move(done)](Next next) mutable {
+                 auto finish = [next, done = std::move(done)](grpc::Status s) {
+                   done(std::move(s));
+                   next();
+                 };
+                 // A retry is answered before the claim is checked: once
+                 // answered, the claim is no longer answerable.
+                 auto replayed = Replay(req, resp);
+                 if (!replayed.ok() || *replayed) return finish(ToGrpc(replayed.status()));
+                 auto claim = AnswerableClaim(claim_hex);
+                 if (!claim.ok()) return finish(ToGrpc(claim.status()));
+                 WriteAsync(ctx, who, req, answer(*claim), resp, std::move(finish));
+               });
+}
+
 void LedgerService::Accept(grpc::ServerContextBase* ctx, const v1::AcceptRequest& req,
                            v1::WriteResponse* resp, Done done) {
   auto who = Authorize(ctx, Method::kAccept);
   if (!who.ok()) return done(ToGrpc(who.status()));
-  // From the check to the commit, no other answer of this claim: the answer
-  // index only sees committed entries, so two concurrent accepts must not
-  // both pass the check.
-  InClaimOrder(ClaimKey(req.claim_id()), [this, ctx, &req, resp, who = *who,
-                                          done = std::move(done)](Next next) mutable {
-    auto finish = [next, done = std::move(done)](grpc::Status s) {
-      done(std::move(s));
-      next();
-    };
-    // A retry is answered before the claim is checked: once answered, the
-    // claim is no longer answerable.
-    WriteRequest w("Accept", req.request_id(), {req.claim_id(), req.memo()});
-    auto replayed = Replay(w, resp);
-    if (!replayed.ok() || *replayed) return finish(ToGrpc(replayed.status()));
-    auto claim = AnswerableClaim(req.claim_id());
-    if (!claim.ok()) return finish(ToGrpc(claim.status()));
-    const auto& c = std::get<protocol::Claim>(claim->entry.body);
-    // The accept copies the claim's terms so its effect is self-contained.
-    WriteAsync(ctx, who, w,
-               protocol::Accept{claim->id, claim->entry.author, c.amount, c.unit, req.memo()}, resp,
-               std::move(finish));
-  });
+  AnswerClaim(
+      ctx, *who, req.claim_id(),
+      WriteRequest("Accept", req.request_id(), {req.claim_id(), req.memo()}),
+      [memo = req.memo()](const protocol::SignedEntry& claim) -> protocol::Body {
+        // The accept copies the claim's terms so its effect is self-contained.
+        const auto& c = std::get<protocol::Claim>(claim.entry.body);
+        return protocol::Accept{claim.id, claim.entry.author, c.amount, c.unit, memo};
+      },
+      resp, std::move(done));
 }
 
 void LedgerService::Decline(grpc::ServerContextBase* ctx, const v1::DeclineRequest& req,
                             v1::WriteResponse* resp, Done done) {
   auto who = Authorize(ctx, Method::kDecline);
   if (!who.ok()) return done(ToGrpc(who.status()));
-  InClaimOrder(ClaimKey(req.claim_id()), [this, ctx, &req, resp, who = *who,
-                                          done = std::move(done)](Next next) mutable {
-    auto finish = [next, done = std::move(done)](grpc::Status s) {
-      done(std::move(s));
-      next();
-    };
-    WriteRequest w("Decline", req.request_id(), {req.claim_id(), req.reason()});
-    auto replayed = Replay(w, resp);
-    if (!replayed.ok() || *replayed) return finish(ToGrpc(replayed.status()));
-    auto claim = AnswerableClaim(req.claim_id());
-    if (!claim.ok()) return finish(ToGrpc(claim.status()));
-    WriteAsync(ctx, who, w, protocol::Decline{claim->id, claim->entry.author, req.reason()}, resp,
-               std::move(finish));
-  });
+  AnswerClaim(
+      ctx, *who, req.claim_id(),
+      WriteRequest("Decline", req.request_id(), {req.claim_id(), req.reason()}),
+      [reason = req.reason()](const protocol::SignedEntry& claim) -> protocol::Body {
+        return protocol::Decline{claim.id, claim.entry.author, reason};
+      },
+      resp, std::move(done));
 }
 
 void LedgerService::RecordObligation(grpc::ServerContextBase* ctx,
