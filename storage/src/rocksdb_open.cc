@@ -163,8 +163,34 @@ Status LockDirectory(const StoreOptions& options, Store::Impl& impl) {
   return Status::Ok();
 }
 
+// A new data directory: the database is created with the default column
+// family alone, and the others in one CreateColumnFamilies call. (Created
+// by DB::Open, each missing column family writes, re-reads and verifies the
+// OPTIONS file on its own: ten times per new store, most of the cost of
+// opening it.) Durability is the same: each creation is in the MANIFEST
+// before the call returns.
+rocksdb::Status CreateRocks(Store::Impl& impl, std::unique_ptr<rocksdb::DB>* db,
+                            std::vector<rocksdb::ColumnFamilyHandle*>* cfs) {
+  rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> first;
+  rocksdb::Status s =
+      rocksdb::DB::Open(impl.db_options, impl.options.path, {impl.cf_descriptors[0]}, &first, &raw);
+  db->reset(raw);
+  if (!s.ok()) return s;
+  std::vector<rocksdb::ColumnFamilyHandle*> rest;
+  s = raw->CreateColumnFamilies(std::vector<rocksdb::ColumnFamilyDescriptor>(
+                                    impl.cf_descriptors.begin() + 1, impl.cf_descriptors.end()),
+                                &rest);
+  cfs->assign(first.begin(), first.end());
+  cfs->insert(cfs->end(), rest.begin(), rest.end());
+  return s;
+}
+
 rocksdb::Status OpenRocks(Store::Impl& impl, bool read_only, std::unique_ptr<rocksdb::DB>* db,
                           std::vector<rocksdb::ColumnFamilyHandle*>* cfs) {
+  if (!read_only && impl.db_options.create_if_missing &&
+      impl.db_options.env->FileExists(impl.options.path + "/CURRENT").IsNotFound())
+    return CreateRocks(impl, db, cfs);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = read_only ? rocksdb::DB::OpenForReadOnly(impl.db_options, impl.options.path,
                                                                impl.cf_descriptors, cfs, &raw)
