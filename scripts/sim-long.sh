@@ -9,7 +9,8 @@
 # Environment: KEIRETSU_SIM (the binary; default build/tests/sim/keiretsu-sim),
 # JOBS (processes; default nproc), OUT (directory for the shards' logs;
 # default a new one under /tmp), CHUNK (seeds per keiretsu-sim call; default
-# 500, so progress is on record as it goes).
+# 500, so progress is on record as it goes), SIM_ARGS (more options for every
+# call, e.g. "--bug skip-restore-gate" to see the failure path).
 #
 # Each shard takes every JOBS-th chunk. Progress lines go to stdout as chunks
 # finish; at the end a summary. Exit status 1 if any seed violated an
@@ -49,7 +50,9 @@ shard() {
     from=$((FIRST + k * CHUNK))
     n=$((LAST - from + 1 < CHUNK ? LAST - from + 1 : CHUNK))
     rc=0
-    nice -n 19 "$SIM" --seeds "$n" --first-seed "$from" >"$OUT/chunk-$k.log" 2>&1 || rc=$?
+    # shellcheck disable=SC2086 # SIM_ARGS is a list of options
+    nice -n 19 "$SIM" --seeds "$n" --first-seed "$from" ${SIM_ARGS:-} >"$OUT/chunk-$k.log" 2>&1 ||
+      rc=$?
     if ! grep -q "^$n seeds from $from," "$OUT/chunk-$k.log"; then
       echo "ERROR chunk $k (seeds $from..$((from + n - 1))): simulator exited $rc without a summary" \
         >>"$OUT/shard-$s.log"
@@ -75,13 +78,14 @@ progress() {
     "$violated violated, $(($(date +%s) - START)) s"
 }
 
+# A progress line a minute while any shard runs (polled every 5 s).
+ticks=0
 while true; do
   running=0
   for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && running=1; done
   [[ $running == 0 ]] && break
-  progress
-  sleep 60 &
-  wait $! || true
+  ((ticks++ % 12 == 0)) && progress
+  sleep 5
 done
 wait "${pids[@]}" || true
 progress
