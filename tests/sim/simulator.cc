@@ -599,7 +599,12 @@ void Simulation::ScheduleFaults() {
   const int faults = 2 + static_cast<int>(Rand(5));
   std::set<int> busy;  // one fault per node
   for (int k = 0; k < faults; ++k) {
-    const int i = honest[Rand(honest.size())];
+    size_t pick = Rand(honest.size());
+    // A restore run's first two faults (the restore, the power cut) go to
+    // two different nodes.
+    if (restore_run && busy.size() < 2 && busy.size() < honest.size())
+      while (busy.count(honest[pick]) != 0) pick = (pick + 1) % honest.size();
+    const int i = honest[pick];
     if (!busy.insert(i).second) continue;
     const int64_t at = 2'000'000 + static_cast<int64_t>(Rand(static_cast<uint64_t>(active / 2)));
     const int64_t down = 500'000 + static_cast<int64_t>(Rand(8'000'000));
