@@ -9,7 +9,7 @@
 # Environment: KEIRETSU_SIM (the binary; default build/tests/sim/keiretsu-sim),
 # JOBS (processes; default nproc), OUT (directory for the shards' logs;
 # default a new one under /tmp), CHUNK (seeds per keiretsu-sim call; default
-# 500, so progress is on record as it goes), SIM_ARGS (more options for every
+# 100, so progress is on record as it goes), SIM_ARGS (more options for every
 # call, e.g. "--bug skip-restore-gate" to see the failure path).
 #
 # Each shard takes every JOBS-th chunk. Progress lines go to stdout as chunks
@@ -22,7 +22,7 @@ SEEDS="${1:-100000}"
 FIRST="${2:-1}"
 SIM="${KEIRETSU_SIM:-build/tests/sim/keiretsu-sim}"
 JOBS="${JOBS:-$(nproc)}"
-CHUNK="${CHUNK:-500}"
+CHUNK="${CHUNK:-100}"
 OUT="${OUT:-$(mktemp -d /tmp/sim-long.XXXXXX)}"
 
 if ! [[ "$SEEDS" =~ ^[1-9][0-9]*$ && "$FIRST" =~ ^[1-9][0-9]*$ && "$JOBS" =~ ^[1-9][0-9]*$ &&
