@@ -8,7 +8,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <random>
 #include <set>
 #include <sstream>
@@ -72,17 +71,21 @@ class Scheduler {
  public:
   int64_t now_us() const { return now_us_; }
   void At(int64_t at_us, std::function<void()> fn) {
-    queue_.push(Event{std::max(at_us, now_us_), next_++, std::move(fn)});
+    queue_.push_back(Event{std::max(at_us, now_us_), next_++, std::move(fn)});
+    std::push_heap(queue_.begin(), queue_.end(), std::greater<>());
   }
   void After(int64_t delay_us, std::function<void()> fn) { At(now_us_ + delay_us, std::move(fn)); }
   // Runs events up to `until_us`; false when none is left before it.
   bool RunOne(int64_t until_us) {
-    if (queue_.empty() || queue_.top().at_us > until_us) {
+    if (queue_.empty() || queue_.front().at_us > until_us) {
       now_us_ = std::max(now_us_, until_us);
       return false;
     }
-    Event e = queue_.top();
-    queue_.pop();
+    // Moved out, not copied (std::priority_queue::top is const: a copy of
+    // the function and everything it captures per event).
+    std::pop_heap(queue_.begin(), queue_.end(), std::greater<>());
+    Event e = std::move(queue_.back());
+    queue_.pop_back();
     now_us_ = e.at_us;
     ++events_;
     e.fn();
@@ -99,7 +102,7 @@ class Scheduler {
       return at_us != o.at_us ? at_us > o.at_us : seq > o.seq;
     }
   };
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
+  std::vector<Event> queue_;  // a min-heap on (at_us, seq)
   int64_t now_us_ = 0;
   uint64_t next_ = 0, events_ = 0;
 };
