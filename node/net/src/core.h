@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -67,6 +68,11 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   const NetClock& clock() const { return clock_; }
   asio::io_context& io() { return io_; }
   asio::thread_pool& ingest_pool() { return ingest_; }
+  // Reads an outgoing batch (RunRead over `ledger`); called on the ingest
+  // thread. A test may replace the reader before Start (to hold a read).
+  ReadResult ReadBatch(const ReadJob& job) const;
+  using BatchReader = std::function<ReadResult(const node::Ledger&, const ReadJob&)>;
+  void SetBatchReaderForTest(BatchReader reader) { reader_ = std::move(reader); }
   std::shared_ptr<const FeedMap> Feeds() const override;
   void RefreshFeeds() override;
   std::string Name(const PublicKey& firm) const override { return FirmName(genesis, firm); }
@@ -157,6 +163,7 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   std::string GateReasonLocked() const;
 
   const NetClock& clock_;
+  BatchReader reader_;  // empty: RunRead
   // Declared before every member that holds its objects (sockets, timers,
   // handlers), so it is destroyed after them.
   asio::io_context io_;

@@ -215,6 +215,10 @@ Status Replicator::Core::Start() {
   return Status::Ok();
 }
 
+ReadResult Replicator::Core::ReadBatch(const ReadJob& job) const {
+  return reader_ ? reader_(ledger, job) : RunRead(ledger, job);
+}
+
 void Replicator::Core::Stop() {
   if (!started_) {
     stopping_ = true;

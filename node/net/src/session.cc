@@ -127,6 +127,17 @@ void Session::AfterSync() {
     return;
   }
   if (sync_->has_outgoing()) wake_.cancel();
+  // Store reads and writes run on the ingest thread, in the order posted;
+  // their results come back to the strand.
+  if (auto read = sync_->TakeReadJob()) {
+    auto shared = std::make_shared<ReadJob>(std::move(*read));
+    asio::post(core_.ingest_pool(), [self = shared_from_this(), shared] {
+      ReadResult result = self->core_.ReadBatch(*shared);
+      asio::post(self->executor(), [self, shared, result = std::move(result)]() mutable {
+        self->OnRead(std::move(*shared), std::move(result));
+      });
+    });
+  }
   auto job = sync_->TakeIngestJob(StoreWritable(core_.ledger));
   if (!job) return;
   auto shared = std::make_shared<IngestJob>(std::move(*job));
@@ -138,6 +149,12 @@ void Session::AfterSync() {
       self->OnIngested(std::move(*shared), std::move(out));
     });
   });
+}
+
+void Session::OnRead(ReadJob job, ReadResult result) {
+  if (closed_) return;
+  sync_->OnRead(std::move(job), std::move(result));
+  AfterSync();
 }
 
 void Session::OnIngested(IngestJob job, IngestOutcome out) {

@@ -4,9 +4,10 @@
 // handshake. All of its state lives on its own strand; four coroutines
 // share it: Run (handshake, then waits for the end), ReadLoop (frames ->
 // PeerSync), WriteLoop (PeerSync's messages -> encrypted frames), TickLoop
-// (PeerSync's ticks, the write timeout). Ingest jobs run on the
-// Replicator's ingest thread, never on the strand, and the session resumes
-// when they are done.
+// (PeerSync's ticks, the write timeout). Ingest jobs and the reads of
+// outgoing batches run on the Replicator's ingest thread, never on the
+// strand, and the session resumes when they are done: a slow store delays
+// them, not the session's reads, writes and timers.
 //
 // Thread-safety: CloseAsync and Notify may be called from any thread;
 // everything else runs on the strand. firm()/initiator() are fixed once
@@ -81,6 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // start an ingest job if one is due.
   void AfterSync();
   void OnIngested(IngestJob job, IngestOutcome out);
+  void OnRead(ReadJob job, ReadResult result);
 
   Replicator::Core& core_;
   asio::ip::tcp::socket socket_;
