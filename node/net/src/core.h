@@ -22,6 +22,7 @@
 
 #include "keiretsu/net/replicator.h"
 #include "node/net/src/clock.h"
+#include "node/net/src/net_timer.h"
 #include "node/net/src/peer_model.h"
 #include "node/net/src/sync_host.h"
 
@@ -147,13 +148,13 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
     uint64_t messages_sent = 0, bytes_sent = 0;
     ReportedMap reported;
     bool have_received = false;
-    Clock::time_point banned_until{}, next_dial{};
+    TimePoint banned_until{}, next_dial{};
     uint64_t banned_until_unix_ms = 0;
     unsigned failures = 0;
     std::string last_error;
     bool gate_logged = false;
-    bool hello_refused = false;                // the next dial speaks v1
-    std::shared_ptr<asio::steady_timer> wake;  // the dialer's, on its own strand
+    bool hello_refused = false;      // the next dial speaks v1
+    std::shared_ptr<NetTimer> wake;  // the dialer's, on its own strand
   };
   Firm& FirmLocked(const PublicKey& firm);
   void StartDialer(Firm& f);

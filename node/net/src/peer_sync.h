@@ -77,6 +77,13 @@ IngestOutcome RunIngest(node::Ledger& ledger, const IngestJob& job);
 // False while the store refuses writes for want of disk space.
 bool StoreWritable(node::Ledger& ledger);
 
+// The driver's write timeout: a write started at `write_started` (the
+// default TimePoint: none in progress) has not completed by `now`.
+inline bool WriteStalled(TimePoint write_started, TimePoint now,
+                         std::chrono::milliseconds write_timeout) {
+  return write_started != TimePoint{} && now - write_started > write_timeout;
+}
+
 class PeerSync {
  public:
   struct Outgoing {
@@ -132,6 +139,8 @@ class PeerSync {
 
   // How often OnTick should run for `timing`.
   static std::chrono::milliseconds TickPeriod(const SyncTiming& timing);
+  // When the driver should call OnTick next, given the time now.
+  TimePoint NextTick(TimePoint now) const { return now + TickPeriod(timing_); }
 
  private:
   void Handle(v1::PeerMessage& m);

@@ -24,6 +24,7 @@
 
 #include "keiretsu/net/peer_handshake.h"
 #include "node/net/src/core.h"
+#include "node/net/src/net_timer.h"
 #include "node/net/src/peer_sync.h"
 #include "node/net/src/wire.h"
 
@@ -96,7 +97,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string slot_source_;  // inbound: the handshake slot held (empty: none)
   std::atomic<bool> established_{false};
 
-  asio::steady_timer deadline_, wake_, closed_signal_, tick_;
+  // All wait on instants of core_.clock(): deadline_ (connect/handshake),
+  // tick_ (PeerSync's next tick); wake_ and closed_signal_ wait for Cancel.
+  NetTimer deadline_, wake_, closed_signal_, tick_;
   bool closed_ = false;
   std::string close_reason_;
   std::optional<SecureChannel> channel_;
