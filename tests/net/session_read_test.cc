@@ -1,5 +1,5 @@
 // A session's strand is never blocked by the store (session.h): while the
-// read of its next outgoing batch is held on the ingest thread, the session
+// read of its next outgoing batch is held on the read thread, the session
 // still reads, answers pings and writes; the batch follows the release.
 #include <gtest/gtest.h>
 
@@ -57,7 +57,7 @@ TEST(SessionReadTest, TheStrandAnswersWhileABatchReadIsHeldInTheStore) {
   core.SetBatchReaderForTest(
       [&reads](const node::Ledger& l, const ReadJob& job) { return reads.Read(l, job); });
   ASSERT_TRUE(core.Start().ok());
-  struct ReleaseFirst {  // Stop joins the ingest thread the reader holds
+  struct ReleaseFirst {  // Stop joins the read thread the reader holds
     HeldReads& r;
     Replicator::Core& c;
     ~ReleaseFirst() {

@@ -69,7 +69,10 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   const NetClock& clock() const { return clock_; }
   asio::io_context& io() { return io_; }
   asio::thread_pool& ingest_pool() { return ingest_; }
-  // Reads an outgoing batch (RunRead over `ledger`); called on the ingest
+  // The thread every session's outgoing-batch reads run on (one for all
+  // sessions, apart from ingest so a long commit does not hold up sending).
+  asio::thread_pool& read_pool() { return reads_; }
+  // Reads an outgoing batch (RunRead over `ledger`); called on the read
   // thread. A test may replace the reader before Start (to hold a read).
   ReadResult ReadBatch(const ReadJob& job) const;
   using BatchReader = std::function<ReadResult(const node::Ledger&, const ReadJob&)>;
@@ -171,6 +174,7 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   asio::thread_pool ingest_{1};
+  asio::thread_pool reads_{1};
   asio::strand<asio::io_context::executor_type> accept_strand_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::atomic<uint16_t> port_{0};

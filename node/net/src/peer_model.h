@@ -84,7 +84,7 @@ struct ReadResult {
 };
 
 // Reads what `job` names from `ledger`. Thread-safe (the ledger's reads
-// are); the daemon runs it on its ingest thread, never on a strand.
+// are); the daemon runs it on its read thread, never on a strand.
 ReadResult RunRead(const node::Ledger& ledger, const ReadJob& job);
 
 struct OutBatch {

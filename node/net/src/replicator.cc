@@ -247,6 +247,7 @@ void Replicator::Core::Stop() {
       spdlog::warn("replication: {} tasks still running at shutdown", running_);
   }
   ingest_.join();  // ingests in flight finish; their results are dropped
+  reads_.join();   // so do reads
   work_.reset();
   io_.stop();
   for (auto& t : threads_) t.join();

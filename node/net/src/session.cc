@@ -131,11 +131,11 @@ void Session::AfterSync() {
     return;
   }
   if (sync_->has_outgoing()) wake_.Cancel();
-  // Store reads and writes run on the ingest thread, in the order posted;
-  // their results come back to the strand.
+  // Store reads and writes run off the strand (the read thread, the ingest
+  // thread); their results come back to it.
   if (auto read = sync_->TakeReadJob()) {
     auto shared = std::make_shared<ReadJob>(std::move(*read));
-    asio::post(core_.ingest_pool(), [self = shared_from_this(), shared] {
+    asio::post(core_.read_pool(), [self = shared_from_this(), shared] {
       ReadResult result = self->core_.ReadBatch(*shared);
       asio::post(self->executor(), [self, shared, result = std::move(result)]() mutable {
         self->OnRead(std::move(*shared), std::move(result));

@@ -5,9 +5,10 @@
 // share it: Run (handshake, then waits for the end), ReadLoop (frames ->
 // PeerSync), WriteLoop (PeerSync's messages -> encrypted frames), TickLoop
 // (PeerSync's ticks, the write timeout). Ingest jobs and the reads of
-// outgoing batches run on the Replicator's ingest thread, never on the
-// strand, and the session resumes when they are done: a slow store delays
-// them, not the session's reads, writes and timers.
+// outgoing batches run on the Replicator's ingest and read threads (one of
+// each for all sessions), never on the strand, and the session resumes
+// when they are done: a slow store delays them, not the session's reads,
+// writes and timers.
 //
 // Thread-safety: CloseAsync and Notify may be called from any thread;
 // everything else runs on the strand. firm()/initiator() are fixed once
