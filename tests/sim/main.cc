@@ -2,7 +2,7 @@
 //
 //   keiretsu-sim [--seeds K] [--first-seed S] [--seed N] [--nodes n]
 //                [--degree d] [--writes w] [--no-faults] [--burst-ms t]
-//                [--open-gate] [--bug NAME]
+//                [--open-gate] [--no-head-relay] [--bug NAME]
 //                [--expect-violation] [--verbose]
 //
 // --seeds defaults to $KEIRETSU_SIM_SEEDS, else 1000. Exit status 0 when
@@ -24,7 +24,7 @@ namespace {
 void Usage() {
   std::fprintf(stderr,
                "usage: keiretsu-sim [--seeds K] [--first-seed S] [--seed N] [--nodes n] "
-               "[--degree d] [--writes w] [--no-faults] [--burst-ms t] [--open-gate] "
+               "[--degree d] [--writes w] [--no-faults] [--burst-ms t] [--open-gate] [--no-head-relay] "
                "[--bug skip-restore-gate] "
                "[--expect-violation] [--verbose]\n");
 }
@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
       base.burst_ms = std::stoll(value());
     } else if (a == "--open-gate") {
       base.open_gate_at_start = true;
+    } else if (a == "--no-head-relay") {
+      base.head_relay = false;
     } else if (a == "--no-faults") {
       base.faults = false;
     } else if (a == "--bug") {

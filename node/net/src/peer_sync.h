@@ -10,7 +10,8 @@
 // ingested, answering pings, and, given "now", keepalive pings, the idle
 // timeout, the anti-entropy Have and closing when the peer is no longer a
 // member. Misbehaviour is reported to the PeerRegistry, the peer's reports
-// of our own feed to the WriteGateKeeper.
+// of our own feed to the WriteGateKeeper, as are the flooded head queries and
+// reports (which the node forwards to its other sessions through Relay).
 //
 // The driver's loop: call Start once, then OnMessage for each received
 // plaintext, OnTick every TickPeriod(), OnNotify when our feeds changed;
@@ -110,6 +111,10 @@ class PeerSync {
   // reported as misbehaviour, and the session closes.
   void Violation(const std::string& what);
   void Close(const std::string& reason);
+  // The node forwards a flooded head query or report to this peer
+  // (PROTOCOL.md 13.2.8): queued behind this session's own messages, at
+  // most kMaxHeadFloodBacklog waiting (the oldest dropped beyond).
+  void Relay(FloodItem item);
 
   std::optional<Outgoing> PopOutgoing();
   bool has_outgoing() const { return !outq_.empty(); }
@@ -131,6 +136,7 @@ class PeerSync {
   void Pump();
   void CheckGate();
   void MaybeLogSynced();
+  void PumpFlood();
 
   const node::Ledger& ledger_;
   SyncLedger& view_;
@@ -158,6 +164,7 @@ class PeerSync {
   std::set<PublicKey> notify_after_ingest_;  // OnNotify's authors while ingesting_
   void FlushNotifyAfterIngest();
   bool synced_logged_ = false;
+  std::deque<FloodItem> flood_out_;  // head queries/reports waiting for queue room
 };
 
 }  // namespace keiretsu::net

@@ -364,6 +364,14 @@ void Session::Notify(const std::vector<PublicKey>& authors) {
   asio::post(executor(), [self = shared_from_this()] { self->DrainNotify(); });
 }
 
+void Session::Relay(std::vector<FloodItem> items) {
+  asio::post(executor(), [self = shared_from_this(), items = std::move(items)]() mutable {
+    if (self->closed_ || !self->sync_) return;
+    for (FloodItem& item : items) self->sync_->Relay(std::move(item));
+    self->AfterSync();
+  });
+}
+
 void Session::DrainNotify() {
   std::set<PublicKey> authors;
   {

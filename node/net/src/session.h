@@ -45,6 +45,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void CloseAsync(std::string reason);
   void Notify(const std::vector<PublicKey>& authors);
+  // Sends the peer flooded head queries/reports (PeerSync::Relay), on the
+  // session's strand. Thread-safe.
+  void Relay(std::vector<FloodItem> items);
 
   bool established() const { return established_.load(); }
   // Whether the peer sent its first Have: it accepted the handshake (a
