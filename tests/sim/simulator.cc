@@ -163,7 +163,7 @@ class Node final : public net::SyncLedger, public net::PeerRegistry, public net:
   bool gate_closed = false;
   std::map<PublicKey, std::optional<net::ReportedFeed>> reports;
   std::unique_ptr<net::HeadFlood> flood;  // this run's (a restart forgets it)
-  std::map<int, Side> sides;  // by peer index
+  std::map<int, Side> sides;              // by peer index
   std::map<PublicKey, uint64_t> strikes;
   std::map<PublicKey, int64_t> banned_until_us;
 
@@ -232,7 +232,8 @@ class Simulation {
   // upstream has no session), as Core::ReportRouteLocked.
   void RouteReport(int node, const PublicKey& subject, const PublicKey& from, net::FloodItem item);
 
- private:  void Write(int node);
+ private:
+  void Write(int node);
   void ScheduleFaults();
   Bytes Mutate(Bytes plaintext);
   std::vector<Bytes> SnapshotRecords(Node& n);
@@ -324,8 +325,8 @@ void Node::OnHeadReport(const PublicKey& firm, ByteView statement,
     if (chain.empty()) return std::nullopt;
     return chain.back().key;
   };
-  auto report = protocol::VerifyHeadReport(statement, signature, sim_.network().id(),
-                                           form->subject, *nonce, key_of);
+  auto report = protocol::VerifyHeadReport(statement, signature, sim_.network().id(), form->subject,
+                                           *nonce, key_of);
   if (!report.ok()) return;
   if (mine) {
     GateReport(report->reporter, net::ReportedOf(*report));

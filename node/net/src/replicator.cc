@@ -623,8 +623,9 @@ void Replicator::Core::OnHeadReport(const PublicKey& firm, ByteView statement,
     nonce = subject == self() ? flood_.own_nonce() : flood_.LatestNonce(subject);
   }
   if (!nonce) return;  // no query of ours, or none seen for its subject
-  auto report = protocol::VerifyHeadReport(statement, signature, genesis.network_id(), subject,
-                                           *nonce, [this](const PublicKey& f) { return MemberKey(f); });
+  auto report =
+      protocol::VerifyHeadReport(statement, signature, genesis.network_id(), subject, *nonce,
+                                 [this](const PublicKey& f) { return MemberKey(f); });
   if (!report.ok()) {
     spdlog::debug("head report from peer {} dropped: {}", Name(firm), report.status().message());
     return;
