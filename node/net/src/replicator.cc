@@ -7,8 +7,6 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <set>
 
-#include <cstring>
-
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/protocol/head_report.h"
 #include "node/net/src/backoff.h"
@@ -193,15 +191,10 @@ Status Replicator::Core::Start() {
       gate_closed_ = true;
       ledger.SetWriteGate(GateReasonLocked());
       // This run's head query nonce: fresh at every start, so no report
-      // from an earlier run counts (PROTOCOL.md 13.2.8).
+      // from an earlier run counts (PROTOCOL.md 13.2.8). Always from the
+      // operating system: a seeded random_seed repeats across restarts.
       protocol::HeadNonce nonce{};
-      if (options.random_seed != 0)
-        for (size_t i = 0; i < nonce.size(); i += 8) {
-          const uint64_t r = rng_();
-          std::memcpy(nonce.data() + i, &r, 8);
-        }
-      else
-        crypto::RandomBytes(nonce);
+      crypto::RandomBytes(nonce);
       (void)flood_.StartOwnQuery(nonce);
       spdlog::warn(
           "writes paused until {} of the other {} members report this firm's own feed head "
