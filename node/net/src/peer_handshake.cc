@@ -30,7 +30,7 @@ PeerHello PeerHello::V1() {
 }
 
 PeerHello PeerHello::Ours() {
-  return PeerHello{protocol::kProtocolVersion, protocol::KindSet::All()};
+  return PeerHello{kHelloVersionHeadReports, protocol::KindSet::All()};
 }
 
 Bytes EncodeHello(const PeerHello& hello) {

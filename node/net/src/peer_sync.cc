@@ -55,11 +55,12 @@ void PeerSync::Start(TimePoint now) {
   started_ = true;
   last_recv_ = last_ping_ = last_have_ = now;
   SendHave(now);
-  for (FloodItem& item : gate_.HeadFloodBacklog(firm_)) Relay(std::move(item));
+  if (peer_head_reports_)
+    for (FloodItem& item : gate_.HeadFloodBacklog(firm_)) Relay(std::move(item));
 }
 
 void PeerSync::Relay(FloodItem item) {
-  if (closed_) return;
+  if (closed_ || !peer_head_reports_) return;
   if (flood_out_.size() >= kMaxHeadFloodBacklog) flood_out_.pop_front();
   flood_out_.push_back(std::move(item));
   PumpFlood();

@@ -115,6 +115,10 @@ class PeerSync {
   // (PROTOCOL.md 13.2.8): queued behind this session's own messages, at
   // most kMaxHeadFloodBacklog waiting (the oldest dropped beyond).
   void Relay(FloodItem item);
+  // Whether the peer speaks HeadQuery/HeadReports (its hello states version
+  // >= kHelloVersionHeadReports); when not, nothing is relayed to it. Set
+  // before Start; true by default.
+  void SetPeerSpeaksHeadReports(bool speaks) { peer_head_reports_ = speaks; }
 
   std::optional<Outgoing> PopOutgoing();
   bool has_outgoing() const { return !outq_.empty(); }
@@ -164,6 +168,7 @@ class PeerSync {
   std::set<PublicKey> notify_after_ingest_;  // OnNotify's authors while ingesting_
   void FlushNotifyAfterIngest();
   bool synced_logged_ = false;
+  bool peer_head_reports_ = true;
   std::deque<FloodItem> flood_out_;  // head queries/reports waiting for queue room
 };
 

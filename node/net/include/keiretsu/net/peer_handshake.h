@@ -49,13 +49,18 @@ inline constexpr size_t kIdentityPayloadBytes = 32 + 64;
 Bytes NoisePrologue(const NetworkId& network);
 Hash32 NetworkPsk(const NetworkId& network);
 
+// The hello version this build states: 3 is protocol v2 plus the restore
+// rule's HeadQuery/HeadReports messages (docs/PROTOCOL.md 13.2.8), which are
+// sent only to a peer whose hello states at least this version.
+inline constexpr uint16_t kHelloVersionHeadReports = 3;
+
 // What a peer speaks: its protocol version and the entry kinds it applies.
 // A peer that sends no hello is a v1 node: version 1, kinds 1-5.
 struct PeerHello {
   uint16_t version = 1;
   protocol::KindSet kinds;
   static PeerHello V1();
-  static PeerHello Ours();  // protocol::kProtocolVersion, protocol::KindSet::All()
+  static PeerHello Ours();  // kHelloVersionHeadReports, protocol::KindSet::All()
   friend bool operator==(const PeerHello&, const PeerHello&) = default;
 };
 Bytes EncodeHello(const PeerHello& hello);
