@@ -180,10 +180,14 @@ asio::awaitable<void> Session::Run() {
   auto log_error = [](std::exception_ptr e) {
     if (e) spdlog::error("peer session coroutine failed with an exception");
   };
+  // Started before the loops: co_spawn runs ReadLoop at once on this
+  // strand, and the peer's first Have often arrived with the last handshake
+  // message, so it would be handled by a session not started yet (which
+  // then sent nothing until the next anti-entropy round).
+  sync_->Start(core_.clock().Now());
   asio::co_spawn(executor(), ReadLoop(), log_error);
   asio::co_spawn(executor(), WriteLoop(), log_error);
   asio::co_spawn(executor(), TickLoop(), log_error);
-  sync_->Start(core_.clock().Now());
   AfterSync();
   if (!closed_) {
     closed_signal_.expires_at(Clock::time_point::max());
