@@ -135,6 +135,11 @@ class Node final : public net::SyncLedger, public net::PeerRegistry, public net:
   void RefreshFeeds() override { feeds_ = std::make_shared<net::FeedMap>(ledger->Feeds()); }
   bool KnowsMember(const PublicKey& firm) const override { return !ledger->KeyChain(firm).empty(); }
   bool IsActiveMember(const PublicKey& firm) const override { return ledger->IsActiveMember(firm); }
+  std::optional<PublicKey> KeyInForce(const PublicKey& firm) const override {
+    auto chain = ledger->KeyChain(firm);
+    if (chain.empty()) return std::nullopt;
+    return chain.back().key;
+  }
   uint32_t ListenPort() const override { return 7000 + static_cast<uint32_t>(index_); }
   std::string Name(const PublicKey& firm) const override { return firm.Short(); }
 

@@ -82,6 +82,7 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   std::string Name(const PublicKey& firm) const override { return FirmName(genesis, firm); }
   bool KnowsMember(const PublicKey& firm) const override { return !ledger.KeyChain(firm).empty(); }
   bool IsActiveMember(const PublicKey& firm) const override { return ledger.IsActiveMember(firm); }
+  std::optional<PublicKey> KeyInForce(const PublicKey& firm) const override;
   uint32_t ListenPort() const override { return port(); }
   // Remembers `s` so Stop() can close it; false (do not run it) once stopping.
   bool Track(const std::shared_ptr<Session>& s);

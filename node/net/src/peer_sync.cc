@@ -109,6 +109,13 @@ void PeerSync::OnTick(TimePoint now) {
     Close("firm " + view_.Name(firm_) + " is no longer an active member of the network");
     return;
   }
+  if (peer_key_) {  // rotated since the handshake (PROTOCOL.md 13.2 "Key chain")
+    const std::optional<PublicKey> in_force = view_.KeyInForce(firm_);
+    if (in_force && *in_force != *peer_key_) {
+      Close("firm " + view_.Name(firm_) + " rotated its key since this session was authenticated");
+      return;
+    }
+  }
   if (now - last_have_ >= timing_.anti_entropy_interval) SendHave(now);
 }
 

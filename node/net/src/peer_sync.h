@@ -101,6 +101,10 @@ class PeerSync {
   PeerSync(const PeerSync&) = delete;
   PeerSync& operator=(const PeerSync&) = delete;
 
+  // The key the peer proved in the handshake. Once set, the session ends
+  // when that key is no longer the firm's key in force here (the firm
+  // rotated): the peer is dialled again and proves its new key.
+  void SetPeerKey(const PublicKey& key) { peer_key_ = key; }
   // The handshake is done: sends our first Have.
   void Start(TimePoint now);
   // One received message plaintext (decoded and checked here).
@@ -159,6 +163,7 @@ class PeerSync {
   WriteGateKeeper& gate_;
   const SyncTiming timing_;
   const PublicKey firm_;
+  std::optional<PublicKey> peer_key_;
   const bool outbound_;
   const std::string remote_host_;
   bool started_ = false, closed_ = false;

@@ -154,6 +154,12 @@ std::shared_ptr<const FeedMap> Replicator::Core::Feeds() const {
   return feeds_ ? feeds_ : std::make_shared<const FeedMap>();
 }
 
+std::optional<PublicKey> Replicator::Core::KeyInForce(const PublicKey& firm) const {
+  const std::vector<protocol::KeySpan> chain = ledger.KeyChain(firm);
+  if (chain.empty()) return std::nullopt;
+  return chain.back().key;
+}
+
 void Replicator::Core::RefreshFeeds() {
   std::lock_guard refresh(refresh_mu_);
   auto snapshot = std::make_shared<const FeedMap>(ledger.Feeds());

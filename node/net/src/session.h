@@ -109,6 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t rbegin_ = 0, rend_ = 0;
   TimePoint write_started_{};
   protocol::KindSet peer_kinds_;    // from the handshake's hello
+  PublicKey peer_key_;              // the key the peer proved in the handshake
   std::unique_ptr<PeerSync> sync_;  // after the handshake
 
   std::mutex notify_mu_;
