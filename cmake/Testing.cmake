@@ -12,7 +12,13 @@ function(keiretsu_test)
   # The test's own code is compiled at -O1 in an optimised build: it runs
   # once per test run, and gtest-heavy files take a third longer to compile
   # at -O2. The code under test (the libraries) keeps the build's flags.
+  # In the sanitizer build the test's code is compiled at -O0 (half the
+  # compile time of -Og with UBSan: an api test takes 19 s instead of 27 s);
+  # every check still applies to it, and the libraries keep -Og.
   target_compile_options(${T_NAME} PRIVATE $<$<CONFIG:Release,RelWithDebInfo>:-O1>)
+  if(KEIRETSU_SANITIZE)
+    target_compile_options(${T_NAME} PRIVATE -O0)
+  endif()
   add_test(NAME ${T_NAME} COMMAND ${T_NAME} --gtest_color=no)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 600)

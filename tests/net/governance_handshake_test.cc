@@ -185,11 +185,13 @@ TEST_F(GovernanceHandshakeTest, APeerIsNeverSentAKindItDoesNotSpeak) {
     ASSERT_EQ(r.outcome, node::Outcome::kApplied) << r.status.ToString();
   const FeedMap ours = here->Feeds();
   auto sent_to = [&](const PeerHello& hello) {
-    PeerModel m(*here);
+    PeerModel m;
     m.SetPeerKinds(hello.kinds);
     m.OnHave({}, ours);
-    auto b = m.Next(ours, 1);
-    return b ? b->records.size() : 0u;
+    auto job = m.PlanRead(ours);
+    if (!job) return size_t{0};
+    auto b = m.OnRead(*job, RunRead(*here, *job), 1);
+    return b ? b->records.size() : size_t{0};
   };
   EXPECT_EQ(sent_to(PeerHello::V1()), 1u);
   EXPECT_EQ(sent_to(PeerHello::Ours()), 2u);

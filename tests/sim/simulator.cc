@@ -136,6 +136,11 @@ class Node final : public net::SyncLedger, public net::PeerRegistry, public net:
   void RefreshFeeds() override { feeds_ = std::make_shared<net::FeedMap>(ledger->Feeds()); }
   bool KnowsMember(const PublicKey& firm) const override { return !ledger->KeyChain(firm).empty(); }
   bool IsActiveMember(const PublicKey& firm) const override { return ledger->IsActiveMember(firm); }
+  std::optional<PublicKey> KeyInForce(const PublicKey& firm) const override {
+    auto chain = ledger->KeyChain(firm);
+    if (chain.empty()) return std::nullopt;
+    return chain.back().key;
+  }
   uint32_t ListenPort() const override { return 7000 + static_cast<uint32_t>(index_); }
   std::string Name(const PublicKey& firm) const override { return firm.Short(); }
 
@@ -545,11 +550,26 @@ void Simulation::Drive(Node& n, int peer) {
     return;
   }
   while (auto out = side.sync->PopOutgoing()) Send(li, n.index(), std::move(out->plaintext));
+  const int node = n.index();
+  const uint64_t gen = n.generation, conn = side.conn;
+  if (auto read = side.sync->TakeReadJob()) {
+    // The read of an outgoing batch, off the session as in the daemon: an
+    // event after a random delay (a slow disk), so Haves, Acks and pings
+    // arrive while it is outstanding.
+    auto shared = std::make_shared<net::ReadJob>(std::move(*read));
+    sched_.After(50 + static_cast<int64_t>(Rand(5'000)), [this, node, peer, gen, conn, shared] {
+      Node& m = *nodes_[static_cast<size_t>(node)];
+      if (!m.up || m.generation != gen) return;
+      auto s = m.sides.find(peer);
+      if (s == m.sides.end() || s->second.conn != conn) return;
+      net::ReadResult result = net::RunRead(*m.ledger, *shared);
+      s->second.sync->OnRead(std::move(*shared), std::move(result));
+      Drive(m, peer);
+    });
+  }
   auto job = side.sync->TakeIngestJob(net::StoreWritable(*n.ledger));
   if (!job) return;
   // The daemon's ingest thread, as an event: it takes time per record.
-  const int node = n.index();
-  const uint64_t gen = n.generation, conn = side.conn;
   const int64_t cost = 200 + 20 * static_cast<int64_t>(job->records.size());
   auto shared = std::make_shared<net::IngestJob>(std::move(*job));
   sched_.After(cost, [this, node, peer, gen, conn, shared] {

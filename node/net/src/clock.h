@@ -1,8 +1,11 @@
 // NetClock: where the net code reads the time. The daemon uses RealClock
 // (std::chrono::steady_clock and the system clock); a simulator injects its
-// own, so sessions, bans and redials run on simulated time. Timers stay the
-// driver's business: the Asio code waits on asio::steady_timer (the same
-// clock as RealClock), a simulator schedules events at NetClock times.
+// own, so sessions, bans and redials run on simulated time. Every timing
+// decision is computed from it by sans-I/O code (PeerSync's ticks and idle
+// timeout, backoff.h's redials, the accept pause); the Asio code only
+// sleeps until the instant decided, on a NetTimer (net_timer.h, the one
+// user of asio::steady_timer), and a simulator schedules events at
+// NetClock times.
 //
 // Thread-safety: Now() and UnixMs() may be called from any thread.
 #pragma once

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@
 
 #include "keiretsu/net/replicator.h"
 #include "node/net/src/clock.h"
+#include "node/net/src/net_timer.h"
 #include "node/net/src/peer_model.h"
 #include "node/net/src/sync_host.h"
 
@@ -68,11 +70,20 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   const NetClock& clock() const { return clock_; }
   asio::io_context& io() { return io_; }
   asio::thread_pool& ingest_pool() { return ingest_; }
+  // The thread every session's outgoing-batch reads run on (one for all
+  // sessions, apart from ingest so a long commit does not hold up sending).
+  asio::thread_pool& read_pool() { return reads_; }
+  // Reads an outgoing batch (RunRead over `ledger`); called on the read
+  // thread. A test may replace the reader before Start (to hold a read).
+  ReadResult ReadBatch(const ReadJob& job) const;
+  using BatchReader = std::function<ReadResult(const node::Ledger&, const ReadJob&)>;
+  void SetBatchReaderForTest(BatchReader reader) { reader_ = std::move(reader); }
   std::shared_ptr<const FeedMap> Feeds() const override;
   void RefreshFeeds() override;
   std::string Name(const PublicKey& firm) const override { return FirmName(genesis, firm); }
   bool KnowsMember(const PublicKey& firm) const override { return !ledger.KeyChain(firm).empty(); }
   bool IsActiveMember(const PublicKey& firm) const override { return ledger.IsActiveMember(firm); }
+  std::optional<PublicKey> KeyInForce(const PublicKey& firm) const override;
   uint32_t ListenPort() const override { return port(); }
   // Remembers `s` so Stop() can close it; false (do not run it) once stopping.
   bool Track(const std::shared_ptr<Session>& s);
@@ -151,12 +162,12 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
     uint64_t messages_sent = 0, bytes_sent = 0;
     ReportedMap reported;
     bool have_received = false;
-    Clock::time_point banned_until{}, next_dial{};
+    TimePoint banned_until{}, next_dial{};
     uint64_t banned_until_unix_ms = 0;
     unsigned failures = 0;
     std::string last_error;
-    bool hello_refused = false;                // the next dial speaks v1
-    std::shared_ptr<asio::steady_timer> wake;  // the dialer's, on its own strand
+    bool hello_refused = false;      // the next dial speaks v1
+    std::shared_ptr<NetTimer> wake;  // the dialer's, on its own strand
   };
   Firm& FirmLocked(const PublicKey& firm);
   void StartDialer(Firm& f);
@@ -177,12 +188,14 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   std::optional<PublicKey> MemberKey(const PublicKey& firm) const;
 
   const NetClock& clock_;
+  BatchReader reader_;  // empty: RunRead
   // Declared before every member that holds its objects (sockets, timers,
   // handlers), so it is destroyed after them.
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   asio::thread_pool ingest_{1};
+  asio::thread_pool reads_{1};
   asio::strand<asio::io_context::executor_type> accept_strand_;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor_;
   std::atomic<uint16_t> port_{0};

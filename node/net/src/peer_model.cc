@@ -21,9 +21,26 @@ uint64_t Cap(const node::FeedState& o, uint64_t peer_stop) {
 }
 }  // namespace
 
+void PeerModel::AddWork(const PublicKey& author) {
+  work_.insert(author);
+  if (reading_) retouched_.insert(author);
+}
+
+void PeerModel::Touch(const PublicKey& author) {
+  AddWork(author);
+}
+
+void PeerModel::StartResend(Track& t, uint64_t seq, const EntryId& peer_id) {
+  t.resend_next = 1;
+  t.resend_to = seq;
+  t.resent_at = seq;
+  t.resent_id = peer_id;
+}
+
 void PeerModel::OnHave(const ReportedMap& have, const FeedMap& ours) {
   reported_ = have;
   have_received_ = true;
+  checks_.clear();  // this Have's comparisons replace the last one's
   std::set<PublicKey> authors;
   for (const auto& [a, f] : have) authors.insert(a);
   for (const auto& [a, f] : ours) authors.insert(a);
@@ -47,24 +64,20 @@ void PeerModel::OnHave(const ReportedMap& have, const FeedMap& ours) {
       t.stop_known = flying_stop;
 
     // Do the chains agree where both count? Checked at the peer's effective
-    // seq when we hold that far; the peer checks the other case.
+    // seq when we hold that far; the peer checks the other case. Our id
+    // there is in the snapshot when it is our effective seq, else a read.
     auto o = ours.find(author);
     if (o != ours.end() && !t.resending()) {
       const uint64_t pe = p.effective_seq();
-      if (pe >= 1 && pe <= o->second.effective_seq()) {
-        std::optional<EntryId> mine = pe == o->second.effective_seq()
-                                          ? std::optional<EntryId>(o->second.effective_id)
-                                          : IdAt(author, pe);
+      if (pe >= 1 && pe < o->second.effective_seq()) {
+        checks_[author] = pe;
+      } else if (pe >= 1 && pe == o->second.effective_seq()) {
         const bool answered = t.resent_at == pe && t.resent_id == p.effective_id;
-        if (mine && *mine != p.effective_id && !answered) {
-          t.resend_next = 1;
-          t.resend_to = pe;
-          t.resent_at = pe;
-          t.resent_id = p.effective_id;
-        }
+        if (o->second.effective_id != p.effective_id && !answered)
+          StartResend(t, pe, p.effective_id);
       }
     }
-    work_.insert(author);
+    AddWork(author);
   }
 }
 
@@ -73,49 +86,24 @@ void PeerModel::PeerHolds(const PublicKey& author, uint64_t seq) {
   t.through = std::max(t.through, seq);
 }
 
-std::optional<EntryId> PeerModel::IdAt(const PublicKey& author, uint64_t seq) const {
-  auto recs = ledger_.ReadFeed(author, seq, 1);
-  if (!recs.ok() || recs->empty()) return std::nullopt;
-  return protocol::IdOfRecord(recs->front());
-}
-
 bool PeerModel::EvidenceDue(const Track& t, const node::FeedState& o) const {
   return o.stop_seq != 0 && (t.stop_known == 0 || t.stop_known > o.stop_seq);
 }
 
-std::optional<OutBatch> PeerModel::NextEvidence(const FeedMap& ours, InFlight& flight) {
-  OutBatch b;
-  b.evidence = true;
-  std::optional<std::vector<storage::Evidence>> all;
+void PeerModel::PlanEvidence(const FeedMap& ours, ReadJob& job) {
   for (const PublicKey& author : work_) {
     auto o = ours.find(author);
     if (o == ours.end()) continue;
-    Track& t = tracks_[author];
-    if (!EvidenceDue(t, o->second)) continue;
-    if (!all) {
-      auto listed = ledger_.ListEvidence();
-      all = listed.ok() ? std::move(listed).value() : std::vector<storage::Evidence>{};
-    }
-    // Marked known even if the proof is missing from storage (it never is),
-    // so a broken store cannot make us loop.
-    t.stop_known = o->second.stop_seq;
-    for (const auto& ev : *all) {
-      if (ev.author == author && ev.seq == o->second.stop_seq) {
-        b.items.push_back(ev);
-        flight.sent.push_back({author, ev.seq, true});
-        break;
-      }
-    }
-    if (b.items.size() == kMaxBatchEvidence) break;
+    if (!EvidenceDue(tracks_[author], o->second)) continue;
+    job.stops.push_back({author, o->second.stop_seq});
+    if (job.stops.size() == kMaxBatchEvidence) break;
   }
-  if (b.items.empty()) return std::nullopt;
-  return b;
 }
 
-std::optional<OutBatch> PeerModel::NextEntries(const FeedMap& ours, InFlight& flight) {
-  OutBatch b;
+void PeerModel::PlanEntries(const FeedMap& ours, ReadJob& job) {
+  size_t planned = 0;
   auto it = work_.upper_bound(cursor_);
-  for (size_t visits = work_.size(); visits > 0 && b.records.size() < kMaxBatchRecords; --visits) {
+  for (size_t visits = work_.size(); visits > 0 && planned < kMaxBatchRecords; --visits) {
     if (it == work_.end()) it = work_.begin();
     if (it == work_.end()) break;
     const PublicKey author = *it;
@@ -137,46 +125,125 @@ std::optional<OutBatch> PeerModel::NextEntries(const FeedMap& ours, InFlight& fl
       }
       continue;
     }
-    const size_t room = kMaxBatchRecords - b.records.size();
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(room, to - from + 1));
-    auto recs = ledger_.ReadFeed(author, from, want);
-    if (recs.ok()) {  // up to the first record of a kind the peer does not speak
-      constexpr size_t kKindOffset = 113;
-      auto unspoken = std::find_if(recs->begin(), recs->end(), [&](const Bytes& r) {
-        return r.size() <= kKindOffset || !peer_kinds_.Has(r[kKindOffset]);
-      });
-      recs->erase(unspoken, recs->end());
-    }
-    if (!recs.ok() || recs->empty()) {  // not stored, or not for this peer: nothing to send
-      it = work_.erase(it);
-      continue;
-    }
-    const uint64_t got = recs->size();
-    for (Bytes& r : *recs) b.records.push_back(std::move(r));
-    if (t.resending()) {
-      t.resend_next = from + got;
-      flight.sent.push_back({author, 0, false});  // low seqs: `through` unchanged
-    } else {
-      t.through = from + got - 1;
-      flight.sent.push_back({author, t.through, false});
-    }
+    const uint64_t want = std::min<uint64_t>(kMaxBatchRecords - planned, to - from + 1);
+    job.segments.push_back({author, from, want, t.resending()});
+    planned += static_cast<size_t>(want);
     cursor_ = author;
     ++it;
   }
-  if (b.records.empty()) return std::nullopt;
+}
+
+std::optional<ReadJob> PeerModel::PlanRead(const FeedMap& ours) {
+  if (!have_received_ || reading_) return std::nullopt;
+  ReadJob job;
+  job.peer_kinds = peer_kinds_;
+  if (!checks_.empty()) {
+    for (const auto& [author, seq] : checks_) job.checks.push_back({author, seq});
+    checks_.clear();
+  } else {
+    if (in_flight_.size() >= kMaxInFlightBatches) return std::nullopt;
+    // Evidence first: it stops the peer's copy of the feed, so the entries
+    // that would follow are not needed.
+    PlanEvidence(ours, job);
+    if (job.stops.empty()) PlanEntries(ours, job);
+    if (job.stops.empty() && job.segments.empty()) return std::nullopt;
+  }
+  reading_ = true;
+  retouched_.clear();
+  return job;
+}
+
+std::optional<OutBatch> PeerModel::OnRead(const ReadJob& job, ReadResult result,
+                                          uint64_t batch_no) {
+  reading_ = false;
+  InFlight flight{batch_no, {}};
+  OutBatch b;
+  for (size_t i = 0; i < job.checks.size() && i < result.ids.size(); ++i) {
+    const ReadJob::Check& c = job.checks[i];
+    auto rep = reported_.find(c.author);
+    if (rep == reported_.end() || rep->second.effective_seq() != c.seq) continue;  // a newer Have
+    Track& t = tracks_[c.author];
+    const bool answered = t.resent_at == c.seq && t.resent_id == rep->second.effective_id;
+    if (t.resending() || answered || !result.ids[i] || *result.ids[i] == rep->second.effective_id)
+      continue;
+    StartResend(t, c.seq, rep->second.effective_id);
+    work_.insert(c.author);
+  }
+  if (!job.stops.empty()) {
+    b.evidence = true;
+    for (size_t i = 0; i < job.stops.size(); ++i) {
+      const ReadJob::Stop& s = job.stops[i];
+      // Marked known even if the proof is missing from storage (it never
+      // is), so a broken store cannot make us loop.
+      Track& t = tracks_[s.author];
+      if (t.stop_known == 0 || t.stop_known > s.seq) t.stop_known = s.seq;
+      if (i < result.evidence.size() && result.evidence[i]) {
+        b.items.push_back(std::move(*result.evidence[i]));
+        flight.sent.push_back({s.author, s.seq, true});
+      }
+    }
+  }
+  for (size_t i = 0; i < job.segments.size(); ++i) {
+    const ReadJob::Segment& seg = job.segments[i];
+    std::vector<Bytes> recs =
+        i < result.records.size() ? std::move(result.records[i]) : std::vector<Bytes>{};
+    if (recs.empty()) {  // not stored, or not for this peer: nothing to send
+      if (!retouched_.contains(seg.author)) work_.erase(seg.author);
+      continue;
+    }
+    const uint64_t last = seg.from + recs.size() - 1;
+    for (Bytes& r : recs) b.records.push_back(std::move(r));
+    Track& t = tracks_[seg.author];
+    if (seg.resend) {
+      if (t.resending() && t.resend_next == seg.from) t.resend_next = last + 1;
+      flight.sent.push_back({seg.author, 0, false});  // low seqs: `through` unchanged
+    } else {
+      t.through = std::max(t.through, last);
+      flight.sent.push_back({seg.author, last, false});
+    }
+  }
+  retouched_.clear();
+  if (b.items.empty() && b.records.empty()) return std::nullopt;
+  in_flight_.push_back(std::move(flight));
   return b;
 }
 
-std::optional<OutBatch> PeerModel::Next(const FeedMap& ours, uint64_t batch_no) {
-  if (!have_received_ || in_flight_.size() >= kMaxInFlightBatches) return std::nullopt;
-  InFlight flight{batch_no, {}};
-  // Evidence first: it stops the peer's copy of the feed, so the entries
-  // that would follow are not needed.
-  auto b = NextEvidence(ours, flight);
-  if (!b) b = NextEntries(ours, flight);
-  if (!b) return std::nullopt;
-  in_flight_.push_back(std::move(flight));
-  return b;
+ReadResult RunRead(const node::Ledger& ledger, const ReadJob& job) {
+  ReadResult out;
+  for (const ReadJob::Check& c : job.checks) {
+    auto recs = ledger.ReadFeed(c.author, c.seq, 1);
+    out.ids.push_back(recs.ok() && !recs->empty()
+                          ? std::optional<EntryId>(protocol::IdOfRecord(recs->front()))
+                          : std::nullopt);
+  }
+  if (!job.stops.empty()) {
+    auto listed = ledger.ListEvidence();
+    for (const ReadJob::Stop& s : job.stops) {
+      std::optional<storage::Evidence> found;
+      if (listed.ok())
+        for (const auto& ev : *listed)
+          if (ev.author == s.author && ev.seq == s.seq) {
+            found = ev;
+            break;
+          }
+      out.evidence.push_back(std::move(found));
+    }
+  }
+  for (const ReadJob::Segment& seg : job.segments) {
+    auto recs = ledger.ReadFeed(seg.author, seg.from, static_cast<size_t>(seg.count));
+    if (!recs.ok()) {
+      out.records.emplace_back();
+      continue;
+    }
+    // Up to the first record of a kind the peer does not speak.
+    constexpr size_t kKindOffset = 113;
+    auto unspoken = std::find_if(recs->begin(), recs->end(), [&](const Bytes& r) {
+      return r.size() <= kKindOffset || !job.peer_kinds.Has(r[kKindOffset]);
+    });
+    recs->erase(unspoken, recs->end());
+    out.records.push_back(std::move(recs).value());
+  }
+  return out;
 }
 
 bool PeerModel::Ack(uint64_t n) {

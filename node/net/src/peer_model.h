@@ -1,6 +1,13 @@
 // PeerModel: what one session believes its peer holds, and what to send it
-// next (docs/replication.md "Sync"). Pure bookkeeping over the local ledger:
-// no sockets, no threads; one per session, used on the session's strand.
+// next (docs/replication.md "Sync"). Pure bookkeeping: no sockets, no
+// threads and no store reads; one per session, used on the session's
+// strand. The records to send are read elsewhere: PlanRead says which,
+// RunRead (on a worker, never the strand) reads them, and OnRead turns what
+// was read into the batch, recorded as in flight. One read is outstanding
+// at a time; a Have, an Ack or a Touch may arrive while it is, and OnRead
+// applies its result on top of them (`through` only grows; a resend
+// advances only if no newer one replaced it; an author whose records ran
+// out stays in the work set if it was touched meanwhile).
 //
 // Per author the model keeps `through`, the highest seq the peer holds or
 // has been sent in this session. It starts from the peer's Have and grows as
@@ -15,7 +22,9 @@
 //   entries   (through, cap], cap = o.head bounded below each known stop;
 //   resend    entries [1, e] once, when the ids at e = min(effective seqs)
 //             differ: the peer's ledger then finds the first seq where the
-//             two chains differ and proves the fork there.
+//             two chains differ and proves the fork there. Our id at e,
+//             when e is below our effective seq, is a store read: the
+//             comparison waits for a read job of its own (a "check").
 #pragma once
 
 #include <cstdint>
@@ -23,6 +32,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "keiretsu/node/ledger.h"
@@ -42,6 +52,41 @@ struct ReportedFeed {
 };
 using ReportedMap = std::map<PublicKey, ReportedFeed>;
 
+// The store reads of one step of a session's sending, planned by PeerModel
+// on the strand and run by RunRead off it. Exactly one of its parts is set.
+struct ReadJob {
+  struct Segment {  // entries from..from+count-1 of `author`'s feed
+    PublicKey author;
+    uint64_t from = 0, count = 0;
+    bool resend = false;
+  };
+  struct Stop {  // the evidence that stops `author`'s feed at `seq`
+    PublicKey author;
+    uint64_t seq = 0;
+  };
+  struct Check {  // our id of `author`'s entry `seq`, for a Have's comparison
+    PublicKey author;
+    uint64_t seq = 0;
+  };
+  std::vector<Segment> segments;  // an entries batch
+  std::vector<Stop> stops;        // an evidence batch
+  std::vector<Check> checks;      // chain comparisons, no batch
+  protocol::KindSet peer_kinds;   // records of other kinds end a segment
+};
+
+// What RunRead found, parallel to the job's parts. A segment's records end
+// before the first record of a kind the peer does not speak; a record not
+// stored (or a failed read) ends it too.
+struct ReadResult {
+  std::vector<std::vector<Bytes>> records;                 // per segment
+  std::vector<std::optional<storage::Evidence>> evidence;  // per stop
+  std::vector<std::optional<EntryId>> ids;                 // per check
+};
+
+// Reads what `job` names from `ledger`. Thread-safe (the ledger's reads
+// are); the daemon runs it on its read thread, never on a strand.
+ReadResult RunRead(const node::Ledger& ledger, const ReadJob& job);
+
 struct OutBatch {
   bool evidence = false;
   std::vector<Bytes> records;            // entries batch
@@ -50,8 +95,7 @@ struct OutBatch {
 
 class PeerModel {
  public:
-  // Records and evidence are read from `ledger`, which must outlive this.
-  explicit PeerModel(const node::Ledger& ledger) : ledger_(ledger) {}
+  PeerModel() = default;
 
   // A complete Have from the peer; `ours` is a current snapshot of our feeds.
   void OnHave(const ReportedMap& have, const FeedMap& ours);
@@ -61,12 +105,19 @@ class PeerModel {
   // everything after one in its feed, are never sent (PROTOCOL.md 13.2 §3).
   void SetPeerKinds(protocol::KindSet kinds) { peer_kinds_ = std::move(kinds); }
   // Our feed of `author` changed: look at it again on the next Next().
-  void Touch(const PublicKey& author) { work_.insert(author); }
+  void Touch(const PublicKey& author);
 
-  // The next batch (records of up to kMaxBatchRecords, or up to
-  // kMaxBatchEvidence evidence items), recorded as in flight under
-  // `batch_no`; nullopt when there is nothing to send or no Have yet.
-  std::optional<OutBatch> Next(const FeedMap& ours, uint64_t batch_no);
+  // The reads for the next step: pending chain checks first, else the
+  // next batch (up to kMaxBatchRecords records, or kMaxBatchEvidence
+  // evidence items). nullopt when a read is outstanding, no Have came yet,
+  // kMaxInFlightBatches are unacknowledged or nothing is to be sent.
+  // Otherwise a read is outstanding until OnRead.
+  std::optional<ReadJob> PlanRead(const FeedMap& ours);
+  // The result of the outstanding read (its job handed back). Returns the
+  // batch, recorded as in flight under `batch_no`, or nullopt when nothing
+  // was read to send (a check job, or records no longer there).
+  std::optional<OutBatch> OnRead(const ReadJob& job, ReadResult result, uint64_t batch_no);
+  bool reading() const { return reading_; }
   // The peer acknowledged every batch <= n. False (and no change) when n
   // does not name a batch in flight: a protocol violation.
   bool Ack(uint64_t n);
@@ -97,13 +148,16 @@ class PeerModel {
     std::vector<Sent> sent;
   };
 
-  std::optional<EntryId> IdAt(const PublicKey& author, uint64_t seq) const;
   bool EvidenceDue(const Track& t, const node::FeedState& o) const;
-  std::optional<OutBatch> NextEvidence(const FeedMap& ours, InFlight& flight);
-  std::optional<OutBatch> NextEntries(const FeedMap& ours, InFlight& flight);
+  void PlanEvidence(const FeedMap& ours, ReadJob& job);
+  void PlanEntries(const FeedMap& ours, ReadJob& job);
+  void StartResend(Track& t, uint64_t seq, const EntryId& peer_id);
+  void AddWork(const PublicKey& author);
 
-  const node::Ledger& ledger_;
   bool have_received_ = false;
+  bool reading_ = false;
+  std::map<PublicKey, uint64_t> checks_;  // chain comparisons a read must serve
+  std::set<PublicKey> retouched_;         // work added while reading_
   ReportedMap reported_;
   std::map<PublicKey, Track> tracks_;
   std::set<PublicKey> work_;  // authors that may have something to send

@@ -38,8 +38,7 @@ PeerSync::PeerSync(const node::Ledger& ledger, SyncLedger& view, PeerRegistry& p
       timing_(timing),
       firm_(firm),
       outbound_(outbound),
-      remote_host_(std::move(remote_host)),
-      model_(ledger) {
+      remote_host_(std::move(remote_host)) {
   // Never send the peer a kind it does not speak (PROTOCOL.md 13.2 §3).
   model_.SetPeerKinds(std::move(peer_kinds));
 }
@@ -144,6 +143,13 @@ void PeerSync::OnTick(TimePoint now) {
   if (!view_.IsActiveMember(firm_)) {  // removed by governance (19.9)
     Close("firm " + view_.Name(firm_) + " is no longer an active member of the network");
     return;
+  }
+  if (peer_key_) {  // rotated since the handshake (PROTOCOL.md 13.2 "Key chain")
+    const std::optional<PublicKey> in_force = view_.KeyInForce(firm_);
+    if (in_force && *in_force != *peer_key_) {
+      Close("firm " + view_.Name(firm_) + " rotated its key since this session was authenticated");
+      return;
+    }
   }
   if (now - last_have_ >= timing_.anti_entropy_interval) SendHave(now);
 }
@@ -296,38 +302,52 @@ void PeerSync::OnHavePart(const v1::Have& have) {
 }
 
 void PeerSync::Pump() {
-  if (closed_ || !started_ || !model_.have_received()) return;
-  std::shared_ptr<const FeedMap> feeds = view_.Feeds();
+  if (closed_ || !started_ || !model_.have_received() || read_ready_) return;
   // Room is kept in the queue for control messages (Have, Ack, Ping, Pong).
-  while (model_.in_flight() < kMaxInFlightBatches && outq_.size() + 8 < kMaxQueuedMessages) {
-    auto b = model_.Next(*feeds, next_batch_);
-    if (!b) break;
-    v1::PeerMessage m;
-    uint64_t n = 0;
-    if (b->evidence) {
-      auto* eb = m.mutable_evidence();
-      eb->set_batch(next_batch_);
-      for (const storage::Evidence& ev : b->items) {
-        auto* item = eb->add_items();
-        item->set_kind(ev.kind == storage::StopReason::kFork ? v1::Evidence::KIND_FORK
-                                                             : v1::Evidence::KIND_INVALID_ENTRY);
-        item->set_author(Str(ev.author.View()));
-        item->set_seq(ev.seq);
-        item->set_first(Str(ev.first));
-        item->set_second(Str(ev.second));
-        item->set_reason(ev.reason.substr(0, 1024));
-        n += ev.second.empty() ? 1 : 2;
-      }
-    } else {
-      auto* e = m.mutable_entries();
-      e->set_batch(next_batch_);
-      for (const Bytes& r : b->records) e->add_entries()->set_record(Str(r));
-      n = b->records.size();
+  if (outq_.size() + 8 >= kMaxQueuedMessages) return;
+  read_ready_ = model_.PlanRead(*view_.Feeds());
+}
+
+std::optional<ReadJob> PeerSync::TakeReadJob() {
+  if (closed_ || !read_ready_) return std::nullopt;
+  std::optional<ReadJob> job = std::move(read_ready_);
+  read_ready_.reset();
+  return job;
+}
+
+void PeerSync::OnRead(ReadJob job, ReadResult result) {
+  if (closed_) return;
+  auto b = model_.OnRead(job, std::move(result), next_batch_);
+  if (b) QueueBatch(*b);
+  Pump();
+}
+
+void PeerSync::QueueBatch(const OutBatch& b) {
+  v1::PeerMessage m;
+  uint64_t n = 0;
+  if (b.evidence) {
+    auto* eb = m.mutable_evidence();
+    eb->set_batch(next_batch_);
+    for (const storage::Evidence& ev : b.items) {
+      auto* item = eb->add_items();
+      item->set_kind(ev.kind == storage::StopReason::kFork ? v1::Evidence::KIND_FORK
+                                                           : v1::Evidence::KIND_INVALID_ENTRY);
+      item->set_author(Str(ev.author.View()));
+      item->set_seq(ev.seq);
+      item->set_first(Str(ev.first));
+      item->set_second(Str(ev.second));
+      item->set_reason(ev.reason.substr(0, 1024));
+      n += ev.second.empty() ? 1 : 2;
     }
-    ++next_batch_;
-    Queue(m);
-    peers_.CountSent(firm_, n);
+  } else {
+    auto* e = m.mutable_entries();
+    e->set_batch(next_batch_);
+    for (const Bytes& r : b.records) e->add_entries()->set_record(Str(r));
+    n = b.records.size();
   }
+  ++next_batch_;
+  Queue(m);
+  peers_.CountSent(firm_, n);
 }
 
 void PeerSync::OnBatch(IngestJob r) {

@@ -5,7 +5,8 @@
 // the simulator (tests/sim) drives it over simulated links.
 //
 // What it decides: the Have exchange (sending ours, collecting the peer's
-// parts), pushing Entries/Evidence batches under flow control (PeerModel),
+// parts), pushing Entries/Evidence batches under flow control (PeerModel;
+// the records are read by a read job it hands out, one at a time),
 // sequencing received batches into ingest jobs and acknowledging them once
 // ingested, answering pings, and, given "now", keepalive pings, the idle
 // timeout, the anti-entropy Have and closing when the peer is no longer a
@@ -17,10 +18,13 @@
 // plaintext, OnTick every TickPeriod(), OnNotify when our feeds changed;
 // after each call send what PopOutgoing yields, start TakeIngestJob's job
 // (RunIngest, off the session's thread in the daemon) and feed its outcome
-// to OnIngested; stop when closed().
+// to OnIngested, start TakeReadJob's job (RunRead, likewise off the
+// session's thread) and feed its result to OnRead; stop when closed().
+// It never reads the store itself: a slow disk delays a read job, not the
+// session's messages and timers.
 //
-// Thread-safety: none; one driver thread (a strand) at a time. RunIngest is
-// a free function the driver may run on another thread.
+// Thread-safety: none; one driver thread (a strand) at a time. RunIngest
+// and RunRead are free functions the driver may run on another thread.
 #pragma once
 
 #include <chrono>
@@ -74,6 +78,13 @@ IngestOutcome RunIngest(node::Ledger& ledger, const IngestJob& job);
 // False while the store refuses writes for want of disk space.
 bool StoreWritable(node::Ledger& ledger);
 
+// The driver's write timeout: a write started at `write_started` (the
+// default TimePoint: none in progress) has not completed by `now`.
+inline bool WriteStalled(TimePoint write_started, TimePoint now,
+                         std::chrono::milliseconds write_timeout) {
+  return write_started != TimePoint{} && now - write_started > write_timeout;
+}
+
 class PeerSync {
  public:
   struct Outgoing {
@@ -81,8 +92,8 @@ class PeerSync {
     bool have = false;
   };
 
-  // `ledger` is read for the records to send (PeerModel); it and the three
-  // interfaces must outlive this. `firm` is the authenticated peer;
+  // `ledger` is read only for its in-memory state digest (a log line); it
+  // and the three interfaces must outlive this. `firm` is the authenticated peer;
   // `remote_host` its address when it dialled us (else empty).
   PeerSync(const node::Ledger& ledger, SyncLedger& view, PeerRegistry& peers, WriteGateKeeper& gate,
            SyncTiming timing, const PublicKey& firm, bool outbound, std::string remote_host,
@@ -91,6 +102,10 @@ class PeerSync {
   PeerSync(const PeerSync&) = delete;
   PeerSync& operator=(const PeerSync&) = delete;
 
+  // The key the peer proved in the handshake. Once set, the session ends
+  // when that key is no longer the firm's key in force here (the firm
+  // rotated): the peer is dialled again and proves its new key.
+  void SetPeerKey(const PublicKey& key) { peer_key_ = key; }
   // The handshake is done: sends our first Have.
   void Start(TimePoint now);
   // One received message plaintext (decoded and checked here).
@@ -107,6 +122,12 @@ class PeerSync {
   std::optional<IngestJob> TakeIngestJob(bool store_writable);
   // The outcome of the job TakeIngestJob gave (the job handed back).
   void OnIngested(IngestJob job, const IngestOutcome& out);
+  // The read of the next outgoing batch, when one should start now (none
+  // outstanding, something to send, room in the flow-control window).
+  std::optional<ReadJob> TakeReadJob();
+  // The result of the job TakeReadJob gave (the job handed back): the
+  // batch it yields is queued, and the next read is planned.
+  void OnRead(ReadJob job, ReadResult result);
   // A transport-level fault the driver found (an undecryptable frame):
   // reported as misbehaviour, and the session closes.
   void Violation(const std::string& what);
@@ -126,10 +147,13 @@ class PeerSync {
   const std::string& close_reason() const { return close_reason_; }
   bool have_received() const { return model_.have_received(); }
   bool ingesting() const { return ingesting_; }
+  bool reading() const { return model_.reading(); }
   const PeerModel& model() const { return model_; }
 
   // How often OnTick should run for `timing`.
   static std::chrono::milliseconds TickPeriod(const SyncTiming& timing);
+  // When the driver should call OnTick next, given the time now.
+  TimePoint NextTick(TimePoint now) const { return now + TickPeriod(timing_); }
 
  private:
   void Handle(v1::PeerMessage& m);
@@ -138,6 +162,7 @@ class PeerSync {
   void Queue(const v1::PeerMessage& m, bool have = false);
   void SendHave(TimePoint now);
   void Pump();
+  void QueueBatch(const OutBatch& b);
   void CheckGate();
   void MaybeLogSynced();
   void PumpFlood();
@@ -148,6 +173,7 @@ class PeerSync {
   WriteGateKeeper& gate_;
   const SyncTiming timing_;
   const PublicKey firm_;
+  std::optional<PublicKey> peer_key_;
   const bool outbound_;
   const std::string remote_host_;
   bool started_ = false, closed_ = false;
@@ -160,9 +186,10 @@ class PeerSync {
 
   PeerModel model_;
   ReportedMap have_accum_;
-  uint64_t next_batch_ = 1;        // our next outgoing batch number
-  uint64_t last_recv_batch_ = 0;   // the peer's last batch received
-  uint64_t last_acked_batch_ = 0;  // the peer's last batch we acked
+  uint64_t next_batch_ = 1;            // our next outgoing batch number
+  uint64_t last_recv_batch_ = 0;       // the peer's last batch received
+  uint64_t last_acked_batch_ = 0;      // the peer's last batch we acked
+  std::optional<ReadJob> read_ready_;  // planned, not yet taken by the driver
   std::deque<IngestJob> ingest_queue_;
   bool ingesting_ = false;
   std::set<PublicKey> notify_after_ingest_;  // OnNotify's authors while ingesting_

@@ -157,6 +157,12 @@ std::shared_ptr<const FeedMap> Replicator::Core::Feeds() const {
   return feeds_ ? feeds_ : std::make_shared<const FeedMap>();
 }
 
+std::optional<PublicKey> Replicator::Core::KeyInForce(const PublicKey& firm) const {
+  const std::vector<protocol::KeySpan> chain = ledger.KeyChain(firm);
+  if (chain.empty()) return std::nullopt;
+  return chain.back().key;
+}
+
 void Replicator::Core::RefreshFeeds() {
   std::lock_guard refresh(refresh_mu_);
   auto snapshot = std::make_shared<const FeedMap>(ledger.Feeds());
@@ -224,6 +230,10 @@ Status Replicator::Core::Start() {
   return Status::Ok();
 }
 
+ReadResult Replicator::Core::ReadBatch(const ReadJob& job) const {
+  return reader_ ? reader_(ledger, job) : RunRead(ledger, job);
+}
+
 void Replicator::Core::Stop() {
   if (!started_) {
     stopping_ = true;
@@ -231,7 +241,7 @@ void Replicator::Core::Stop() {
   }
   if (stopping_.exchange(true)) return;
   std::vector<std::shared_ptr<Session>> sessions;
-  std::vector<std::shared_ptr<asio::steady_timer>> timers;
+  std::vector<std::shared_ptr<NetTimer>> timers;
   {
     std::lock_guard lock(mu_);
     for (auto& w : all_sessions_)
@@ -243,7 +253,7 @@ void Replicator::Core::Stop() {
     std::error_code ec;
     if (acceptor_) acceptor_->close(ec);
   });
-  for (auto& t : timers) asio::post(t->get_executor(), [t] { t->cancel(); });
+  for (auto& t : timers) asio::post(t->get_executor(), [t] { t->Cancel(); });
   for (auto& s : sessions) s->CloseAsync("node stopping");
   sessions.clear();
   {
@@ -252,6 +262,7 @@ void Replicator::Core::Stop() {
       spdlog::warn("replication: {} tasks still running at shutdown", running_);
   }
   ingest_.join();  // ingests in flight finish; their results are dropped
+  reads_.join();   // so do reads
   work_.reset();
   io_.stop();
   for (auto& t : threads_) t.join();
@@ -273,13 +284,13 @@ Status Replicator::Core::AddPeer(const PeerConfig& peer) {
 // Called with mu_ held, possibly on an io thread: the dialer is posted, as
 // co_spawn could run its first step (which takes mu_) inline.
 void Replicator::Core::StartDialer(Firm& f) {
-  f.wake = std::make_shared<asio::steady_timer>(asio::make_strand(io_));
+  f.wake = std::make_shared<NetTimer>(asio::make_strand(io_), clock_);
   asio::post(f.wake->get_executor(),
              [this, &f] { asio::co_spawn(f.wake->get_executor(), DialLoop(&f), LogException); });
 }
 
 void Replicator::Core::Wake(Firm& f) {
-  if (auto t = f.wake) asio::post(t->get_executor(), [t] { t->cancel(); });
+  if (auto t = f.wake) asio::post(t->get_executor(), [t] { t->Cancel(); });
 }
 
 bool Replicator::Core::Track(const std::shared_ptr<Session>& s) {
@@ -294,22 +305,16 @@ bool Replicator::Core::Track(const std::shared_ptr<Session>& s) {
 asio::awaitable<void> Replicator::Core::DialLoop(Firm* f) {
   Running running(*this);
   for (;;) {
-    Clock::duration wait{};
+    TimePoint at{};
     std::string address;
     {
       std::lock_guard lock(mu_);
       if (stopping_) break;
-      if (f->session) {
-        wait = std::chrono::hours(1);  // woken when it ends
-      } else {
-        const auto at = std::max(f->next_dial, f->banned_until), now = clock_.Now();
-        wait = at > now ? at - now : Clock::duration::zero();
-      }
+      at = NextDialAt(f->session != nullptr, f->next_dial, f->banned_until, clock_.Now());
       address = f->configured ? f->address : f->learned;
     }
-    if (wait > Clock::duration::zero()) {
-      f->wake->expires_after(wait);
-      co_await f->wake->async_wait(use_nothrow);
+    if (at > clock_.Now()) {
+      co_await f->wake->WaitUntil(at);  // or woken (Wake) sooner
       continue;
     }
     auto s = Session::Outbound(*this, f->firm, address);
@@ -317,12 +322,11 @@ asio::awaitable<void> Replicator::Core::DialLoop(Firm* f) {
     co_await asio::co_spawn(s->executor(), s->Run(), asio::use_awaitable);
     std::lock_guard lock(mu_);
     const double r = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    // A session the peer never answered (it refused the handshake after
-    // our last message) is a failure: without this a refused dialler (a
-    // removed member, say) redials at the minimum delay forever.
-    f->failures = s->established() && s->peer_answered() ? 0 : f->failures + 1;
-    f->next_dial = clock_.Now() + RedialDelay(std::max(1u, f->failures), options.redial_min,
-                                              options.redial_max, r);
+    const RedialPlan next =
+        AfterDialledSession(f->failures, s->established() && s->peer_answered(), clock_.Now(),
+                            options.redial_min, options.redial_max, r);
+    f->failures = next.failures;
+    f->next_dial = next.next_dial;
   }
 }
 
@@ -334,8 +338,8 @@ asio::awaitable<void> Replicator::Core::AcceptLoop() {
     if (stopping_ || ec == asio::error::operation_aborted) break;
     if (ec) {  // e.g. out of file descriptors: pause instead of spinning
       spdlog::warn("accepting a peer connection failed: {}", ec.message());
-      asio::steady_timer pause(accept_strand_, std::chrono::milliseconds(100));
-      co_await pause.async_wait(use_nothrow);
+      NetTimer pause(accept_strand_, clock_);
+      co_await pause.WaitUntil(clock_.Now() + kAcceptPause);
       continue;
     }
     std::error_code ignored;

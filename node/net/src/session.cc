@@ -37,10 +37,10 @@ Session::Session(Replicator::Core& core, asio::ip::tcp::socket socket, bool outb
       outbound_(outbound),
       firm_(firm),
       address_(std::move(address)),
-      deadline_(socket_.get_executor()),
-      wake_(socket_.get_executor()),
-      closed_signal_(socket_.get_executor()),
-      tick_(socket_.get_executor()),
+      deadline_(socket_.get_executor(), core.clock()),
+      wake_(socket_.get_executor(), core.clock()),
+      closed_signal_(socket_.get_executor(), core.clock()),
+      tick_(socket_.get_executor(), core.clock()),
       rbuf_(kHandshakeBufferBytes) {}
 
 Session::~Session() {
@@ -65,10 +65,14 @@ void Session::TuneSocket() {
 }
 
 void Session::ArmDeadline(std::chrono::milliseconds after, std::string reason) {
-  deadline_.expires_after(after);
-  deadline_.async_wait([self = shared_from_this(), reason = std::move(reason)](std::error_code ec) {
-    if (!ec && !self->established_) self->Close(reason);
-  });
+  // A deadline armed again replaces this one (its wait returns false).
+  const TimePoint at = core_.clock().Now() + after;
+  asio::co_spawn(
+      executor(),
+      [self = shared_from_this(), at, reason = std::move(reason)]() -> asio::awaitable<void> {
+        if (co_await self->deadline_.WaitUntil(at) && !self->established_) self->Close(reason);
+      },
+      asio::detached);
 }
 
 std::shared_ptr<Session> Session::Outbound(Replicator::Core& core, const PublicKey& firm,
@@ -108,10 +112,10 @@ void Session::Close(const std::string& reason) {
   std::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
-  deadline_.cancel();
-  wake_.cancel();
-  tick_.cancel();
-  closed_signal_.cancel();
+  deadline_.Cancel();
+  wake_.Cancel();
+  tick_.Cancel();
+  closed_signal_.Cancel();
 }
 
 void Session::Violation(const std::string& what) {
@@ -126,7 +130,18 @@ void Session::AfterSync() {
     Close(sync_->close_reason());
     return;
   }
-  if (sync_->has_outgoing()) wake_.cancel();
+  if (sync_->has_outgoing()) wake_.Cancel();
+  // Store reads and writes run off the strand (the read thread, the ingest
+  // thread); their results come back to it.
+  if (auto read = sync_->TakeReadJob()) {
+    auto shared = std::make_shared<ReadJob>(std::move(*read));
+    asio::post(core_.read_pool(), [self = shared_from_this(), shared] {
+      ReadResult result = self->core_.ReadBatch(*shared);
+      asio::post(self->executor(), [self, shared, result = std::move(result)]() mutable {
+        self->OnRead(std::move(*shared), std::move(result));
+      });
+    });
+  }
   auto job = sync_->TakeIngestJob(StoreWritable(core_.ledger));
   if (!job) return;
   auto shared = std::make_shared<IngestJob>(std::move(*job));
@@ -138,6 +153,12 @@ void Session::AfterSync() {
       self->OnIngested(std::move(*shared), std::move(out));
     });
   });
+}
+
+void Session::OnRead(ReadJob job, ReadResult result) {
+  if (closed_) return;
+  sync_->OnRead(std::move(job), std::move(result));
+  AfterSync();
 }
 
 void Session::OnIngested(IngestJob job, IngestOutcome out) {
@@ -160,7 +181,7 @@ asio::awaitable<void> Session::Run() {
   if (s.ok()) ArmDeadline(o.handshake_timeout, "handshake timed out");
   if (s.ok()) s = co_await Handshake();
   ReleaseSlot();
-  deadline_.cancel();
+  deadline_.Cancel();
   if (s.ok() && closed_) s = Unavailable(close_reason_);
   if (!s.ok()) {
     Close(s.message());
@@ -178,17 +199,21 @@ asio::awaitable<void> Session::Run() {
       SyncTiming{o.idle_timeout, o.ping_interval, o.anti_entropy_interval}, firm_, outbound_,
       remote_host_, std::move(peer_kinds_));
   sync_->SetPeerSpeaksHeadReports(peer_head_reports_);
+  sync_->SetPeerKey(peer_key_);
   auto log_error = [](std::exception_ptr e) {
     if (e) spdlog::error("peer session coroutine failed with an exception");
   };
+  // Started before the loops: co_spawn runs ReadLoop at once on this
+  // strand, and the peer's first Have often arrived with the last handshake
+  // message, so it would be handled by a session not started yet (which
+  // then sent nothing until the next anti-entropy round).
+  sync_->Start(core_.clock().Now());
   asio::co_spawn(executor(), ReadLoop(), log_error);
   asio::co_spawn(executor(), WriteLoop(), log_error);
   asio::co_spawn(executor(), TickLoop(), log_error);
-  sync_->Start(core_.clock().Now());
   AfterSync();
   if (!closed_) {
-    closed_signal_.expires_at(Clock::time_point::max());
-    co_await closed_signal_.async_wait(use_nothrow);
+    co_await closed_signal_.WaitUntil(TimePoint::max());
   }
   core_.Unregister(*this, close_reason_);
 }
@@ -275,6 +300,7 @@ asio::awaitable<Status> Session::Handshake() {
   // Never send the peer a kind it does not speak (PROTOCOL.md 13.2 §3).
   peer_kinds_ = hs->remote_hello().kinds;
   peer_head_reports_ = hs->remote_hello().version >= kHelloVersionHeadReports;
+  peer_key_ = hs->remote_key();
   rbuf_.resize(kReadBufferBytes);  // keeps whatever followed the last handshake message
   auto ciphers = hs->Split();
   if (!ciphers.ok()) co_return ciphers.status();
@@ -311,8 +337,7 @@ asio::awaitable<void> Session::WriteLoop() {
   Replicator::Core::Running running(core_);
   while (!closed_) {
     if (!sync_->has_outgoing()) {
-      wake_.expires_at(Clock::time_point::max());
-      co_await wake_.async_wait(use_nothrow);
+      co_await wake_.WaitUntil(TimePoint::max());
       continue;
     }
     Bytes out;
@@ -329,7 +354,7 @@ asio::awaitable<void> Session::WriteLoop() {
     }
     write_started_ = core_.clock().Now();
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out), use_nothrow);
-    write_started_ = Clock::time_point{};
+    write_started_ = TimePoint{};
     if (ec) {
       Close("write failed: " + ec.message());
       break;
@@ -342,14 +367,11 @@ asio::awaitable<void> Session::TickLoop() {
   auto self = shared_from_this();
   Replicator::Core::Running running(core_);
   const auto& o = core_.options;
-  const auto period =
-      PeerSync::TickPeriod(SyncTiming{o.idle_timeout, o.ping_interval, o.anti_entropy_interval});
   while (!closed_) {
-    tick_.expires_after(period);
-    co_await tick_.async_wait(use_nothrow);
+    co_await tick_.WaitUntil(sync_->NextTick(core_.clock().Now()));
     if (closed_) break;
     const auto now = core_.clock().Now();
-    if (write_started_ != TimePoint{} && now - write_started_ > o.write_timeout) {
+    if (WriteStalled(write_started_, now, o.write_timeout)) {
       Close("peer stopped reading (write stalled)");
       break;
     }

@@ -4,9 +4,11 @@
 // handshake. All of its state lives on its own strand; four coroutines
 // share it: Run (handshake, then waits for the end), ReadLoop (frames ->
 // PeerSync), WriteLoop (PeerSync's messages -> encrypted frames), TickLoop
-// (PeerSync's ticks, the write timeout). Ingest jobs run on the
-// Replicator's ingest thread, never on the strand, and the session resumes
-// when they are done.
+// (PeerSync's ticks, the write timeout). Ingest jobs and the reads of
+// outgoing batches run on the Replicator's ingest and read threads (one of
+// each for all sessions), never on the strand, and the session resumes
+// when they are done: a slow store delays them, not the session's reads,
+// writes and timers.
 //
 // Thread-safety: CloseAsync and Notify may be called from any thread;
 // everything else runs on the strand. firm()/initiator() are fixed once
@@ -23,6 +25,7 @@
 
 #include "keiretsu/net/peer_handshake.h"
 #include "node/net/src/core.h"
+#include "node/net/src/net_timer.h"
 #include "node/net/src/peer_sync.h"
 #include "node/net/src/wire.h"
 
@@ -84,6 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // start an ingest job if one is due.
   void AfterSync();
   void OnIngested(IngestJob job, IngestOutcome out);
+  void OnRead(ReadJob job, ReadResult result);
 
   Replicator::Core& core_;
   asio::ip::tcp::socket socket_;
@@ -97,7 +101,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string slot_source_;  // inbound: the handshake slot held (empty: none)
   std::atomic<bool> established_{false};
 
-  asio::steady_timer deadline_, wake_, closed_signal_, tick_;
+  // All wait on instants of core_.clock(): deadline_ (connect/handshake),
+  // tick_ (PeerSync's next tick); wake_ and closed_signal_ wait for Cancel.
+  NetTimer deadline_, wake_, closed_signal_, tick_;
   bool closed_ = false;
   std::string close_reason_;
   std::optional<SecureChannel> channel_;
@@ -107,6 +113,7 @@ class Session : public std::enable_shared_from_this<Session> {
   TimePoint write_started_{};
   protocol::KindSet peer_kinds_;    // from the handshake's hello
   bool peer_head_reports_ = false;  // its hello states HeadQuery/HeadReports
+  PublicKey peer_key_;              // the key the peer proved in the handshake
   std::unique_ptr<PeerSync> sync_;  // after the handshake
 
   std::mutex notify_mu_;

@@ -32,6 +32,9 @@ class SyncLedger {
   virtual bool KnowsMember(const PublicKey& firm) const = 0;
   // `firm` is an active member of the current epoch.
   virtual bool IsActiveMember(const PublicKey& firm) const = 0;
+  // `firm`'s key in force (the last of its key chain); nullopt for a firm
+  // this ledger has no key chain of.
+  virtual std::optional<PublicKey> KeyInForce(const PublicKey& firm) const = 0;
   // The port this node accepts peers on (0: none), announced in Have.
   virtual uint32_t ListenPort() const = 0;
   virtual std::string Name(const PublicKey& firm) const = 0;

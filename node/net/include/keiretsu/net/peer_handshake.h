@@ -142,6 +142,10 @@ class PeerHandshake {
   bool complete() const { return stage_ == Stage::kComplete; }
   // The peer's firm. REQUIRES: complete().
   const PublicKey& remote() const { return remote_; }
+  // The Ed25519 key the peer proved: its firm's key in force as this node's
+  // directory knew it (the firm id until the firm rotates).
+  // REQUIRES: complete().
+  const PublicKey& remote_key() const { return remote_key_; }
   // What the peer speaks (PeerHello::V1() when it sent no hello).
   // REQUIRES: complete().
   const PeerHello& remote_hello() const { return remote_hello_; }
@@ -166,6 +170,7 @@ class PeerHandshake {
   Stage stage_;
   Bytes transcript_;  // h1 or h2: what the next identity signature covers
   PublicKey remote_;
+  PublicKey remote_key_;
   PeerHello remote_hello_ = PeerHello::V1();
   bool peer_said_hello_ = false;  // responder: message 1 carried a hello
   bool say_hello_ = true;         // initiator: message 1 carries our hello
