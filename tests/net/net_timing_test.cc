@@ -84,6 +84,7 @@ class SessionTimingTest : public ::testing::Test {
     void RefreshFeeds() override { feeds = std::make_shared<const FeedMap>(ledger.Feeds()); }
     bool KnowsMember(const PublicKey&) const override { return true; }
     bool IsActiveMember(const PublicKey&) const override { return true; }
+    std::optional<PublicKey> KeyInForce(const PublicKey&) const override { return std::nullopt; }
     uint32_t ListenPort() const override { return 0; }
     std::string Name(const PublicKey& f) const override { return f.Short(); }
     void Seen(const PublicKey&) override {}
