@@ -46,4 +46,9 @@ bool Verify(const PublicKey& pk, ByteView message, const Signature& sig) {
          0;
 }
 
+void RandomBytes(std::span<uint8_t> out) {
+  EnsureSodium();
+  randombytes_buf(out.data(), out.size());
+}
+
 }  // namespace keiretsu::crypto

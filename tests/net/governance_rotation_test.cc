@@ -80,5 +80,67 @@ TEST(GovernanceRotation, APeerHandshakeAfterARotationUsesTheNewKeyWithoutARestar
   a->Stop();
 }
 
+// A session authenticated under a key that is then rotated away ends: the
+// peer that learns the rotation closes it, dials again, and the new session
+// is authenticated under the key now in force. Without the check, whoever
+// held the retired key kept the session for as long as it lasted.
+TEST(GovernanceRotation, ASessionUnderARetiredKeyEndsAndTheFirmReconnectsUnderItsNewKey) {
+  testing::GovNet net = testing::MakeGovNet(3, 2);
+  testing::TempDir dir;
+  const PublicKey firm_a = net.founders[0].id;
+  auto ledger_a = testing::OpenGovLedger(net, dir.Sub("a"));
+  auto identity = std::make_shared<node::Identity>(GovLedgerKey(1));
+  auto oa = testing::FastOptions();
+  oa.require_peer_before_write = false;
+  auto rep_a = Replicator::Create(*ledger_a, identity, oa);
+  ASSERT_TRUE(rep_a.ok()) << rep_a.status().ToString();
+  Replicator* a = rep_a->get();
+  ledger_a->SetListener([a](const std::vector<node::AppliedEntry>& x) { a->OnApplied(x); });
+  ASSERT_TRUE(a->Start().ok());
+
+  auto ledger_b = testing::OpenGovLedger(net, dir.Sub("b"));
+  auto ob = testing::FastOptions();
+  ob.peers = {PeerConfig{firm_a, "127.0.0.1:" + std::to_string(a->port())}};
+  ob.require_peer_before_write = false;
+  const crypto::SigningKey key_b = GovLedgerKey(2);  // the replicator keeps a reference
+  auto rep_b = Replicator::Create(*ledger_b, key_b, ob);
+  ASSERT_TRUE(rep_b.ok()) << rep_b.status().ToString();
+  Replicator* b = rep_b->get();
+  ledger_b->SetListener([b](const std::vector<node::AppliedEntry>& x) { b->OnApplied(x); });
+  ASSERT_TRUE(b->Start().ok());
+  auto a_seen_by_b = [&]() -> std::optional<PeerStatus> {
+    for (const PeerStatus& p : b->Peers())
+      if (p.firm == firm_a) return p;
+    return std::nullopt;
+  };
+  ASSERT_TRUE(testing::WaitFor([&] {
+    auto p = a_seen_by_b();
+    return p && p->connected;
+  }));
+
+  // A's firm rotates; the rotate record reaches B over the session that A
+  // authenticated with its old key. B then ends that session.
+  auto rot =
+      ledger_a->AppendRotation(firm_a, GovLedgerKey(101), DigestOfKey(201), 1'790'000'000'000);
+  ASSERT_TRUE(rot.ok()) << rot.status().ToString();
+  identity->Adopt(std::make_shared<const crypto::SigningKey>(GovLedgerKey(101)));
+  ASSERT_TRUE(testing::WaitFor([&] {
+    auto p = a_seen_by_b();
+    return p && p->last_error.find("rotated its key") != std::string::npos;
+  })) << a_seen_by_b()->last_error;
+  // B dials again; A proves the key now in force, and entries flow.
+  ASSERT_TRUE(testing::WaitFor([&] {
+    auto p = a_seen_by_b();
+    return p && p->connected;
+  }));
+  auto owe =
+      ledger_a->Append(*identity->key(), protocol::Obligation{net.founders[1].id, 4, "hours", ""},
+                       1'790'000'000'001);
+  ASSERT_TRUE(owe.ok()) << owe.status().ToString();
+  EXPECT_TRUE(testing::WaitFor([&] { return ledger_b->Feed(firm_a).head_seq == 2; }));
+  b->Stop();
+  a->Stop();
+}
+
 }  // namespace
 }  // namespace keiretsu::net

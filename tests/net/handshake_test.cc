@@ -181,14 +181,14 @@ TEST_F(HandshakeTest, PeersStateTheirVersionAndKinds) {
   ASSERT_TRUE(Run(i, r).ok());
   EXPECT_EQ(i.remote_hello(), PeerHello::Ours());
   EXPECT_EQ(r.remote_hello(), PeerHello::Ours());
-  EXPECT_EQ(PeerHello::Ours().version, 2);
+  EXPECT_EQ(PeerHello::Ours().version, 3);  // protocol v2 + relayed head reports
 }
 
 TEST_F(HandshakeTest, TheHelloBytesAreFixed) {
   EXPECT_EQ(EncodeHello(PeerHello::Ours()),
-            (Bytes{0x00, 0x02, 0x0b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+            (Bytes{0x00, 0x03, 0x0b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
   EXPECT_EQ(DecodeHello(EncodeHello(PeerHello::Ours())).value(), PeerHello::Ours());
-  PeerHello newer{3, protocol::KindSet::Of(std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 200})};
+  PeerHello newer{4, protocol::KindSet::Of(std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 200})};
   EXPECT_EQ(DecodeHello(EncodeHello(newer)).value(), newer);
 }
 

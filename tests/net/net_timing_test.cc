@@ -84,6 +84,7 @@ class SessionTimingTest : public ::testing::Test {
     void RefreshFeeds() override { feeds = std::make_shared<const FeedMap>(ledger.Feeds()); }
     bool KnowsMember(const PublicKey&) const override { return true; }
     bool IsActiveMember(const PublicKey&) const override { return true; }
+    std::optional<PublicKey> KeyInForce(const PublicKey&) const override { return std::nullopt; }
     uint32_t ListenPort() const override { return 0; }
     std::string Name(const PublicKey& f) const override { return f.Short(); }
     void Seen(const PublicKey&) override {}
@@ -93,6 +94,9 @@ class SessionTimingTest : public ::testing::Test {
     void HaveReceived(const PublicKey&, const ReportedMap&) override {}
     void LearnListenPort(const PublicKey&, const std::string&, uint32_t) override {}
     void CheckGate(const PublicKey&, const std::optional<ReportedFeed>&) override {}
+    void OnHeadQuery(const PublicKey&, const PublicKey&, const protocol::HeadNonce&) override {}
+    void OnHeadReport(const PublicKey&, ByteView, const crypto::Signature&) override {}
+    std::vector<FloodItem> HeadFloodBacklog(const PublicKey&) override { return {}; }
     node::Ledger& ledger;
     PublicKey self_key;
     std::shared_ptr<const FeedMap> feeds;

@@ -32,6 +32,7 @@ class Host final : public SyncLedger, public PeerRegistry, public WriteGateKeepe
   void RefreshFeeds() override { feeds_ = std::make_shared<const FeedMap>(ledger_.Feeds()); }
   bool KnowsMember(const PublicKey&) const override { return true; }
   bool IsActiveMember(const PublicKey&) const override { return true; }
+  std::optional<PublicKey> KeyInForce(const PublicKey&) const override { return key_in_force; }
   uint32_t ListenPort() const override { return 0; }
   std::string Name(const PublicKey& firm) const override { return firm.Short(); }
   void Seen(const PublicKey&) override {}
@@ -44,8 +45,12 @@ class Host final : public SyncLedger, public PeerRegistry, public WriteGateKeepe
   void HaveReceived(const PublicKey&, const ReportedMap&) override {}
   void LearnListenPort(const PublicKey&, const std::string&, uint32_t) override {}
   void CheckGate(const PublicKey&, const std::optional<ReportedFeed>&) override {}
+  void OnHeadQuery(const PublicKey&, const PublicKey&, const protocol::HeadNonce&) override {}
+  void OnHeadReport(const PublicKey&, ByteView, const crypto::Signature&) override {}
+  std::vector<FloodItem> HeadFloodBacklog(const PublicKey&) override { return {}; }
 
   std::vector<std::string> violations;
+  std::optional<PublicKey> key_in_force;  // of every firm (nullopt: no key chain)
 
  private:
   node::Ledger& ledger_;
@@ -302,6 +307,21 @@ TEST(PeerModelReadTest, AChainCheckIsAReadAndANewerHaveSupersedesItsResult) {
     EXPECT_EQ(next->segments[0].from, 1u);
     EXPECT_EQ(next->segments[0].count, 2u);
   }
+}
+
+// The session ends at the first tick after the peer's handshake key stops
+// being its firm's key in force (a rotation), and not before.
+TEST_F(PeerSyncReadTest, TheSessionEndsWhenThePeersHandshakeKeyIsNoLongerInForce) {
+  host.key_in_force = net.pk(1);
+  sync.SetPeerKey(net.pk(1));
+  sync.Start(t0);
+  sync.OnTick(t0 + 1s);
+  EXPECT_FALSE(sync.closed());
+  host.key_in_force = net.pk(0);  // any other key: the firm rotated
+  sync.OnTick(t0 + 2s);
+  ASSERT_TRUE(sync.closed());
+  EXPECT_NE(sync.close_reason().find("rotated its key"), std::string::npos) << sync.close_reason();
+  EXPECT_TRUE(host.violations.empty());  // the peer did nothing wrong
 }
 
 }  // namespace

@@ -168,3 +168,64 @@ TEST_F(RestoreTest, CreateRefusesBadOptions) {
 
 }  // namespace
 }  // namespace keiretsu::net
+
+namespace keiretsu::net {
+namespace {
+
+// The restore rule on a sparse graph (PROTOCOL.md 13.2.8): five members
+// (a majority of the other four is 3), a's only peer is b, and b peers with
+// c, d and e. Only b can report directly; c, d and e answer a's head query
+// with signed reports relayed through b. Before relayed reports counted, a's
+// gate never opened here.
+TEST(RelayedRestoreTest, SignedReportsFromNonPeersOpenTheGate) {
+  testing::TestNetwork net = testing::MakeNetwork(5);
+  testing::TestNode a{net, 0}, b{net, 1}, c{net, 2}, d{net, 3}, e{net, 4};
+  c.Start();
+  d.Start();
+  e.Start();
+  auto bo = testing::FastOptions();
+  for (const testing::TestNode* p : {&c, &d, &e}) bo.peers.push_back(p->AsPeer());
+  b.Start(bo);
+  auto ao = testing::FastOptions();
+  ao.peers.push_back(b.AsPeer());
+  a.Start(ao);
+  ASSERT_TRUE(testing::WaitFor([&] { return a.ledger().WriteGate().empty(); }, 20s))
+      << a.ledger().WriteGate();
+  EXPECT_FALSE(a.ConnectedTo(2) || a.ConnectedTo(3) || a.ConnectedTo(4));  // relayed
+  auto head_at = [&](testing::TestNode& n) { return n.ledger().Feed(net.pk(0)).head_seq; };
+  auto append = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      auto r = a.Append(testing::Owe(net.pk(1), 5));
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    }
+  };
+  append(3);
+  ASSERT_TRUE(testing::WaitFor([&] { return head_at(c) == 3 && head_at(d) == 3; }));
+
+  // A backup at seq 3; then a writes 4 and 5, which reach everyone.
+  testing::TempDir backup;
+  a.Stop();
+  std::filesystem::copy(a.db(), backup.Sub("db"), std::filesystem::copy_options::recursive);
+  a.Restart(ao);
+  ASSERT_TRUE(testing::WaitFor([&] { return a.ledger().WriteGate().empty(); }, 20s));
+  append(2);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return head_at(b) == 5 && head_at(c) == 5 && head_at(d) == 5 && head_at(e) == 5; }));
+
+  // The backup restored: the gate opens only once a holds its own feed as
+  // far as the (relayed) reports say, so it never signs a second seq 4.
+  a.Stop();
+  std::filesystem::remove_all(a.db());
+  std::filesystem::copy(backup.Sub("db"), a.db(), std::filesystem::copy_options::recursive);
+  a.Restart(ao);
+  ASSERT_TRUE(testing::WaitFor([&] { return a.ledger().WriteGate().empty(); }, 20s))
+      << a.ledger().WriteGate();
+  EXPECT_EQ(head_at(a), 5u);
+  auto next = a.Append(testing::Owe(net.pk(1), 5));
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->entry.seq, 6u);
+  EXPECT_EQ(a.ledger().Feed(net.pk(0)).stop_seq, 0u);  // no self-fork
+}
+
+}  // namespace
+}  // namespace keiretsu::net

@@ -184,6 +184,32 @@ TEST_F(SyncTest, StoppedNodeCatchesUpFromOnePeer) {
   ExpectConverged(335);
 }
 
+// A session sends what its peer lacks as soon as the peer's first Have
+// arrives, not at the next anti-entropy round. The dialling side sends its
+// Have right after the last handshake message, so the listening side often
+// reads both at once; its session used to handle that Have before it had
+// started, and sent nothing until the peer's next Have (5 s by default).
+// With the round an hour away here, only the first Have can start each
+// catch-up.
+TEST_F(SyncTest, ANewSessionSendsWhatItsPeerLacksWithoutWaitingForTheNextRound) {
+  Make(2);
+  auto hourly = [&](std::vector<int> peers) {
+    auto o = WithPeers(std::move(peers));
+    o.anti_entropy_interval = 1h;
+    o.idle_timeout = 2h;  // pings keep the session up; only the Have is an hour away
+    return o;
+  };
+  N(0).Start(hourly({}));
+  for (int round = 0; round < 16; ++round) {
+    Write(0, 3, 500u + static_cast<unsigned>(round));
+    N(1).Start(hourly({0}));
+    ASSERT_TRUE(WaitFor(
+        [&] { return N(1).ledger().Feed(net.pk(0)) == N(0).ledger().Feed(net.pk(0)); }, 20s))
+        << "round " << round << ": the new session did not send firm 0's new entries";
+    N(1).Stop();
+  }
+}
+
 TEST_F(SyncTest, FreshNodeCatchesUpALargeLedger) {
   // 4 feeds of 5,000: 20,000 entries. KEIRETSU_NET_CATCHUP_ENTRIES sets
   // another total: ctest sets 100000 in the normal build (tests/net/CMakeLists.txt).

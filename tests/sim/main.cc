@@ -2,8 +2,8 @@
 //
 //   keiretsu-sim [--seeds K] [--first-seed S] [--seed N] [--nodes n]
 //                [--degree d] [--writes w] [--no-faults] [--burst-ms t]
-//                [--open-gate] [--bug NAME]
-//                [--expect-violation] [--verbose]
+//                [--open-gate] [--no-head-relay] [--bug NAME]
+//                [--expect-violation] [--expect-acked n] [--verbose]
 //
 // --seeds defaults to $KEIRETSU_SIM_SEEDS, else 1000. Exit status 0 when
 // every seed kept every invariant (with --expect-violation: when some seed
@@ -22,11 +22,12 @@
 namespace {
 
 void Usage() {
-  std::fprintf(stderr,
-               "usage: keiretsu-sim [--seeds K] [--first-seed S] [--seed N] [--nodes n] "
-               "[--degree d] [--writes w] [--no-faults] [--burst-ms t] [--open-gate] "
-               "[--bug skip-restore-gate] "
-               "[--expect-violation] [--verbose]\n");
+  std::fprintf(
+      stderr,
+      "usage: keiretsu-sim [--seeds K] [--first-seed S] [--seed N] [--nodes n] "
+      "[--degree d] [--writes w] [--no-faults] [--burst-ms t] [--open-gate] [--no-head-relay] "
+      "[--bug skip-restore-gate] "
+      "[--expect-violation] [--expect-acked n] [--verbose]\n");
 }
 
 }  // namespace
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   uint64_t seeds = 1000, first = 1;
   if (const char* env = std::getenv("KEIRETSU_SIM_SEEDS")) seeds = std::strtoull(env, nullptr, 10);
   bool expect_violation = false;
+  uint64_t expect_acked = 0;  // fail unless at least this many entries were acked in all
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -62,6 +64,8 @@ int main(int argc, char** argv) {
       base.burst_ms = std::stoll(value());
     } else if (a == "--open-gate") {
       base.open_gate_at_start = true;
+    } else if (a == "--no-head-relay") {
+      base.head_relay = false;
     } else if (a == "--no-faults") {
       base.faults = false;
     } else if (a == "--bug") {
@@ -72,6 +76,8 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--expect-violation") {
       expect_violation = true;
+    } else if (a == "--expect-acked") {
+      expect_acked = std::stoull(value());
     } else if (a == "--verbose") {
       base.verbose = true;
     } else {
@@ -144,6 +150,12 @@ int main(int argc, char** argv) {
     if (failed == 0)
       std::printf("expected a violation (bug %s) but none was found\n", base.bug.c_str());
     return failed > 0 ? 0 : 1;
+  }
+  if (acked < expect_acked) {
+    std::printf("expected at least %llu acknowledged entries, got %llu\n",
+                static_cast<unsigned long long>(expect_acked),
+                static_cast<unsigned long long>(acked));
+    return 1;
   }
   return failed == 0 ? 0 : 1;
 }

@@ -16,6 +16,7 @@
 #include "keiretsu/net/limits.h"
 #include "keiretsu/node/ledger.h"
 #include "keiretsu/protocol/entry.h"
+#include "keiretsu/protocol/head_report.h"
 #include "keiretsu/storage/fault_injector.h"
 #include "keiretsu/storage/store.h"
 #include "keiretsu/v1/peer.pb.h"
@@ -138,6 +139,11 @@ class Node final : public net::SyncLedger, public net::PeerRegistry, public net:
   void RefreshFeeds() override { feeds_ = std::make_shared<net::FeedMap>(ledger->Feeds()); }
   bool KnowsMember(const PublicKey& firm) const override { return !ledger->KeyChain(firm).empty(); }
   bool IsActiveMember(const PublicKey& firm) const override { return ledger->IsActiveMember(firm); }
+  std::optional<PublicKey> KeyInForce(const PublicKey& firm) const override {
+    auto chain = ledger->KeyChain(firm);
+    if (chain.empty()) return std::nullopt;
+    return chain.back().key;
+  }
   uint32_t ListenPort() const override { return 7000 + static_cast<uint32_t>(index_); }
   std::string Name(const PublicKey& firm) const override { return firm.Short(); }
 
@@ -148,6 +154,13 @@ class Node final : public net::SyncLedger, public net::PeerRegistry, public net:
   void HaveReceived(const PublicKey&, const net::ReportedMap&) override {}
   void LearnListenPort(const PublicKey&, const std::string&, uint32_t) override {}
   void CheckGate(const PublicKey& firm, const std::optional<net::ReportedFeed>& own) override;
+  void OnHeadQuery(const PublicKey& firm, const PublicKey& subject,
+                   const protocol::HeadNonce& nonce) override;
+  void OnHeadReport(const PublicKey& firm, ByteView statement,
+                    const crypto::Signature& signature) override;
+  std::vector<net::FloodItem> HeadFloodBacklog(const PublicKey& firm) override;
+  // A report of our own feed (direct or relayed) counts; decides the gate.
+  void GateReport(const PublicKey& firm, const std::optional<net::ReportedFeed>& own);
 
   bool Banned(const PublicKey& firm) const;
 
@@ -157,7 +170,8 @@ class Node final : public net::SyncLedger, public net::PeerRegistry, public net:
   bool up = false;
   bool gate_closed = false;
   std::map<PublicKey, std::optional<net::ReportedFeed>> reports;
-  std::map<int, Side> sides;  // by peer index
+  std::unique_ptr<net::HeadFlood> flood;  // this run's (a restart forgets it)
+  std::map<int, Side> sides;              // by peer index
   std::map<PublicKey, uint64_t> strikes;
   std::map<PublicKey, int64_t> banned_until_us;
 
@@ -221,6 +235,17 @@ class Simulation {
                std::shared_ptr<const Bytes> message, int64_t at);
   void Tick(int node, int peer, uint64_t conn);
   void NotifyAll(Node& n, const std::set<PublicKey>& authors);
+
+ public:
+  // Sends `items` to every peer of `node` but `except` (-1: none), as the
+  // daemon's Core posts them to its sessions: after the current event.
+  void Flood(int node, int except, std::vector<net::FloodItem> items);
+  int IndexOf(const PublicKey& firm) const;
+  // Sends a report about `subject` upstream (every peer but `from` when the
+  // upstream has no session), as Core::ReportRouteLocked.
+  void RouteReport(int node, const PublicKey& subject, const PublicKey& from, net::FloodItem item);
+
+ private:
   void Write(int node);
   void ScheduleFaults();
   Bytes Mutate(Bytes plaintext);
@@ -271,8 +296,69 @@ bool Node::Banned(const PublicKey& firm) const {
 }
 
 void Node::CheckGate(const PublicKey& firm, const std::optional<net::ReportedFeed>& own) {
+  GateReport(firm, own);
+}
+
+void Node::OnHeadQuery(const PublicKey& firm, const PublicKey& subject,
+                       const protocol::HeadNonce& nonce) {
+  if (!sim_.config().head_relay || !KnowsMember(subject)) return;
+  if (!flood->OnQuery(firm, subject, nonce)) return;
+  protocol::HeadReport r;
+  r.network = sim_.network().id();
+  r.reporter = self();
+  r.subject = subject;
+  r.nonce = nonce;
+  auto it = feeds_->find(subject);  // the view our Have gives
+  const node::FeedState st = it == feeds_->end() ? node::FeedState{} : it->second;
+  r.held = protocol::HeldOf(st.head_seq, st.stop_seq);
+  if (r.held != protocol::HeadHeld::kNone) {
+    r.head_seq = st.head_seq;
+    r.head_id = st.head_id;
+    r.stop_seq = st.stop_seq;
+    r.effective_id = st.effective_id;
+  }
+  Bytes statement = protocol::EncodeHeadReportStatement(r);
+  const crypto::Signature sig = protocol::SignHeadReport(statement, sim_.network().key(index_));
+  net::FloodItem answer = net::ReportItem(r, statement, sig);
+  (void)flood->AddReport(r, std::move(statement), sig);
+  sim_.Flood(index_, sim_.IndexOf(firm), {net::QueryItem(subject, nonce)});
+  sim_.RouteReport(index_, subject, firm, std::move(answer));
+}
+
+void Node::OnHeadReport(const PublicKey& firm, ByteView statement,
+                        const crypto::Signature& signature) {
+  if (!sim_.config().head_relay) return;
+  auto form = protocol::DecodeHeadReportStatement(statement);
+  if (!form.ok()) return;
+  const bool mine = form->subject == self();
+  const std::optional<protocol::HeadNonce> nonce =
+      mine ? flood->own_nonce() : flood->LatestNonce(form->subject);
+  if (!nonce) return;
+  auto key_of = [this](const PublicKey& f) -> std::optional<PublicKey> {
+    if (!ledger->IsActiveMember(f)) return std::nullopt;
+    auto chain = ledger->KeyChain(f);
+    if (chain.empty()) return std::nullopt;
+    return chain.back().key;
+  };
+  auto report = protocol::VerifyHeadReport(statement, signature, sim_.network().id(), form->subject,
+                                           *nonce, key_of);
+  if (!report.ok()) return;
+  if (mine) {
+    GateReport(report->reporter, net::ReportedOf(*report));
+    return;
+  }
+  if (!flood->AddReport(*report, Bytes(statement.begin(), statement.end()), signature)) return;
+  sim_.RouteReport(index_, form->subject, firm,
+                   net::ReportItem(*report, Bytes(statement.begin(), statement.end()), signature));
+}
+
+std::vector<net::FloodItem> Node::HeadFloodBacklog(const PublicKey& firm) {
+  return sim_.config().head_relay ? flood->Backlog(firm) : std::vector<net::FloodItem>{};
+}
+
+void Node::GateReport(const PublicKey& firm, const std::optional<net::ReportedFeed>& own) {
   if (!gate_closed) return;
-  reports[firm] = own;
+  net::MergeOwnReport(reports[firm], own);
   const auto d = net::DecideRestoreGate(reports, sim_.quorum(), ledger->Feed(self()));
   if (!d.open) return;
   gate_closed = false;
@@ -280,6 +366,57 @@ void Node::CheckGate(const PublicKey& firm, const std::optional<net::ReportedFee
   sim_.Log("node " + std::to_string(index_) + ": write gate open (own head " +
            std::to_string(ledger->Feed(self()).head_seq) + ", highest report " +
            std::to_string(d.highest) + ")");
+}
+
+int Simulation::IndexOf(const PublicKey& firm) const {
+  for (int i = 0; i < config_.nodes; ++i)
+    if (net_.pk(i) == firm) return i;
+  return -1;
+}
+
+void Simulation::Flood(int node, int except, std::vector<net::FloodItem> items) {
+  const uint64_t gen = nodes_[static_cast<size_t>(node)]->generation;
+  auto shared = std::make_shared<std::vector<net::FloodItem>>(std::move(items));
+  sched_.After(1, [this, node, except, gen, shared] {
+    Node& n = *nodes_[static_cast<size_t>(node)];
+    if (!n.up || n.generation != gen) return;
+    std::vector<int> peers;
+    for (auto& [p, s] : n.sides)
+      if (p != except) peers.push_back(p);
+    for (int p : peers) {
+      auto it = n.sides.find(p);
+      if (it == n.sides.end()) continue;
+      for (const net::FloodItem& item : *shared) it->second.sync->Relay(item);
+      Drive(n, p);
+    }
+  });
+}
+
+void Simulation::RouteReport(int node, const PublicKey& subject, const PublicKey& from,
+                             net::FloodItem item) {
+  Node& n = *nodes_[static_cast<size_t>(node)];
+  const std::optional<PublicKey> up = n.flood->Upstream(subject);
+  const int upi = up ? IndexOf(*up) : -1;
+  const uint64_t gen = n.generation;
+  auto shared = std::make_shared<net::FloodItem>(std::move(item));
+  const int fromi = IndexOf(from);
+  sched_.After(1, [this, node, upi, fromi, gen, shared] {
+    Node& m = *nodes_[static_cast<size_t>(node)];
+    if (!m.up || m.generation != gen) return;
+    std::vector<int> peers;
+    if (upi >= 0 && m.sides.contains(upi)) {
+      peers.push_back(upi);
+    } else {
+      for (auto& [p, s] : m.sides)
+        if (p != fromi) peers.push_back(p);
+    }
+    for (int p : peers) {
+      auto it = m.sides.find(p);
+      if (it == m.sides.end()) continue;
+      it->second.sync->Relay(*shared);
+      Drive(m, p);
+    }
+  });
 }
 
 void Simulation::BuildGraph() {
@@ -327,6 +464,16 @@ void Simulation::OpenNode(Node& n, bool fresh) {
   n.gate_closed =
       n.generation == 1 ? !config_.open_gate_at_start : config_.bug != "skip-restore-gate";
   if (n.gate_closed) n.ledger->SetWriteGate("sim: learning this firm's own feed head from peers");
+  n.flood = std::make_unique<net::HeadFlood>(net_.pk(n.index()));
+  if (n.gate_closed && config_.head_relay) {
+    // This run's query nonce: fresh per (re)start, drawn from its own
+    // generator so the run's other random choices stay as they were.
+    std::mt19937_64 g(config_.seed * 0x2545F4914F6CDD1Dull ^
+                      (static_cast<uint64_t>(n.index()) << 32) ^ n.generation);
+    protocol::HeadNonce nonce{};
+    for (auto& b : nonce) b = static_cast<uint8_t>(g());
+    (void)n.flood->StartOwnQuery(nonce);
+  }
 }
 
 void Simulation::StopNode(Node& n, const std::string& why) {

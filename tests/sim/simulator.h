@@ -29,6 +29,10 @@ struct SimConfig {
   // Nodes start with the write gate open (require_peer_before_write off),
   // as in a new network; the gate still closes at every restart.
   bool open_gate_at_start = false;
+  // Nodes flood head queries and signed head reports (PROTOCOL.md 13.2.8),
+  // so the gate counts members that are not direct peers; false: only the
+  // direct peers' Haves count (the rule before relayed reports).
+  bool head_relay = true;
   int64_t active_ms = 30'000;   // the phase with faults and writes
   int64_t settle_ms = 240'000;  // after healing: the bound on convergence
   // Test-only bugs the invariants must catch: "skip-restore-gate" (a

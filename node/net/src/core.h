@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,6 +83,7 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   std::string Name(const PublicKey& firm) const override { return FirmName(genesis, firm); }
   bool KnowsMember(const PublicKey& firm) const override { return !ledger.KeyChain(firm).empty(); }
   bool IsActiveMember(const PublicKey& firm) const override { return ledger.IsActiveMember(firm); }
+  std::optional<PublicKey> KeyInForce(const PublicKey& firm) const override;
   uint32_t ListenPort() const override { return port(); }
   // Remembers `s` so Stop() can close it; false (do not run it) once stopping.
   bool Track(const std::shared_ptr<Session>& s);
@@ -114,6 +116,15 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   // reported and this node holds its own feed at least as far as every
   // report. Called again after ingests (the node may have caught up).
   void CheckGate(const PublicKey& firm, const std::optional<ReportedFeed>& own) override;
+  // The restore rule's flood (PROTOCOL.md 13.2.8): a query from a member is
+  // answered with this firm's signed report and forwarded; a report is
+  // verified, then counted (about this firm, answering this run's nonce) or
+  // forwarded (answering the latest query of its subject).
+  void OnHeadQuery(const PublicKey& firm, const PublicKey& subject,
+                   const protocol::HeadNonce& nonce) override;
+  void OnHeadReport(const PublicKey& firm, ByteView statement,
+                    const crypto::Signature& signature) override;
+  std::vector<FloodItem> HeadFloodBacklog(const PublicKey& firm) override;
   // `firm`, connected inbound from `host`, announced its peer listener on
   // `port`: unless it is configured, it is dialled back there (now if it has
   // no session, else when the session ends).
@@ -155,7 +166,6 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
     uint64_t banned_until_unix_ms = 0;
     unsigned failures = 0;
     std::string last_error;
-    bool gate_logged = false;
     bool hello_refused = false;      // the next dial speaks v1
     std::shared_ptr<NetTimer> wake;  // the dialer's, on its own strand
   };
@@ -165,6 +175,17 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   asio::awaitable<void> AcceptLoop();
   void Wake(Firm& f);
   std::string GateReasonLocked() const;
+  // Records `firm`'s report of our own feed and decides the gate.
+  void GateReportLocked(const PublicKey& firm, const std::optional<ReportedFeed>& own,
+                        bool relayed);
+  // Every session but `except`'s firm's.
+  std::vector<std::shared_ptr<Session>> SessionsLocked(const PublicKey* except) const;
+  // Where a report about `subject` goes: its upstream's session, or, when
+  // that has none, every session but `from`'s.
+  std::vector<std::shared_ptr<Session>> ReportRouteLocked(const PublicKey& subject,
+                                                          const PublicKey& from) const;
+  // The key this ledger holds in force for a current member; nullopt else.
+  std::optional<PublicKey> MemberKey(const PublicKey& firm) const;
 
   const NetClock& clock_;
   BatchReader reader_;  // empty: RunRead
@@ -188,6 +209,8 @@ class Replicator::Core final : public SyncLedger, public PeerRegistry, public Wr
   // The restore rule's reports: per firm, how far it holds our own feed.
   std::map<PublicKey, std::optional<ReportedFeed>> own_reports_;  // GUARDED_BY(mu_)
   const size_t gate_quorum_;  // reports needed: a strict majority of the other members
+  HeadFlood flood_;           // GUARDED_BY(mu_): flooded head queries and reports
+  std::set<PublicKey> gate_catchup_logged_;  // GUARDED_BY(mu_): members ("catching up" logged)
 
   std::mutex inbound_mu_;
   std::map<std::string, size_t> inbound_by_source_;  // GUARDED_BY(inbound_mu_)

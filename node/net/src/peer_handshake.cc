@@ -30,7 +30,7 @@ PeerHello PeerHello::V1() {
 }
 
 PeerHello PeerHello::Ours() {
-  return PeerHello{protocol::kProtocolVersion, protocol::KindSet::All()};
+  return PeerHello{kHelloVersionHeadReports, protocol::KindSet::All()};
 }
 
 Bytes EncodeHello(const PeerHello& hello) {
@@ -235,6 +235,7 @@ Status PeerHandshake::CheckIdentity(ByteView payload, uint8_t message_number, By
     return PermissionDenied("dialled firm " + expected_->Short() + " but reached firm " +
                             firm.Short());
   remote_ = firm;
+  remote_key_ = key;
   return Status::Ok();
 }
 

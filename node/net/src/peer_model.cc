@@ -1,5 +1,7 @@
 #include "node/net/src/peer_model.h"
 
+#include <tuple>
+
 #include "node/net/src/sync_host.h"
 
 #include <algorithm>
@@ -267,6 +269,23 @@ RestoreGateDecision DecideRestoreGate(
   }
   d.open = d.enough_reports && reached;
   return d;
+}
+
+namespace {
+// The order of demand of a report: none < open by head < stopped.
+std::tuple<int, uint64_t, uint64_t> Demand(const std::optional<ReportedFeed>& r) {
+  if (!r) return {0, 0, 0};
+  return {r->stop != 0 ? 2 : 1, r->head, r->stop};
+}
+}  // namespace
+
+void MergeOwnReport(std::optional<ReportedFeed>& slot, const std::optional<ReportedFeed>& report) {
+  if (Demand(report) > Demand(slot)) slot = report;
+}
+
+std::optional<ReportedFeed> ReportedOf(const protocol::HeadReport& r) {
+  if (r.held == protocol::HeadHeld::kNone) return std::nullopt;
+  return ReportedFeed{r.head_seq, r.head_id, r.stop_seq, r.effective_id};
 }
 
 uint64_t PeerModel::Behind(const ReportedMap& reported, const FeedMap& ours) {

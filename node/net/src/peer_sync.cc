@@ -54,6 +54,39 @@ void PeerSync::Start(TimePoint now) {
   started_ = true;
   last_recv_ = last_ping_ = last_have_ = now;
   SendHave(now);
+  if (peer_head_reports_)
+    for (FloodItem& item : gate_.HeadFloodBacklog(firm_)) Relay(std::move(item));
+}
+
+void PeerSync::Relay(FloodItem item) {
+  if (closed_ || !peer_head_reports_) return;
+  if (flood_out_.size() >= kMaxHeadFloodBacklog) flood_out_.pop_front();
+  flood_out_.push_back(std::move(item));
+  PumpFlood();
+}
+
+void PeerSync::PumpFlood() {
+  // Room is kept in the queue for control messages and data batches.
+  while (!closed_ && !flood_out_.empty() && outq_.size() + 24 < kMaxQueuedMessages) {
+    v1::PeerMessage m;
+    if (!flood_out_.front().is_report) {
+      const FloodItem& q = flood_out_.front();
+      m.mutable_head_query()->set_subject(Str(q.subject.View()));
+      m.mutable_head_query()->set_nonce(Str(ByteView(q.nonce)));
+      flood_out_.pop_front();
+    } else {
+      auto* reports = m.mutable_head_reports();
+      while (!flood_out_.empty() && flood_out_.front().is_report &&
+             static_cast<size_t>(reports->reports_size()) < kMaxHeadReportsPerMessage) {
+        const FloodItem& r = flood_out_.front();
+        auto* out = reports->add_reports();
+        out->set_statement(Str(r.statement));
+        out->set_signature(Str(ByteView(r.signature)));
+        flood_out_.pop_front();
+      }
+    }
+    Queue(m);
+  }
 }
 
 void PeerSync::Close(const std::string& reason) {
@@ -61,6 +94,7 @@ void PeerSync::Close(const std::string& reason) {
   closed_ = true;
   close_reason_ = reason;
   outq_.clear();
+  flood_out_.clear();
   haves_queued_ = 0;
 }
 
@@ -75,6 +109,7 @@ std::optional<PeerSync::Outgoing> PeerSync::PopOutgoing() {
   Outgoing o = std::move(outq_.front());
   outq_.pop_front();
   if (o.have) --haves_queued_;
+  if (!flood_out_.empty()) PumpFlood();
   return o;
 }
 
@@ -108,6 +143,13 @@ void PeerSync::OnTick(TimePoint now) {
   if (!view_.IsActiveMember(firm_)) {  // removed by governance (19.9)
     Close("firm " + view_.Name(firm_) + " is no longer an active member of the network");
     return;
+  }
+  if (peer_key_) {  // rotated since the handshake (PROTOCOL.md 13.2 "Key chain")
+    const std::optional<PublicKey> in_force = view_.KeyInForce(firm_);
+    if (in_force && *in_force != *peer_key_) {
+      Close("firm " + view_.Name(firm_) + " rotated its key since this session was authenticated");
+      return;
+    }
   }
   if (now - last_have_ >= timing_.anti_entropy_interval) SendHave(now);
 }
@@ -212,6 +254,19 @@ void PeerSync::Handle(v1::PeerMessage& m) {
       Queue(pong);
       break;
     }
+    case v1::PeerMessage::kHeadQuery: {
+      protocol::HeadNonce nonce{};
+      std::memcpy(nonce.data(), m.head_query().nonce().data(), nonce.size());
+      gate_.OnHeadQuery(firm_, KeyFrom(m.head_query().subject()), nonce);
+      break;
+    }
+    case v1::PeerMessage::kHeadReports:
+      for (const auto& r : m.head_reports().reports()) {
+        crypto::Signature sig{};
+        std::memcpy(sig.data(), r.signature().data(), sig.size());
+        gate_.OnHeadReport(firm_, AsBytes(r.statement()), sig);
+      }
+      break;
     case v1::PeerMessage::kPong:
     case v1::PeerMessage::MSG_NOT_SET: break;  // DecodePeerMessage refuses NOT_SET
   }

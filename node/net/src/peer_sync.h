@@ -11,7 +11,8 @@
 // ingested, answering pings, and, given "now", keepalive pings, the idle
 // timeout, the anti-entropy Have and closing when the peer is no longer a
 // member. Misbehaviour is reported to the PeerRegistry, the peer's reports
-// of our own feed to the WriteGateKeeper.
+// of our own feed to the WriteGateKeeper, as are the flooded head queries and
+// reports (which the node forwards to its other sessions through Relay).
 //
 // The driver's loop: call Start once, then OnMessage for each received
 // plaintext, OnTick every TickPeriod(), OnNotify when our feeds changed;
@@ -101,6 +102,10 @@ class PeerSync {
   PeerSync(const PeerSync&) = delete;
   PeerSync& operator=(const PeerSync&) = delete;
 
+  // The key the peer proved in the handshake. Once set, the session ends
+  // when that key is no longer the firm's key in force here (the firm
+  // rotated): the peer is dialled again and proves its new key.
+  void SetPeerKey(const PublicKey& key) { peer_key_ = key; }
   // The handshake is done: sends our first Have.
   void Start(TimePoint now);
   // One received message plaintext (decoded and checked here).
@@ -127,6 +132,14 @@ class PeerSync {
   // reported as misbehaviour, and the session closes.
   void Violation(const std::string& what);
   void Close(const std::string& reason);
+  // The node forwards a flooded head query or report to this peer
+  // (PROTOCOL.md 13.2.8): queued behind this session's own messages, at
+  // most kMaxHeadFloodBacklog waiting (the oldest dropped beyond).
+  void Relay(FloodItem item);
+  // Whether the peer speaks HeadQuery/HeadReports (its hello states version
+  // >= kHelloVersionHeadReports); when not, nothing is relayed to it. Set
+  // before Start; true by default.
+  void SetPeerSpeaksHeadReports(bool speaks) { peer_head_reports_ = speaks; }
 
   std::optional<Outgoing> PopOutgoing();
   bool has_outgoing() const { return !outq_.empty(); }
@@ -152,6 +165,7 @@ class PeerSync {
   void QueueBatch(const OutBatch& b);
   void CheckGate();
   void MaybeLogSynced();
+  void PumpFlood();
 
   const node::Ledger& ledger_;
   SyncLedger& view_;
@@ -159,6 +173,7 @@ class PeerSync {
   WriteGateKeeper& gate_;
   const SyncTiming timing_;
   const PublicKey firm_;
+  std::optional<PublicKey> peer_key_;
   const bool outbound_;
   const std::string remote_host_;
   bool started_ = false, closed_ = false;
@@ -180,6 +195,8 @@ class PeerSync {
   std::set<PublicKey> notify_after_ingest_;  // OnNotify's authors while ingesting_
   void FlushNotifyAfterIngest();
   bool synced_logged_ = false;
+  bool peer_head_reports_ = true;
+  std::deque<FloodItem> flood_out_;  // head queries/reports waiting for queue room
 };
 
 }  // namespace keiretsu::net

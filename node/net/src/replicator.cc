@@ -7,6 +7,8 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <set>
 
+#include "keiretsu/crypto/signing.h"
+#include "keiretsu/protocol/head_report.h"
 #include "node/net/src/backoff.h"
 #include "node/net/src/core.h"
 #include "node/net/src/session.h"
@@ -110,7 +112,8 @@ Replicator::Core::Core(node::Ledger& l, std::shared_ptr<node::Identity> id, Repl
       clock_(clock),
       accept_strand_(asio::make_strand(io_)),
       rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()),
-      gate_quorum_(GateQuorum(genesis.members().size())) {
+      gate_quorum_(GateQuorum(genesis.members().size())),
+      flood_(identity->firm()) {
   for (const PeerConfig& p : options.peers) {
     Firm& f = FirmLocked(p.firm);
     f.configured = true;
@@ -154,6 +157,12 @@ std::shared_ptr<const FeedMap> Replicator::Core::Feeds() const {
   return feeds_ ? feeds_ : std::make_shared<const FeedMap>();
 }
 
+std::optional<PublicKey> Replicator::Core::KeyInForce(const PublicKey& firm) const {
+  const std::vector<protocol::KeySpan> chain = ledger.KeyChain(firm);
+  if (chain.empty()) return std::nullopt;
+  return chain.back().key;
+}
+
 void Replicator::Core::RefreshFeeds() {
   std::lock_guard refresh(refresh_mu_);
   auto snapshot = std::make_shared<const FeedMap>(ledger.Feeds());
@@ -187,6 +196,12 @@ Status Replicator::Core::Start() {
     if (options.require_peer_before_write.value_or(configured > 0)) {
       gate_closed_ = true;
       ledger.SetWriteGate(GateReasonLocked());
+      // This run's head query nonce: fresh at every start, so no report
+      // from an earlier run counts (PROTOCOL.md 13.2.8). Always from the
+      // operating system: a seeded random_seed repeats across restarts.
+      protocol::HeadNonce nonce{};
+      crypto::RandomBytes(nonce);
+      (void)flood_.StartOwnQuery(nonce);
       spdlog::warn(
           "writes paused until {} of the other {} members report this firm's own feed head "
           "({} peers configured)",
@@ -528,14 +543,118 @@ std::string Replicator::Core::GateReasonLocked() const {
 
 void Replicator::Core::CheckGate(const PublicKey& firm, const std::optional<ReportedFeed>& own) {
   std::lock_guard lock(mu_);
+  GateReportLocked(firm, own, false);
+}
+
+std::optional<PublicKey> Replicator::Core::MemberKey(const PublicKey& firm) const {
+  if (!ledger.IsActiveMember(firm)) return std::nullopt;
+  const std::vector<protocol::KeySpan> chain = ledger.KeyChain(firm);
+  if (chain.empty()) return std::nullopt;
+  return chain.back().key;
+}
+
+std::vector<std::shared_ptr<Session>> Replicator::Core::SessionsLocked(
+    const PublicKey* except) const {
+  std::vector<std::shared_ptr<Session>> out;
+  for (const auto& [k, f] : firms_)
+    if (f->session && (except == nullptr || k != *except)) out.push_back(f->session);
+  return out;
+}
+
+void Replicator::Core::OnHeadQuery(const PublicKey& firm, const PublicKey& subject,
+                                   const protocol::HeadNonce& nonce) {
+  if (!KnowsMember(subject)) return;  // bounds the table by the members
+  RefreshFeeds();
+  const auto feeds = Feeds();  // the view our Have gives
+  std::vector<std::shared_ptr<Session>> others, upstream;
+  FloodItem answer;
+  {
+    std::lock_guard lock(mu_);
+    if (!flood_.OnQuery(firm, subject, nonce)) return;
+    // Our answer, from the same feed states our Have states.
+    protocol::HeadReport r;
+    r.network = genesis.network_id();
+    r.reporter = self();
+    r.subject = subject;
+    r.nonce = nonce;
+    auto it = feeds->find(subject);
+    const node::FeedState st = it == feeds->end() ? node::FeedState{} : it->second;
+    r.held = protocol::HeldOf(st.head_seq, st.stop_seq);
+    if (r.held != protocol::HeadHeld::kNone) {
+      r.head_seq = st.head_seq;
+      r.head_id = st.head_id;
+      r.stop_seq = st.stop_seq;
+      r.effective_id = st.effective_id;
+    }
+    Bytes statement = protocol::EncodeHeadReportStatement(r);
+    const crypto::Signature sig = protocol::SignHeadReport(statement, *identity->key());
+    answer = ReportItem(r, statement, sig);
+    (void)flood_.AddReport(r, std::move(statement), sig);
+    others = SessionsLocked(&firm);
+    upstream = ReportRouteLocked(subject, firm);
+  }
+  for (auto& s : others) s->Relay({QueryItem(subject, nonce)});
+  for (auto& s : upstream) s->Relay({answer});
+}
+
+std::vector<std::shared_ptr<Session>> Replicator::Core::ReportRouteLocked(
+    const PublicKey& subject, const PublicKey& from) const {
+  if (auto up = flood_.Upstream(subject)) {
+    auto it = firms_.find(*up);
+    if (it != firms_.end() && it->second->session) return {it->second->session};
+  }
+  return SessionsLocked(&from);
+}
+
+void Replicator::Core::OnHeadReport(const PublicKey& firm, ByteView statement,
+                                    const crypto::Signature& signature) {
+  auto form = protocol::DecodeHeadReportStatement(statement);
+  if (!form.ok()) {
+    spdlog::debug("head report from peer {} dropped: {}", Name(firm), form.status().message());
+    return;
+  }
+  const PublicKey subject = form->subject;
+  std::optional<protocol::HeadNonce> nonce;
+  {
+    std::lock_guard lock(mu_);
+    nonce = subject == self() ? flood_.own_nonce() : flood_.LatestNonce(subject);
+  }
+  if (!nonce) return;  // no query of ours, or none seen for its subject
+  auto report =
+      protocol::VerifyHeadReport(statement, signature, genesis.network_id(), subject, *nonce,
+                                 [this](const PublicKey& f) { return MemberKey(f); });
+  if (!report.ok()) {
+    spdlog::debug("head report from peer {} dropped: {}", Name(firm), report.status().message());
+    return;
+  }
+  std::vector<std::shared_ptr<Session>> others;
+  {
+    std::lock_guard lock(mu_);
+    if (subject == self()) {
+      GateReportLocked(report->reporter, ReportedOf(*report), true);
+      return;
+    }
+    if (!flood_.AddReport(*report, Bytes(statement.begin(), statement.end()), signature)) return;
+    others = ReportRouteLocked(subject, firm);
+  }
+  const FloodItem item = ReportItem(*report, Bytes(statement.begin(), statement.end()), signature);
+  for (auto& s : others) s->Relay({item});
+}
+
+std::vector<FloodItem> Replicator::Core::HeadFloodBacklog(const PublicKey& firm) {
+  std::lock_guard lock(mu_);
+  return flood_.Backlog(firm);
+}
+
+void Replicator::Core::GateReportLocked(const PublicKey& firm,
+                                        const std::optional<ReportedFeed>& own, bool relayed) {
   if (!gate_closed_) return;
-  const bool first = own_reports_.emplace(firm, own).second;
-  if (!first) own_reports_[firm] = own;
-  Firm& f = FirmLocked(firm);
+  const bool first = !own_reports_.contains(firm);
+  MergeOwnReport(own_reports_[firm], own);
   if (first)
-    spdlog::info("peer {} holds this firm's own feed up to seq {}{} ({} of {} reports needed)",
-                 f.name, own ? own->head : 0, own && own->stop != 0 ? " (stopped)" : "",
-                 own_reports_.size(), gate_quorum_);
+    spdlog::info("{} {} holds this firm's own feed up to seq {}{} ({} of {} reports needed)",
+                 relayed ? "member (relayed, signed)" : "peer", Name(firm), own ? own->head : 0,
+                 own && own->stop != 0 ? " (stopped)" : "", own_reports_.size(), gate_quorum_);
   if (own_reports_.size() < gate_quorum_) {
     ledger.SetWriteGate(GateReasonLocked());
     return;
@@ -544,8 +663,7 @@ void Replicator::Core::CheckGate(const PublicKey& firm, const std::optional<Repo
   const RestoreGateDecision d = DecideRestoreGate(own_reports_, gate_quorum_, mine);
   const uint64_t highest = d.highest;
   if (!d.open) {
-    if (!f.gate_logged) {
-      f.gate_logged = true;
+    if (gate_catchup_logged_.insert(firm).second) {
       spdlog::warn(
           "peers hold this firm's own feed up to seq {}, this node only up to {}: "
           "catching up before writing",

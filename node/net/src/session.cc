@@ -198,13 +198,19 @@ asio::awaitable<void> Session::Run() {
       core_.ledger, core_, core_, core_,
       SyncTiming{o.idle_timeout, o.ping_interval, o.anti_entropy_interval}, firm_, outbound_,
       remote_host_, std::move(peer_kinds_));
+  sync_->SetPeerSpeaksHeadReports(peer_head_reports_);
+  sync_->SetPeerKey(peer_key_);
   auto log_error = [](std::exception_ptr e) {
     if (e) spdlog::error("peer session coroutine failed with an exception");
   };
+  // Started before the loops: co_spawn runs ReadLoop at once on this
+  // strand, and the peer's first Have often arrived with the last handshake
+  // message, so it would be handled by a session not started yet (which
+  // then sent nothing until the next anti-entropy round).
+  sync_->Start(core_.clock().Now());
   asio::co_spawn(executor(), ReadLoop(), log_error);
   asio::co_spawn(executor(), WriteLoop(), log_error);
   asio::co_spawn(executor(), TickLoop(), log_error);
-  sync_->Start(core_.clock().Now());
   AfterSync();
   if (!closed_) {
     co_await closed_signal_.WaitUntil(TimePoint::max());
@@ -293,6 +299,8 @@ asio::awaitable<Status> Session::Handshake() {
   if (!outbound_) initiator_ = firm_;
   // Never send the peer a kind it does not speak (PROTOCOL.md 13.2 §3).
   peer_kinds_ = hs->remote_hello().kinds;
+  peer_head_reports_ = hs->remote_hello().version >= kHelloVersionHeadReports;
+  peer_key_ = hs->remote_key();
   rbuf_.resize(kReadBufferBytes);  // keeps whatever followed the last handshake message
   auto ciphers = hs->Split();
   if (!ciphers.ok()) co_return ciphers.status();
@@ -378,6 +386,14 @@ void Session::Notify(const std::vector<PublicKey>& authors) {
   if (notify_posted_) return;
   notify_posted_ = true;
   asio::post(executor(), [self = shared_from_this()] { self->DrainNotify(); });
+}
+
+void Session::Relay(std::vector<FloodItem> items) {
+  asio::post(executor(), [self = shared_from_this(), items = std::move(items)]() mutable {
+    if (self->closed_ || !self->sync_) return;
+    for (FloodItem& item : items) self->sync_->Relay(std::move(item));
+    self->AfterSync();
+  });
 }
 
 void Session::DrainNotify() {

@@ -48,6 +48,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void CloseAsync(std::string reason);
   void Notify(const std::vector<PublicKey>& authors);
+  // Sends the peer flooded head queries/reports (PeerSync::Relay), on the
+  // session's strand. Thread-safe.
+  void Relay(std::vector<FloodItem> items);
 
   bool established() const { return established_.load(); }
   // Whether the peer sent its first Have: it accepted the handshake (a
@@ -109,6 +112,8 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t rbegin_ = 0, rend_ = 0;
   TimePoint write_started_{};
   protocol::KindSet peer_kinds_;    // from the handshake's hello
+  bool peer_head_reports_ = false;  // its hello states HeadQuery/HeadReports
+  PublicKey peer_key_;              // the key the peer proved in the handshake
   std::unique_ptr<PeerSync> sync_;  // after the handshake
 
   std::mutex notify_mu_;

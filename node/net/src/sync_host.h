@@ -11,7 +11,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "keiretsu/protocol/head_report.h"
+#include "node/net/src/head_flood.h"
 #include "node/net/src/peer_model.h"
 
 namespace keiretsu::net {
@@ -29,6 +32,9 @@ class SyncLedger {
   virtual bool KnowsMember(const PublicKey& firm) const = 0;
   // `firm` is an active member of the current epoch.
   virtual bool IsActiveMember(const PublicKey& firm) const = 0;
+  // `firm`'s key in force (the last of its key chain); nullopt for a firm
+  // this ledger has no key chain of.
+  virtual std::optional<PublicKey> KeyInForce(const PublicKey& firm) const = 0;
   // The port this node accepts peers on (0: none), announced in Have.
   virtual uint32_t ListenPort() const = 0;
   virtual std::string Name(const PublicKey& firm) const = 0;
@@ -64,12 +70,31 @@ RestoreGateDecision DecideRestoreGate(
     const std::map<PublicKey, std::optional<ReportedFeed>>& reports, size_t quorum,
     const node::FeedState& mine);
 
+// One member's reports of this node's own feed within a run (direct, from
+// its Haves, or relayed, signed): the most demanding counts, so the order
+// they arrive in never changes the decision. Keeps in `slot` the greater of
+// the two by (stopped, head, stop), "none" (nullopt) lowest.
+void MergeOwnReport(std::optional<ReportedFeed>& slot, const std::optional<ReportedFeed>& report);
+// What a signed head report says of the subject's feed, as a report.
+std::optional<ReportedFeed> ReportedOf(const protocol::HeadReport& report);
+
 // The restore rule's write gate (replicator.h): `firm` reports how far it
 // holds this node's own feed (nullopt: none of it).
 class WriteGateKeeper {
  public:
   virtual ~WriteGateKeeper() = default;
   virtual void CheckGate(const PublicKey& firm, const std::optional<ReportedFeed>& own) = 0;
+
+  // The flooded head queries and reports (PROTOCOL.md 13.2.8), as `firm`
+  // sent them (checked for form by the wire; nothing else): the keeper
+  // answers, verifies, counts and forwards them to its other sessions.
+  virtual void OnHeadQuery(const PublicKey& firm, const PublicKey& subject,
+                           const protocol::HeadNonce& nonce) = 0;
+  virtual void OnHeadReport(const PublicKey& firm, ByteView statement,
+                            const crypto::Signature& signature) = 0;
+  // What a session with `firm` sends after its first Have: the queries and
+  // reports the node keeps for it (HeadFlood::Backlog).
+  virtual std::vector<FloodItem> HeadFloodBacklog(const PublicKey& firm) = 0;
 };
 
 }  // namespace keiretsu::net

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "keiretsu/net/limits.h"
+#include "keiretsu/protocol/head_report.h"
 #include "keiretsu/protocol/limits.h"
 
 namespace keiretsu::net {
@@ -59,6 +60,25 @@ Status CheckEvidence(const v1::EvidenceBatch& b) {
   return Status::Ok();
 }
 
+Status CheckHeadQuery(const v1::HeadQuery& q) {
+  if (q.subject().size() != 32 || q.nonce().size() != 32)
+    return InvalidArgument("HeadQuery: subject and nonce must be 32 bytes");
+  return Status::Ok();
+}
+
+Status CheckHeadReports(const v1::HeadReports& m) {
+  if (m.reports_size() == 0 || static_cast<size_t>(m.reports_size()) > kMaxHeadReportsPerMessage)
+    return InvalidArgument("HeadReports: " + std::to_string(m.reports_size()) +
+                           " reports (must be 1.." + std::to_string(kMaxHeadReportsPerMessage) +
+                           ")");
+  for (const auto& r : m.reports())
+    if (r.statement().size() != protocol::kHeadReportStatementBytes || r.signature().size() != 64)
+      return InvalidArgument("HeadReports: a statement must be " +
+                             std::to_string(protocol::kHeadReportStatementBytes) +
+                             " bytes and a signature 64");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<v1::PeerMessage> DecodePeerMessage(ByteView plaintext) {
@@ -74,6 +94,12 @@ Result<v1::PeerMessage> DecodePeerMessage(ByteView plaintext) {
     case v1::PeerMessage::kAck:
     case v1::PeerMessage::kPing:
     case v1::PeerMessage::kPong: break;
+    case v1::PeerMessage::kHeadQuery:
+      KEIRETSU_RETURN_IF_ERROR(CheckHeadQuery(m.head_query()));
+      break;
+    case v1::PeerMessage::kHeadReports:
+      KEIRETSU_RETURN_IF_ERROR(CheckHeadReports(m.head_reports()));
+      break;
     case v1::PeerMessage::MSG_NOT_SET: return InvalidArgument("peer message of no known kind");
   }
   return m;

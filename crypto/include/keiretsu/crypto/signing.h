@@ -7,6 +7,7 @@
 
 #include <array>
 #include <memory>
+#include <span>
 
 #include "keiretsu/common/bytes.h"
 #include "keiretsu/common/id32.h"
@@ -53,5 +54,9 @@ bool IsValidPublicKey(const PublicKey& pk);
 // (libsodium's strict checks: canonical S, no small-order keys or R).
 // Thread-safe; the hot path of ingest.
 bool Verify(const PublicKey& pk, ByteView message, const Signature& sig);
+
+// Fills `out` with bytes from the operating system's randomness (libsodium
+// randombytes_buf). Thread-safe.
+void RandomBytes(std::span<uint8_t> out);
 
 }  // namespace keiretsu::crypto

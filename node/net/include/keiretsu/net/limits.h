@@ -74,6 +74,14 @@ inline constexpr uint64_t kInvalidThreshold = 32;
 // real number far lower (<= in-flight batches + a few control messages);
 // reaching it means a bug or a peer that stopped reading: drop it.
 inline constexpr size_t kMaxQueuedMessages = 64;
+
+// The restore rule's relayed head reports (docs/PROTOCOL.md 13.2.8): at most
+// this many reports in one HeadReports message, and at most this many
+// query/report items waiting for room in one session's send queue (beyond
+// it, the oldest are dropped: the node keeps them and sends them again to
+// every new session).
+inline constexpr size_t kMaxHeadReportsPerMessage = 64;
+inline constexpr size_t kMaxHeadFloodBacklog = 16'384;
 // Sessions (established), over all peers.
 inline constexpr size_t kMaxSessions = 128;
 // Inbound handshakes in progress: over all sources, and per source (one

@@ -49,13 +49,18 @@ inline constexpr size_t kIdentityPayloadBytes = 32 + 64;
 Bytes NoisePrologue(const NetworkId& network);
 Hash32 NetworkPsk(const NetworkId& network);
 
+// The hello version this build states: 3 is protocol v2 plus the restore
+// rule's HeadQuery/HeadReports messages (docs/PROTOCOL.md 13.2.8), which are
+// sent only to a peer whose hello states at least this version.
+inline constexpr uint16_t kHelloVersionHeadReports = 3;
+
 // What a peer speaks: its protocol version and the entry kinds it applies.
 // A peer that sends no hello is a v1 node: version 1, kinds 1-5.
 struct PeerHello {
   uint16_t version = 1;
   protocol::KindSet kinds;
   static PeerHello V1();
-  static PeerHello Ours();  // protocol::kProtocolVersion, protocol::KindSet::All()
+  static PeerHello Ours();  // kHelloVersionHeadReports, protocol::KindSet::All()
   friend bool operator==(const PeerHello&, const PeerHello&) = default;
 };
 Bytes EncodeHello(const PeerHello& hello);
@@ -137,6 +142,10 @@ class PeerHandshake {
   bool complete() const { return stage_ == Stage::kComplete; }
   // The peer's firm. REQUIRES: complete().
   const PublicKey& remote() const { return remote_; }
+  // The Ed25519 key the peer proved: its firm's key in force as this node's
+  // directory knew it (the firm id until the firm rotates).
+  // REQUIRES: complete().
+  const PublicKey& remote_key() const { return remote_key_; }
   // What the peer speaks (PeerHello::V1() when it sent no hello).
   // REQUIRES: complete().
   const PeerHello& remote_hello() const { return remote_hello_; }
@@ -161,6 +170,7 @@ class PeerHandshake {
   Stage stage_;
   Bytes transcript_;  // h1 or h2: what the next identity signature covers
   PublicKey remote_;
+  PublicKey remote_key_;
   PeerHello remote_hello_ = PeerHello::V1();
   bool peer_said_hello_ = false;  // responder: message 1 carried a hello
   bool say_hello_ = true;         // initiator: message 1 carries our hello

@@ -1,0 +1,80 @@
+#include "node/net/src/head_flood.h"
+
+namespace keiretsu::net {
+
+FloodItem QueryItem(const PublicKey& subject, const protocol::HeadNonce& nonce) {
+  FloodItem f;
+  f.subject = subject;
+  f.nonce = nonce;
+  return f;
+}
+
+FloodItem ReportItem(const protocol::HeadReport& report, Bytes statement,
+                     const crypto::Signature& signature) {
+  FloodItem f;
+  f.is_report = true;
+  f.subject = report.subject;
+  f.nonce = report.nonce;
+  f.statement = std::move(statement);
+  f.signature = signature;
+  return f;
+}
+
+FloodItem HeadFlood::StartOwnQuery(const protocol::HeadNonce& nonce) {
+  own_nonce_ = nonce;
+  return QueryItem(self_, nonce);
+}
+
+bool HeadFlood::OnQuery(const PublicKey& from, const PublicKey& subject,
+                        const protocol::HeadNonce& nonce) {
+  if (subject == self_) return false;  // our own, echoed back (or forged: never answered)
+  auto it = queries_.find(subject);
+  if (it != queries_.end() && it->second.nonce == nonce) return false;
+  Query& q = queries_[subject];
+  q.nonce = nonce;
+  q.upstream = from;
+  q.reports.clear();
+  return true;
+}
+
+std::optional<PublicKey> HeadFlood::Upstream(const PublicKey& subject) const {
+  auto it = queries_.find(subject);
+  if (it == queries_.end()) return std::nullopt;
+  return it->second.upstream;
+}
+
+std::optional<protocol::HeadNonce> HeadFlood::LatestNonce(const PublicKey& subject) const {
+  auto it = queries_.find(subject);
+  if (it == queries_.end()) return std::nullopt;
+  return it->second.nonce;
+}
+
+bool HeadFlood::AddReport(const protocol::HeadReport& report, Bytes statement,
+                          const crypto::Signature& signature) {
+  auto it = queries_.find(report.subject);
+  if (it == queries_.end() || it->second.nonce != report.nonce) return false;
+  return it->second.reports
+      .emplace(report.reporter, ReportItem(report, std::move(statement), signature))
+      .second;
+}
+
+std::vector<FloodItem> HeadFlood::Backlog(const PublicKey& peer) const {
+  std::vector<FloodItem> out;
+  if (own_nonce_) out.push_back(QueryItem(self_, *own_nonce_));
+  for (const auto& [subject, q] : queries_) {
+    if (subject != peer && q.upstream != peer) {
+      out.push_back(QueryItem(subject, q.nonce));
+      continue;
+    }
+    for (const auto& [reporter, item] : q.reports) out.push_back(item);
+  }
+  return out;
+}
+
+size_t HeadFlood::size() const {
+  size_t n = own_nonce_ ? 1 : 0;
+  for (const auto& [subject, q] : queries_) n += 1 + q.reports.size();
+  return n;
+}
+
+}  // namespace keiretsu::net
