@@ -284,7 +284,7 @@ Result<Json> RunManyNodes(const BenchEnv& env) {
   const double connected_s = std::chrono::duration<double>(Clock::now() - t_start).count();
   Progress("many: all connected after " + std::to_string(connected_s) + " s");
 
-  // A Watch stream on every node, from now on.
+  // A Watch stream on every node.
   for (int i = 0; i < n; ++i) {
     auto ctx = std::make_unique<grpc::ClientContext>();
     ctx->AddMetadata("authorization", std::string("Bearer ") + kBenchToken);
@@ -293,7 +293,11 @@ Result<Json> RunManyNodes(const BenchEnv& env) {
     grpc::ClientContext* raw = ctx.get();
     c.watch_ctx.push_back(std::move(ctx));
     c.watchers.emplace_back([ledger, arrivals, raw] {
+      // From the start of the log ("0"), not "from now": a stream set up
+      // after the first entry reached its node would never see it (the
+      // nodes are fresh, so nothing older is replayed).
       keiretsu::v1::WatchRequest req;
+      req.set_cursor("0");
       auto stream = ledger->Watch(raw, req);
       keiretsu::v1::WatchEvent ev;
       while (stream->Read(&ev)) {
