@@ -9,6 +9,7 @@
 
 #include "keiretsu/net/limits.h"
 #include "keiretsu/protocol/entry.h"
+#include "keiretsu/protocol/head_report.h"
 #include "node/net/src/peer_model.h"
 #include "node/net/src/peer_sync.h"
 #include "node/net/src/wire.h"
@@ -322,6 +323,60 @@ TEST_F(PeerSyncReadTest, TheSessionEndsWhenThePeersHandshakeKeyIsNoLongerInForce
   ASSERT_TRUE(sync.closed());
   EXPECT_NE(sync.close_reason().find("rotated its key"), std::string::npos) << sync.close_reason();
   EXPECT_TRUE(host.violations.empty());  // the peer did nothing wrong
+}
+
+// Head-query and head-report messages are checked where they are parsed
+// (PROTOCOL.md 13.2.8 "Messages"): each malformed form is refused with its
+// own error before any field is read.
+Status DecodeWire(const v1::PeerMessage& m) {
+  const std::string bytes = m.SerializeAsString();
+  return DecodePeerMessage(ByteView(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()))
+      .status();
+}
+v1::PeerMessage Query(size_t subject_bytes, size_t nonce_bytes) {
+  v1::PeerMessage m;
+  m.mutable_head_query()->set_subject(std::string(subject_bytes, 'a'));
+  m.mutable_head_query()->set_nonce(std::string(nonce_bytes, 'n'));
+  return m;
+}
+v1::PeerMessage Reports(size_t count, size_t statement_bytes, size_t signature_bytes) {
+  v1::PeerMessage m;
+  auto* reports = m.mutable_head_reports();
+  for (size_t i = 0; i < count; ++i) {
+    auto* r = reports->add_reports();
+    r->set_statement(std::string(statement_bytes, 's'));
+    r->set_signature(std::string(signature_bytes, 'g'));
+  }
+  return m;
+}
+constexpr size_t kStatement = protocol::kHeadReportStatementBytes;
+
+TEST(HeadFloodWire, AWellFormedQueryAndReportDecode) {
+  EXPECT_TRUE(DecodeWire(Query(32, 32)).ok());
+  EXPECT_TRUE(DecodeWire(Reports(1, kStatement, 64)).ok());
+  EXPECT_TRUE(DecodeWire(Reports(kMaxHeadReportsPerMessage, kStatement, 64)).ok());
+}
+TEST(HeadFloodWire, AQueryWithAShortNonceIsRefused) {
+  EXPECT_NE(DecodeWire(Query(32, 31)).message().find("HeadQuery"), std::string::npos);
+}
+TEST(HeadFloodWire, AQueryWithALongSubjectIsRefused) {
+  EXPECT_NE(DecodeWire(Query(33, 32)).message().find("HeadQuery"), std::string::npos);
+}
+TEST(HeadFloodWire, AReportsMessageWithoutReportsIsRefused) {
+  EXPECT_NE(DecodeWire(Reports(0, kStatement, 64)).message().find("0 reports"), std::string::npos);
+}
+TEST(HeadFloodWire, AReportsMessageWithTooManyReportsIsRefused) {
+  const Status s = DecodeWire(Reports(kMaxHeadReportsPerMessage + 1, kStatement, 64));
+  EXPECT_NE(s.message().find(std::to_string(kMaxHeadReportsPerMessage + 1) + " reports"),
+            std::string::npos)
+      << s.message();
+}
+TEST(HeadFloodWire, AReportWithAShortStatementIsRefused) {
+  EXPECT_NE(DecodeWire(Reports(1, kStatement - 1, 64)).message().find("statement"),
+            std::string::npos);
+}
+TEST(HeadFloodWire, AReportWithALongSignatureIsRefused) {
+  EXPECT_NE(DecodeWire(Reports(1, kStatement, 65)).message().find("signature"), std::string::npos);
 }
 
 }  // namespace
