@@ -303,20 +303,9 @@ void Node::OnHeadQuery(const PublicKey& firm, const PublicKey& subject,
                        const protocol::HeadNonce& nonce) {
   if (!sim_.config().head_relay || !KnowsMember(subject)) return;
   if (!flood->OnQuery(firm, subject, nonce)) return;
-  protocol::HeadReport r;
-  r.network = sim_.network().id();
-  r.reporter = self();
-  r.subject = subject;
-  r.nonce = nonce;
   auto it = feeds_->find(subject);  // the view our Have gives
-  const node::FeedState st = it == feeds_->end() ? node::FeedState{} : it->second;
-  r.held = protocol::HeldOf(st.head_seq, st.stop_seq);
-  if (r.held != protocol::HeadHeld::kNone) {
-    r.head_seq = st.head_seq;
-    r.head_id = st.head_id;
-    r.stop_seq = st.stop_seq;
-    r.effective_id = st.effective_id;
-  }
+  const protocol::HeadReport r = net::ReportOnFeed(sim_.network().id(), self(), subject, nonce,
+                                                   it == feeds_->end() ? nullptr : &it->second);
   Bytes statement = protocol::EncodeHeadReportStatement(r);
   const crypto::Signature sig = protocol::SignHeadReport(statement, sim_.network().key(index_));
   net::FloodItem answer = net::ReportItem(r, statement, sig);

@@ -9,6 +9,25 @@ FloodItem QueryItem(const PublicKey& subject, const protocol::HeadNonce& nonce) 
   return f;
 }
 
+protocol::HeadReport ReportOnFeed(const NetworkId& network, const PublicKey& reporter,
+                                  const PublicKey& subject, const protocol::HeadNonce& nonce,
+                                  const storage::FeedState* held) {
+  protocol::HeadReport r;
+  r.network = network;
+  r.reporter = reporter;
+  r.subject = subject;
+  r.nonce = nonce;
+  const storage::FeedState st = held ? *held : storage::FeedState{};
+  r.held = protocol::HeldOf(st.head_seq, st.stop_seq);
+  if (r.held != protocol::HeadHeld::kNone) {
+    r.head_seq = st.head_seq;
+    r.head_id = st.head_id;
+    r.stop_seq = st.stop_seq;
+    r.effective_id = st.effective_id;
+  }
+  return r;
+}
+
 FloodItem ReportItem(const protocol::HeadReport& report, Bytes statement,
                      const crypto::Signature& signature) {
   FloodItem f;

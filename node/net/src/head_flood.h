@@ -23,6 +23,7 @@
 #include "keiretsu/common/id32.h"
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/protocol/head_report.h"
+#include "keiretsu/storage/store.h"
 
 namespace keiretsu::net {
 
@@ -36,6 +37,11 @@ struct FloodItem {
 };
 
 FloodItem QueryItem(const PublicKey& subject, const protocol::HeadNonce& nonce);
+// The report `reporter` gives on `subject`'s feed for query `nonce`: what
+// `held` (nullptr: none of it) says, in the same feed states its Have gives.
+protocol::HeadReport ReportOnFeed(const NetworkId& network, const PublicKey& reporter,
+                                  const PublicKey& subject, const protocol::HeadNonce& nonce,
+                                  const storage::FeedState* held);
 FloodItem ReportItem(const protocol::HeadReport& report, Bytes statement,
                      const crypto::Signature& signature);
 

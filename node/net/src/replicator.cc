@@ -572,20 +572,9 @@ void Replicator::Core::OnHeadQuery(const PublicKey& firm, const PublicKey& subje
     std::lock_guard lock(mu_);
     if (!flood_.OnQuery(firm, subject, nonce)) return;
     // Our answer, from the same feed states our Have states.
-    protocol::HeadReport r;
-    r.network = genesis.network_id();
-    r.reporter = self();
-    r.subject = subject;
-    r.nonce = nonce;
     auto it = feeds->find(subject);
-    const node::FeedState st = it == feeds->end() ? node::FeedState{} : it->second;
-    r.held = protocol::HeldOf(st.head_seq, st.stop_seq);
-    if (r.held != protocol::HeadHeld::kNone) {
-      r.head_seq = st.head_seq;
-      r.head_id = st.head_id;
-      r.stop_seq = st.stop_seq;
-      r.effective_id = st.effective_id;
-    }
+    const protocol::HeadReport r = ReportOnFeed(genesis.network_id(), self(), subject, nonce,
+                                                it == feeds->end() ? nullptr : &it->second);
     Bytes statement = protocol::EncodeHeadReportStatement(r);
     const crypto::Signature sig = protocol::SignHeadReport(statement, *identity->key());
     answer = ReportItem(r, statement, sig);
