@@ -48,9 +48,10 @@ class Host final : public SyncLedger, public PeerRegistry, public WriteGateKeepe
   void CheckGate(const PublicKey&, const std::optional<ReportedFeed>&) override {}
   void OnHeadQuery(const PublicKey&, const PublicKey&, const protocol::HeadNonce&) override {}
   void OnHeadReport(const PublicKey&, ByteView, const crypto::Signature&) override {}
-  std::vector<FloodItem> HeadFloodBacklog(const PublicKey&) override { return {}; }
+  std::vector<FloodItem> HeadFloodBacklog(const PublicKey&) override { return flood_backlog; }
 
   std::vector<std::string> violations;
+  std::vector<FloodItem> flood_backlog;   // what a new session is given to relay
   std::optional<PublicKey> key_in_force;  // of every firm (nullopt: no key chain)
 
  private:
@@ -323,6 +324,48 @@ TEST_F(PeerSyncReadTest, TheSessionEndsWhenThePeersHandshakeKeyIsNoLongerInForce
   ASSERT_TRUE(sync.closed());
   EXPECT_NE(sync.close_reason().find("rotated its key"), std::string::npos) << sync.close_reason();
   EXPECT_TRUE(host.violations.empty());  // the peer did nothing wrong
+}
+
+// A peer whose hello states a version below kHelloVersionHeadReports (a
+// version-2 node) is never sent a HeadQuery or HeadReports: neither the
+// backlog a new session is given nor anything relayed later (PROTOCOL.md
+// 13.2.8). The same items do reach a peer that speaks them.
+FloodItem ReportItem(const PublicKey& subject) {
+  FloodItem item;
+  item.is_report = true;
+  item.subject = subject;
+  item.statement = Bytes(protocol::kHeadReportStatementBytes, 0x5a);
+  return item;
+}
+size_t HeadFloodMessages(const std::vector<v1::PeerMessage>& sent) {
+  size_t n = 0;
+  for (const auto& m : sent)
+    if (m.has_head_query() || m.has_head_reports()) ++n;
+  return n;
+}
+TEST_F(PeerSyncReadTest, APeerThatDoesNotSpeakHeadReportsIsNeverSentAQueryOrReport) {
+  host.flood_backlog = {QueryItem(net.pk(0), protocol::HeadNonce{}), ReportItem(net.pk(0))};
+  sync.SetPeerSpeaksHeadReports(false);
+  sync.Start(t0);
+  sync.Relay(QueryItem(net.pk(1), protocol::HeadNonce{}));
+  sync.Relay(ReportItem(net.pk(1)));
+  const auto sent = Sent();
+  EXPECT_FALSE(sent.empty());  // the session itself runs: its Have went out
+  EXPECT_EQ(HeadFloodMessages(sent), 0u);
+}
+TEST_F(PeerSyncReadTest, APeerThatSpeaksHeadReportsIsSentTheBacklogAndRelays) {
+  host.flood_backlog = {QueryItem(net.pk(0), protocol::HeadNonce{}), ReportItem(net.pk(0))};
+  sync.SetPeerSpeaksHeadReports(true);
+  sync.Start(t0);
+  sync.Relay(QueryItem(net.pk(1), protocol::HeadNonce{}));
+  sync.Relay(ReportItem(net.pk(1)));
+  size_t queries = 0, reports = 0;
+  for (const auto& m : Sent()) {
+    if (m.has_head_query()) ++queries;
+    if (m.has_head_reports()) reports += static_cast<size_t>(m.head_reports().reports_size());
+  }
+  EXPECT_EQ(queries, 2u);
+  EXPECT_EQ(reports, 2u);
 }
 
 // Head-query and head-report messages are checked where they are parsed
