@@ -26,6 +26,8 @@
 #include "keiretsu/protocol/governance.h"
 #include "keiretsu/protocol/ledger_model.h"
 
+#include "vector_file.h"
+
 namespace keiretsu::vectors {
 namespace {
 
@@ -482,14 +484,6 @@ Result<std::string> ClearingJson() {
   return doc.dump(1) + "\n";
 }
 
-std::string ReadFile(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *ok = static_cast<bool>(in);
-  return ss.str();
-}
-
 }  // namespace
 }  // namespace keiretsu::vectors
 
@@ -504,31 +498,5 @@ int main(int argc, char** argv) {
     std::cerr << "keiretsu-vectors-clearing: " << text.status().ToString() << "\n";
     return 1;
   }
-  if (!check.empty()) {
-    bool ok = false;
-    std::string want = keiretsu::vectors::ReadFile(check, &ok);
-    if (!ok) {
-      std::cerr << "keiretsu-vectors-clearing: cannot read " << check << "\n";
-      return 1;
-    }
-    if (want != *text) {
-      std::cerr << "keiretsu-vectors-clearing: " << check
-                << " differs from what this build derives; regenerate with --out and review\n";
-      return 1;
-    }
-    std::cerr << "keiretsu-vectors-clearing: " << check << ": every value matches this build\n";
-    return 0;
-  }
-  if (out.empty()) {
-    std::cout << *text;
-    return 0;
-  }
-  std::ofstream f(out, std::ios::binary | std::ios::trunc);
-  f << *text;
-  f.close();
-  if (!f) {
-    std::cerr << "keiretsu-vectors-clearing: cannot write " << out << "\n";
-    return 1;
-  }
-  return 0;
+  return keiretsu::vectors::WriteOrCheck("keiretsu-vectors-clearing", *text, out, check);
 }

@@ -21,6 +21,8 @@
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/protocol/head_report.h"
 
+#include "vector_file.h"
+
 namespace keiretsu::vectors {
 namespace {
 
@@ -193,14 +195,6 @@ Result<std::string> HeadReportJson() {
   return out.dump(2) + "\n";
 }
 
-std::string ReadFile(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *ok = static_cast<bool>(in);
-  return ss.str();
-}
-
 }  // namespace
 }  // namespace keiretsu::vectors
 
@@ -215,31 +209,5 @@ int main(int argc, char** argv) {
     std::cerr << "keiretsu-vectors-head-report: " << text.status().ToString() << "\n";
     return 1;
   }
-  if (!check.empty()) {
-    bool ok = false;
-    std::string want = keiretsu::vectors::ReadFile(check, &ok);
-    if (!ok) {
-      std::cerr << "keiretsu-vectors-head-report: cannot read " << check << "\n";
-      return 1;
-    }
-    if (want != *text) {
-      std::cerr << "keiretsu-vectors-head-report: " << check
-                << " differs from what this build derives; regenerate with --out and review\n";
-      return 1;
-    }
-    std::cerr << "keiretsu-vectors-head-report: " << check << ": every value matches this build\n";
-    return 0;
-  }
-  if (out.empty()) {
-    std::cout << *text;
-    return 0;
-  }
-  std::ofstream f(out, std::ios::binary | std::ios::trunc);
-  f << *text;
-  f.close();
-  if (!f) {
-    std::cerr << "keiretsu-vectors-head-report: cannot write " << out << "\n";
-    return 1;
-  }
-  return 0;
+  return keiretsu::vectors::WriteOrCheck("keiretsu-vectors-head-report", *text, out, check);
 }

@@ -7,9 +7,7 @@
 //                                                  from the file's inputs
 #include <CLI/CLI.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "v2.h"
 #include "vectors.h"
@@ -25,29 +23,7 @@ int Generate(const std::string& out) {
     std::cerr << "keiretsu-vectors: " << s.ToString() << "\n";
     return 1;
   }
-  std::string text = keiretsu::vectors::ToJson(v);
-  if (out.empty()) {
-    std::cout << text;
-    return 0;
-  }
-  std::ofstream f(out, std::ios::binary | std::ios::trunc);
-  f << text;
-  f.close();
-  if (!f) {
-    std::cerr << "keiretsu-vectors: cannot write " << out << "\n";
-    return 1;
-  }
-  std::cerr << "keiretsu-vectors: wrote " << out << " (" << v.entries.size() << " entries, "
-            << v.ingest.size() << " ingest steps)\n";
-  return 0;
-}
-
-std::string ReadFile(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *ok = static_cast<bool>(in);
-  return ss.str();
+  return keiretsu::vectors::WriteOrCheck("keiretsu-vectors", keiretsu::vectors::ToJson(v), out, "");
 }
 
 // Protocol v2: the scenarios of tools/vectors/v2.cc (tests/vectors/v2.json).
@@ -57,43 +33,16 @@ int GenerateV2(const std::string& out, const std::string& check) {
     std::cerr << "keiretsu-vectors: " << text.status().ToString() << "\n";
     return 1;
   }
-  if (!check.empty()) {
-    bool ok = false;
-    std::string want = ReadFile(check, &ok);
-    if (!ok) {
-      std::cerr << "keiretsu-vectors: cannot read " << check << "\n";
-      return 1;
-    }
-    auto diffs = keiretsu::vectors::DiffLines(want, *text);
-    for (const auto& d : diffs) std::cerr << check << ": " << d << "\n";
-    if (!diffs.empty()) return 1;
-    std::cerr << "keiretsu-vectors: " << check << ": every value matches this build\n";
-    return 0;
-  }
-  if (out.empty()) {
-    std::cout << *text;
-    return 0;
-  }
-  std::ofstream f(out, std::ios::binary | std::ios::trunc);
-  f << *text;
-  f.close();
-  if (!f) {
-    std::cerr << "keiretsu-vectors: cannot write " << out << "\n";
-    return 1;
-  }
-  std::cerr << "keiretsu-vectors: wrote " << out << "\n";
-  return 0;
+  return keiretsu::vectors::WriteOrCheck("keiretsu-vectors", *text, out, check);
 }
 
 int Check(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const auto read = keiretsu::vectors::ReadVectorFile(path);
+  if (!read) {
     std::cerr << "keiretsu-vectors: cannot read " << path << "\n";
     return 1;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  const std::string& text = *read;
   auto parsed = keiretsu::vectors::FromJson(text);
   if (!parsed.ok()) {
     std::cerr << "keiretsu-vectors: " << parsed.status().ToString() << "\n";

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vector_file.h"
+
 #include "keiretsu/common/status.h"
 #include "keiretsu/crypto/signing.h"
 #include "keiretsu/protocol/entry.h"
@@ -171,9 +173,5 @@ Result<Vectors> FromJson(std::string_view json);
 // endian) replaced by S + L, L the order of the Ed25519 base point. The
 // result verifies under a lax verifier and must not under keiretsu's.
 crypto::Signature AddGroupOrderToS(const crypto::Signature& sig);
-
-// Lines where `want` and `got` differ, as "line N: want `...` got `...`"
-// (at most `max` of them); empty when the texts are identical.
-std::vector<std::string> DiffLines(std::string_view want, std::string_view got, size_t max = 20);
 
 }  // namespace keiretsu::vectors
