@@ -2,14 +2,25 @@
 # Builds the libFuzzer targets with clang (build-fuzz/) and runs each for
 # SECONDS (default 60) on its seed corpus, as many at once as there are
 # cores. Exits non-zero on any finding.
-#   scripts/fuzz.sh [SECONDS]
+#   scripts/fuzz.sh [SECONDS]      build, then fuzz each target (default 60 s)
+#   scripts/fuzz.sh --build-only   build the targets, run nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-60}
+build_only=0
+seconds=60
+if [[ "${1:-}" == --build-only ]]; then
+  build_only=1
+elif [[ "${1:-}" =~ ^[1-9][0-9]*$ ]]; then
+  seconds=$1
+elif [[ -n "${1:-}" ]]; then
+  echo "usage: scripts/fuzz.sh [SECONDS | --build-only]  (SECONDS a positive integer)" >&2
+  exit 2
+fi
 bash scripts/bootstrap.sh
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
   -DKEIRETSU_FUZZ=ON -DKEIRETSU_BUILD_TESTS=OFF -DKEIRETSU_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target fuzz_all
+[ "$build_only" = 1 ] && exit 0
 # One target: its seed corpus copied into a work corpus, then libFuzzer for
 # SECONDS. Output goes to build-fuzz/TARGET.log; the exit status is the
 # fuzzer's (non-zero on a finding).
