@@ -220,14 +220,17 @@ RecordCheck CheckFeedLocal(ByteView record, const NetworkId& network, const KeyI
   if (e.network != network)
     return refuse(Fault::kWrongNetwork, "entry belongs to network " + e.network.Short() +
                                             ", not this one (" + network.Short() + ")");
-  const std::string where = e.author.Short() + "/" + std::to_string(e.seq);
+  // "author/seq" for messages, built only when one is: most records pass.
+  auto where = [author = e.author, seq = e.seq] {
+    return author.Short() + "/" + std::to_string(seq);
+  };
   if (verify_signature) {
     std::optional<PublicKey> key = keys.KeyAt(e.author, e.seq);
-    if (!key) return refuse(Fault::kUnknownKey, "no key in force is known for entry " + where);
+    if (!key) return refuse(Fault::kUnknownKey, "no key in force is known for entry " + where());
     crypto::Signature sig;
     std::copy(record.end() - kSignatureSize, record.end(), sig.begin());
     if (!crypto::Verify(*key, SigningMessage(content), sig))
-      return refuse(Fault::kBadSignature, "signature of entry " + where + " does not verify");
+      return refuse(Fault::kBadSignature, "signature of entry " + where() + " does not verify");
     out.signer = *key;
   }
 
@@ -239,8 +242,9 @@ RecordCheck CheckFeedLocal(ByteView record, const NetworkId& network, const KeyI
   if (!IsKnownKind(out.kind_tag) || !kinds.Has(out.kind_tag)) {
     se.entry = std::move(e);
     out.fault = Fault::kUnknownKind;
-    out.status = FailedPrecondition("entry " + where + " has kind " + std::to_string(out.kind_tag) +
-                                    ", which this version does not know: upgrade needed");
+    out.status =
+        FailedPrecondition("entry " + where() + " has kind " + std::to_string(out.kind_tag) +
+                           ", which this version does not know: upgrade needed");
     return out;
   }
   auto body = DecodeBody(static_cast<BodyKind>(out.kind_tag), r);
@@ -252,7 +256,7 @@ RecordCheck CheckFeedLocal(ByteView record, const NetworkId& network, const KeyI
   se.entry = std::move(e);
   if (!rules.ok()) {
     out.fault = Fault::kInvalidBody;
-    out.status = rules.WithContext("entry " + where + " breaks a rule");
+    out.status = rules.WithContext("entry " + where() + " breaks a rule");
   }
   return out;
 }
@@ -260,10 +264,12 @@ RecordCheck CheckFeedLocal(ByteView record, const NetworkId& network, const KeyI
 void CheckMembership(RecordCheck& check, const Membership& membership) {
   if (!check.signed_entry || IsUnattributable(check.fault)) return;
   const Entry& e = check.signed_entry->entry;
-  const std::string where = e.author.Short() + "/" + std::to_string(e.seq);
+  auto where = [author = e.author, seq = e.seq] {
+    return author.Short() + "/" + std::to_string(seq);
+  };
   if (!membership.AuthorIsMember(e.author, e.seq)) {
     check.fault = Fault::kUnknownAuthor;
-    check.status = FailedPrecondition("author of entry " + where +
+    check.status = FailedPrecondition("author of entry " + where() +
                                       " is not (yet) known as a member; kept until it is");
     return;
   }
@@ -272,7 +278,7 @@ void CheckMembership(RecordCheck& check, const Membership& membership) {
     if (membership.IsMember(named)) continue;
     check.fault = Fault::kInvalidBody;
     check.status = InvalidArgument("counterparty " + named.Short() + " is not a member")
-                       .WithContext("entry " + where + " breaks a rule");
+                       .WithContext("entry " + where() + " breaks a rule");
     return;
   }
 }

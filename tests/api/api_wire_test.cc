@@ -108,6 +108,50 @@ TEST_F(ApiWireTest, AFieldSentTwiceIsRefusedRatherThanLastOneWins) {
   EXPECT_EQ(Snap(ledger()), before);
 }
 
+// GetBalance is served as a raw callback method (service_calls.cc,
+// InlineUnary), no longer through the streamed handler: its requests are
+// parsed as strictly as before, and a well-formed one is answered.
+TEST_F(ApiWireTest, ARawGetBalanceRequestIsServed) {
+  Put(fb.Next(1, testing::Owe(net.pk(0), 5)));
+  std::string out;
+  auto s = RawUnary("GetBalance",
+                    LenField(1, "firm0") + LenField(2, "firm1") + LenField(3, "hours"), &out);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  v1::Balance resp;
+  ASSERT_TRUE(resp.ParseFromString(out));
+  EXPECT_EQ(resp.firm().name(), "firm0");
+  EXPECT_EQ(resp.counterparty().name(), "firm1");
+  EXPECT_EQ(resp.unit(), "hours");
+  EXPECT_EQ(resp.net(), "5");
+}
+
+TEST_F(ApiWireTest, AGetBalanceUnitThatIsNotUtf8IsInvalidArgumentNamingTheField) {
+  auto s = RawUnary("GetBalance",
+                    LenField(1, "firm0") + LenField(2, "firm1") + LenField(3, "h\xc0\x80"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << Describe(s);
+  EXPECT_NE(s.error_message().find("keiretsu.v1.GetBalanceRequest"), std::string::npos)
+      << s.error_message();
+  EXPECT_NE(s.error_message().find("field unit (3) is not valid UTF-8"), std::string::npos)
+      << s.error_message();
+}
+
+TEST_F(ApiWireTest, AGetBalanceFieldSentTwiceIsRefused) {
+  auto s = RawUnary("GetBalance", LenField(1, "firm0") + LenField(2, "firm1") +
+                                      LenField(3, "hours") + LenField(2, "firm2"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << Describe(s);
+  EXPECT_NE(s.error_message().find("field counterparty (2) appears more than once"),
+            std::string::npos)
+      << s.error_message();
+}
+
+TEST_F(ApiWireTest, AGetBalanceOfAnUnknownFirmIsNotFoundFromTheCallbackHandler) {
+  auto s =
+      RawUnary("GetBalance", LenField(1, "firm0") + LenField(2, "nobody") + LenField(3, "hours"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << Describe(s);
+  EXPECT_NE(s.error_message().find("unknown firm 'nobody'"), std::string::npos)
+      << s.error_message();
+}
+
 TEST_F(ApiWireTest, ServerStreamingRequestsAreParsedStrictlyToo) {
   grpc::GenericStub generic(channel);
   auto ctx = Ctx(kOperatorToken);

@@ -38,8 +38,10 @@ class LedgerService final : public v1::Ledger::Service {
 
   grpc::Status GetStatus(grpc::ServerContext* ctx, const v1::GetStatusRequest* req,
                          v1::GetStatusResponse* resp) override;
-  grpc::Status GetBalance(grpc::ServerContext* ctx, const v1::GetBalanceRequest* req,
-                          v1::Balance* resp) override;
+  // GetBalance, served as a raw callback method (service_calls.cc): it
+  // answers on the thread that runs it, from one store read.
+  grpc::Status BalanceOf(grpc::ServerContextBase* ctx, const v1::GetBalanceRequest& req,
+                         v1::Balance* resp);
   grpc::Status ListBalances(grpc::ServerContext* ctx, const v1::ListBalancesRequest* req,
                             v1::ListBalancesResponse* resp) override;
   // The partner writes over the callback API (service_write.cc): each calls

@@ -76,26 +76,26 @@ grpc::Status LedgerService::GetStatus(grpc::ServerContext* ctx, const v1::GetSta
   return grpc::Status::OK;
 }
 
-grpc::Status LedgerService::GetBalance(grpc::ServerContext* ctx, const v1::GetBalanceRequest* req,
-                                       v1::Balance* resp) {
+grpc::Status LedgerService::BalanceOf(grpc::ServerContextBase* ctx,
+                                      const v1::GetBalanceRequest& req, v1::Balance* resp) {
   auto who = Authorize(ctx, Method::kGetBalance);
   if (!who.ok()) return ToGrpc(who.status());
-  auto firm = Firm(req->firm(), "firm");
+  auto firm = Firm(req.firm(), "firm");
   if (!firm.ok()) return ToGrpc(firm.status());
-  auto other = Firm(req->counterparty(), "counterparty");
+  auto other = Firm(req.counterparty(), "counterparty");
   if (!other.ok()) return ToGrpc(other.status());
   if (*firm == *other)
     return ToGrpc(InvalidArgument("firm and counterparty must be different firms"));
-  if (!protocol::IsValidName(req->unit(), protocol::kMaxUnitBytes))
+  if (!protocol::IsValidName(req.unit(), protocol::kMaxUnitBytes))
     return ToGrpc(InvalidArgument("unit must be 1-16 characters of A-Z a-z 0-9 . _ -"));
   if (!who->MaySee(*firm, *other))
     return ToGrpc(PartnerMayNotSee(FirmNames::Of(ledger_), *who, "balances"));
-  auto net = ledger_.GetBalance(*firm, *other, req->unit());
+  auto net = ledger_.GetBalance(*firm, *other, req.unit());
   if (!net.ok()) return ToGrpc(net.status());
   const FirmNames names = FirmNames::Of(ledger_);
   names.Fill(*firm, resp->mutable_firm());
   names.Fill(*other, resp->mutable_counterparty());
-  resp->set_unit(req->unit());
+  resp->set_unit(req.unit());
   resp->set_net(protocol::AmountToString(*net));
   return grpc::Status::OK;
 }

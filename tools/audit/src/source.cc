@@ -25,6 +25,39 @@ bool HasUnknown(const M& m) {
   return !m.GetReflection()->GetUnknownFields(m).empty();
 }
 
+// A varint of at most 5 bytes at `p` (advanced past it), below 2^32.
+std::optional<uint32_t> Varint32(std::string_view& p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 5 && !p.empty(); ++i) {
+    const auto b = static_cast<uint8_t>(p.front());
+    p.remove_prefix(1);
+    v |= uint64_t{b & 0x7Fu} << (7 * i);
+    if ((b & 0x80) == 0) {
+      if (v > UINT32_MAX) return std::nullopt;
+      return static_cast<uint32_t>(v);
+    }
+  }
+  return std::nullopt;
+}
+
+// The record of an entry chunk written the usual way: ExportChunk field 2
+// (entry) holding SignedEntry field 1 (record) and nothing else, each
+// length exactly filling what holds it. For exactly these bytes the strict
+// decode (Next) yields an entry item with this record; any other chunk
+// gives nullopt and is decoded in full.
+std::optional<std::string_view> UsualEntryRecord(std::string_view chunk) {
+  auto field = [](std::string_view& p, char tag) -> std::optional<std::string_view> {
+    if (p.empty() || p.front() != tag) return std::nullopt;
+    p.remove_prefix(1);
+    std::optional<uint32_t> n = Varint32(p);
+    if (!n || *n != p.size()) return std::nullopt;
+    return p;
+  };
+  std::optional<std::string_view> entry = field(chunk, '\x12');  // field 2, length-delimited
+  if (!entry) return std::nullopt;
+  return field(*entry, '\x0a');  // field 1, length-delimited
+}
+
 class ExportSource : public Source {
  public:
   explicit ExportSource(std::istream& in) : in_(in) {}
@@ -41,34 +74,58 @@ class ExportSource : public Source {
   }
 
   Result<bool> Next(Item* item) override {
+    KEIRETSU_ASSIGN_OR_RETURN(bool more, ReadFrame());
+    if (!more) return false;
+    *item = Item{};
+    item->chunk = chunk_;
+    Decode(item);
+    return true;
+  }
+
+  Result<bool> NextKind(std::optional<uint8_t>* kind) override {
+    KEIRETSU_ASSIGN_OR_RETURN(bool more, ReadFrame());
+    *kind = std::nullopt;
+    if (!more) return false;
+    if (std::optional<std::string_view> record = UsualEntryRecord(body_)) {
+      if (record->size() > kKindOffset) *kind = static_cast<uint8_t>((*record)[kKindOffset]);
+      return true;
+    }
+    Item item;
+    item.chunk = chunk_;
+    Decode(&item);
+    if (item.kind == Item::Kind::kEntry && item.record.size() > kKindOffset)
+      *kind = item.record[kKindOffset];
+    return true;
+  }
+
+ private:
+  // Reads the next frame into body_; false at the end of the input.
+  Result<bool> ReadFrame() {
     std::array<unsigned char, 4> len{};
     in_.read(reinterpret_cast<char*>(len.data()), len.size());
     std::streamsize got = in_.gcount();
     if (got == 0 && in_.eof()) return false;
     const uint64_t index = chunk_ + 1;
-    const std::string where =
-        "chunk " + std::to_string(index) + " (byte " + std::to_string(offset_) + ")";
-    if (in_.bad()) return IOError(where + ": read failed");
+    auto where = [&] {  // for messages only
+      return "chunk " + std::to_string(index) + " (byte " + std::to_string(offset_) + ")";
+    };
+    if (in_.bad()) return IOError(where() + ": read failed");
     if (got != 4)
-      return InvalidArgument(where + ": the file ends inside a length prefix (truncated)");
+      return InvalidArgument(where() + ": the file ends inside a length prefix (truncated)");
     uint32_t n = (uint32_t{len[0]} << 24) | (uint32_t{len[1]} << 16) | (uint32_t{len[2]} << 8) |
                  uint32_t{len[3]};
     if (n > kMaxChunkBytes)
-      return InvalidArgument(where + ": length " + std::to_string(n) +
+      return InvalidArgument(where() + ": length " + std::to_string(n) +
                              " is above the 4 MiB limit (damaged, or not a keiretsu export)");
     body_.resize(n);
     in_.read(body_.data(), n);
     if (in_.gcount() != static_cast<std::streamsize>(n))
-      return InvalidArgument(where + ": the file ends inside the chunk (truncated)");
+      return InvalidArgument(where() + ": the file ends inside the chunk (truncated)");
     offset_ += 4 + n;
     chunk_ = index;
-    *item = Item{};
-    item->chunk = index;
-    Decode(item);
     return true;
   }
 
- private:
   void Decode(Item* item) {
     v1::ExportChunk c;
     // A damaged string field (invalid UTF-8) makes protobuf log to stderr as
@@ -152,6 +209,15 @@ uint64_t ClaimedSeq(const Bytes& r) {
 }
 
 }  // namespace
+
+Result<bool> Source::NextKind(std::optional<uint8_t>* kind) {
+  Item item;
+  KEIRETSU_ASSIGN_OR_RETURN(bool more, Next(&item));
+  *kind = std::nullopt;
+  if (more && item.kind == Item::Kind::kEntry && item.record.size() > kKindOffset)
+    *kind = item.record[kKindOffset];
+  return more;
+}
 
 std::unique_ptr<Source> MakeExportSource(std::istream& in) {
   return std::make_unique<ExportSource>(in);

@@ -73,7 +73,17 @@ class Source {
   // can be read (a broken frame, an I/O error): kInvalidArgument / kIOError,
   // naming the chunk.
   virtual Result<bool> Next(Item* item) = 0;
+  // For the v2 pre-scan: what Next() would read next, reduced to the kind
+  // byte of an entry's record (`kind` empty for an item that is not an
+  // entry, or a record too short to have one); false at the end, errors as
+  // Next(). An export source reads only that byte of an entry chunk of the
+  // usual shape (ExportChunk.entry holding SignedEntry.record alone), and
+  // decodes any other chunk as Next() does.
+  virtual Result<bool> NextKind(std::optional<uint8_t>* kind);
 };
+
+// Where the kind byte sits in a record (docs/PROTOCOL.md, entry layout).
+inline constexpr size_t kKindOffset = 113;
 
 // Reads the export file format from `in` (seekable for Seek).
 std::unique_ptr<Source> MakeExportSource(std::istream& in);

@@ -113,12 +113,11 @@ bool Auditor::NeedsV2(Source& src) {
   if (genesis_ && genesis_->version() >= 2) return true;
   Position start = src.Tell();
   bool found = false;
-  Item item;
+  std::optional<uint8_t> kind;
   for (;;) {
-    auto r = src.Next(&item);
+    auto r = src.NextKind(&kind);  // reads the kind byte alone where it can
     if (!r.ok() || !*r) break;
-    if (item.kind == Item::Kind::kEntry && item.record.size() > 113 &&
-        (IsGovernanceKind(item.record[113]) || IsClearingKind(item.record[113]))) {
+    if (kind && (IsGovernanceKind(*kind) || IsClearingKind(*kind))) {
       found = true;
       break;
     }
