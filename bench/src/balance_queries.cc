@@ -92,7 +92,7 @@ Result<BalanceQueries> MeasureBalanceQueries(const std::string& address, const B
   b["rounds"] = rounds;
   b["best_windows_ratio"] = best_balance.rate() / out.best_empty.rate();
   b["ratio_to_empty_call"] = ratio;
-  b["goals"] = Json::array({Goal("ratio_to_empty_call >= 0.8", ratio >= 0.8)});
+  b["goals"] = Json::array({Goal("ratio_to_empty_call >= 0.9", ratio >= 0.9)});
   return out;
 }
 
