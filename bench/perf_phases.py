@@ -12,8 +12,9 @@ Divide a label's node cores by the call rate of its windows (the report's
 balance_queries.rounds) for the node's CPU per call.
 """
 import collections
-import re
 import sys
+
+from perf_shares import read_samples
 
 BUCKET = 0.05
 
@@ -23,26 +24,15 @@ def main():
         sys.exit(__doc__)
     path, node, bench = sys.argv[1], sys.argv[2], sys.argv[3]
     hz = float(sys.argv[4]) if len(sys.argv) > 4 else 250.0
-    samples, cur = [], None
-    for line in open(path, errors="replace"):
-        if not line.strip():
-            if cur:
-                samples.append(cur)
-            cur = None
-            continue
-        if not line.startswith((" ", "\t")):
-            m = re.match(r"\s*(\S.*?)\s+(\d+)/(\d+)\s+([\d.]+):", line)
-            cur = {"pid": m.group(2), "t": float(m.group(4)), "stack": []} if m else None
-        elif cur is not None:
-            cur["stack"].append(line.strip())
-    if cur:
-        samples.append(cur)
+    samples = read_samples(path)
     if not samples:
         sys.exit("no samples in " + path)
+    if any(s["t"] is None for s in samples):
+        sys.exit(path + ": samples without a time; run perf script with -F pid,tid,comm,time,ip,sym,dso")
     t0 = min(s["t"] for s in samples)
     seen = collections.defaultdict(collections.Counter)
     for s in samples:
-        stack = " ".join(s["stack"])
+        stack = " ".join(sym for sym, _ in s["frames"])
         b = int((s["t"] - t0) / BUCKET)
         if "GetBalanceRequest" in stack:
             seen[b]["balance"] += 1

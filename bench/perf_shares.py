@@ -21,16 +21,24 @@ import sys
 
 
 def read_samples(path):
+    """Samples of `perf script` output: comm, pid, tid, t (or None), frames (symbol, library)."""
     samples, cur = [], None
-    for line in open(path, errors="replace"):
+    with open(path, errors="replace") as f:
+        lines = f.readlines()
+    for line in lines:
         if not line.strip():
             if cur:
                 samples.append(cur)
             cur = None
             continue
         if not line.startswith((" ", "\t")):
-            m = re.match(r"\s*(\S.*?)\s+(\d+)/(\d+)", line)
-            cur = {"comm": m.group(1), "pid": m.group(2), "tid": m.group(3), "frames": []} if m else None
+            # "comm pid/tid [time:]": the time when perf script was asked for it (-F time).
+            m = re.match(r"\s*(\S.*?)\s+(\d+)/(\d+)(?:\s+([\d.]+):)?", line)
+            cur = (
+                {"comm": m.group(1), "pid": m.group(2), "tid": m.group(3),
+                 "t": float(m.group(4)) if m.group(4) else None, "frames": []}
+                if m else None
+            )
             continue
         if cur is None:
             continue
