@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <random>
 
 #include "node/net/src/head_flood.h"
@@ -113,6 +114,69 @@ TEST(HeadFlood, QueryIsNewOncePerNonceAndNeverAboutSelf) {
   EXPECT_TRUE(f.OnQuery(Firm(3), Firm(2), Nonce(2)));  // the subject restarted
   EXPECT_EQ(f.Upstream(Firm(2)), Firm(3));
   EXPECT_EQ(f.LatestNonce(Firm(2)), Nonce(2));
+}
+
+// Two queries of one subject (it restarted, or was restored, while its
+// first query still travelled) must not take turns at a node: each nonce is
+// taken up once.
+TEST(HeadFlood, AnEarlierQueryOfTheSameSubjectIsNotTakenUpAgain) {
+  HeadFlood f(Firm(0));
+  EXPECT_TRUE(f.OnQuery(Firm(1), Firm(2), Nonce(1)));
+  EXPECT_TRUE(f.OnQuery(Firm(3), Firm(2), Nonce(2)));
+  EXPECT_FALSE(f.OnQuery(Firm(1), Firm(2), Nonce(1)));  // the first, arriving again
+  EXPECT_EQ(f.LatestNonce(Firm(2)), Nonce(2));
+  EXPECT_EQ(f.Upstream(Firm(2)), Firm(3));
+}
+
+// The memory is the last kRecentNonces nonces of a subject: older ones are
+// forgotten, so a node's memory stays bounded whatever a peer sends.
+TEST(HeadFlood, OnlyTheLatestNoncesOfASubjectAreRemembered) {
+  HeadFlood f(Firm(0));
+  for (size_t i = 0; i <= HeadFlood::kRecentNonces; ++i)
+    ASSERT_TRUE(f.OnQuery(Firm(1), Firm(2), Nonce(static_cast<uint8_t>(i + 1))));
+  EXPECT_FALSE(f.OnQuery(Firm(1), Firm(2), Nonce(2)));  // the oldest still remembered
+  EXPECT_TRUE(f.OnQuery(Firm(1), Firm(2), Nonce(1)));   // forgotten: new again
+}
+
+// The flood over a ring of members, where queries can go round: two
+// queries of one subject, started at different members, the messages on the
+// wire delivered in a random order (200 orders). Each member takes up each
+// query at most once, so the flood ends after at most members x queries x 2
+// messages. When a member took up any query that was not its latest, some
+// orders let the two queries chase each other round the ring for ever (the
+// simulator's seed 31634 did so).
+TEST(HeadFlood, TwoQueriesOfOneSubjectDieOutOnARingInEveryOrder) {
+  constexpr int kMembers = 6;
+  const PublicKey subject = Firm(9);
+  struct Msg {
+    int from, to;
+    protocol::HeadNonce nonce;
+  };
+  for (uint32_t seed = 0; seed < 200; ++seed) {
+    std::mt19937 rng(seed);
+    std::vector<HeadFlood> nodes;
+    for (int i = 0; i < kMembers; ++i) nodes.emplace_back(Firm(static_cast<uint8_t>(i)));
+    std::vector<Msg> wire;
+    auto forward = [&](int at, int except, const protocol::HeadNonce& nonce) {
+      for (int peer : {(at + 1) % kMembers, (at + kMembers - 1) % kMembers})
+        if (peer != except) wire.push_back({at, peer, nonce});
+    };
+    forward(0, -1, Nonce(1));  // the subject's neighbours pass its queries on
+    forward(3, -1, Nonce(2));
+    size_t delivered = 0;
+    while (!wire.empty() && delivered < 10'000) {
+      const size_t k = std::uniform_int_distribution<size_t>(0, wire.size() - 1)(rng);
+      const Msg m = wire[k];
+      wire.erase(wire.begin() + static_cast<std::ptrdiff_t>(k));
+      ++delivered;
+      if (nodes[static_cast<size_t>(m.to)].OnQuery(Firm(static_cast<uint8_t>(m.from)), subject,
+                                                   m.nonce))
+        forward(m.to, m.from, m.nonce);
+    }
+    ASSERT_TRUE(wire.empty()) << "order " << seed << ": the flood was still going after "
+                              << delivered << " messages";
+    EXPECT_LE(delivered, size_t{kMembers * 2 * 2}) << "order " << seed;
+  }
 }
 
 TEST(HeadFlood, ReportsAreKeptOncePerReporterForTheLatestQueryOnly) {

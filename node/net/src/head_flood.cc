@@ -1,5 +1,7 @@
 #include "node/net/src/head_flood.h"
 
+#include <algorithm>
+
 namespace keiretsu::net {
 
 FloodItem QueryItem(const PublicKey& subject, const protocol::HeadNonce& nonce) {
@@ -47,9 +49,10 @@ FloodItem HeadFlood::StartOwnQuery(const protocol::HeadNonce& nonce) {
 bool HeadFlood::OnQuery(const PublicKey& from, const PublicKey& subject,
                         const protocol::HeadNonce& nonce) {
   if (subject == self_) return false;  // our own, echoed back (or forged: never answered)
-  auto it = queries_.find(subject);
-  if (it != queries_.end() && it->second.nonce == nonce) return false;
   Query& q = queries_[subject];
+  if (std::find(q.seen.begin(), q.seen.end(), nonce) != q.seen.end()) return false;
+  if (q.seen.size() == kRecentNonces) q.seen.pop_front();
+  q.seen.push_back(nonce);
   q.nonce = nonce;
   q.upstream = from;
   q.reports.clear();

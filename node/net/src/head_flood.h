@@ -15,6 +15,7 @@
 // Thread-safety: none; Core holds it under its mutex.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <vector>
@@ -54,10 +55,16 @@ class HeadFlood {
   const std::optional<protocol::HeadNonce>& own_nonce() const { return own_nonce_; }
 
   // A query for `subject` (a member) received from peer `from`. True when
-  // it is new (not the latest nonce seen for `subject`, and not about this
-  // node): `from` becomes its upstream; the caller answers it (upstream)
-  // and forwards it to its other peers.
+  // it is new (a nonce not among the last kRecentNonces seen for `subject`,
+  // and not about this node): `from` becomes its upstream; the caller
+  // answers it (upstream) and forwards it to its other peers. A nonce seen
+  // before is never taken up again, even when a newer one came since: two
+  // queries of one subject (it restarted) would otherwise chase each other
+  // round every cycle of the peer graph for ever, each node taking each one
+  // up again after the other.
   bool OnQuery(const PublicKey& from, const PublicKey& subject, const protocol::HeadNonce& nonce);
+  // How many of a subject's latest query nonces are remembered.
+  static constexpr size_t kRecentNonces = 16;
   // The peer the latest query for `subject` came from; nullopt when none.
   std::optional<PublicKey> Upstream(const PublicKey& subject) const;
   // The latest query nonce seen for `subject`; nullopt when none.
@@ -78,6 +85,7 @@ class HeadFlood {
     protocol::HeadNonce nonce{};
     PublicKey upstream;
     std::map<PublicKey, FloodItem> reports;  // by reporter
+    std::deque<protocol::HeadNonce> seen;    // the latest kRecentNonces, newest last
   };
   const PublicKey self_;
   std::optional<protocol::HeadNonce> own_nonce_;
