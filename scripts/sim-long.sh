@@ -9,7 +9,9 @@
 # Environment: KEIRETSU_SIM (the binary; default build/tests/sim/keiretsu-sim),
 # JOBS (processes; default nproc), OUT (directory for the shards' logs;
 # default a new one under /tmp), CHUNK (seeds per keiretsu-sim call; default
-# 100, so progress is on record as it goes), SIM_ARGS (more options for every
+# 100, so progress is on record as it goes), CHUNK_CPU_SECONDS (CPU time a
+# chunk may use before it is stopped and reported as an error; default 600,
+# about 50 times what 100 seeds take), SIM_ARGS (more options for every
 # call, e.g. "--bug skip-restore-gate" to see the failure path).
 #
 # Each shard takes every JOBS-th chunk. Progress lines go to stdout as chunks
@@ -23,10 +25,11 @@ FIRST="${2:-1}"
 SIM="${KEIRETSU_SIM:-build/tests/sim/keiretsu-sim}"
 JOBS="${JOBS:-$(nproc)}"
 CHUNK="${CHUNK:-100}"
+CHUNK_CPU_SECONDS="${CHUNK_CPU_SECONDS:-600}"
 OUT="${OUT:-$(mktemp -d /tmp/sim-long.XXXXXX)}"
 
 if ! [[ "$SEEDS" =~ ^[1-9][0-9]*$ && "$FIRST" =~ ^[1-9][0-9]*$ && "$JOBS" =~ ^[1-9][0-9]*$ &&
-  "$CHUNK" =~ ^[1-9][0-9]*$ ]]; then
+  "$CHUNK" =~ ^[1-9][0-9]*$ && "$CHUNK_CPU_SECONDS" =~ ^[1-9][0-9]*$ ]]; then
   echo "usage: scripts/sim-long.sh [SEEDS] [FIRST]  (positive integers; JOBS, CHUNK too)" >&2
   exit 2
 fi
@@ -51,10 +54,15 @@ shard() {
     n=$((LAST - from + 1 < CHUNK ? LAST - from + 1 : CHUNK))
     rc=0
     # shellcheck disable=SC2086 # SIM_ARGS is a list of options
-    nice -n 19 "$SIM" --seeds "$n" --first-seed "$from" ${SIM_ARGS:-} >"$OUT/chunk-$k.log" 2>&1 ||
-      rc=$?
+    # A CPU-time limit, not a wall-clock one: at nice 19 a chunk may wait
+    # long for the cores, but one that computes for CHUNK_CPU_SECONDS has a
+    # seed that does not end (the simulated clock stopped advancing).
+    (ulimit -t "$CHUNK_CPU_SECONDS" && exec nice -n 19 "$SIM" --seeds "$n" --first-seed "$from" \
+      ${SIM_ARGS:-}) >"$OUT/chunk-$k.log" 2>&1 || rc=$?
     if ! grep -q "^$n seeds from $from," "$OUT/chunk-$k.log"; then
       echo "ERROR chunk $k (seeds $from..$((from + n - 1))): simulator exited $rc without a summary" \
+        "(CPU limit ${CHUNK_CPU_SECONDS} s: a seed that does not end?); find the seed with:" \
+        "for s in \$(seq $from $((from + n - 1))); do timeout 10 $SIM --seed \$s >/dev/null || echo \$s; done" \
         >>"$OUT/shard-$s.log"
     fi
     echo "done $k $from $n $rc" >>"$OUT/shard-$s.log"
